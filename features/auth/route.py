@@ -1,0 +1,28 @@
+"""POST /token: the OAuth2 password flow, so the Swagger UI "Authorize" button works."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+
+from shared.auth import SettingsDep, constant_time_equals, unauthorized
+
+router = APIRouter(tags=["auth"])
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+
+
+@router.post("/token", summary="Exchange the admin credentials for the bearer token")
+async def issue_token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], settings: SettingsDep
+) -> TokenOut:
+    # Compare both fields every time so the timing does not reveal which one was wrong.
+    user_ok = constant_time_equals(form.username, settings.admin_username)
+    password_ok = constant_time_equals(form.password, settings.admin_password.get_secret_value())
+    if not (user_ok and password_ok):
+        raise unauthorized("Incorrect username or password.")
+    return TokenOut(access_token=settings.admin_token.get_secret_value())

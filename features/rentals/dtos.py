@@ -1,0 +1,21 @@
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RentalCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    inventory_id: int = Field(ge=1, description="The copy (inventory item) to rent.")
+    staff_id: int = Field(ge=1, description="The staff member handing it out.")
+
+
+class RentalOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    rental_id: int
+    customer_id: int
+    inventory_id: int
+    staff_id: int
+    rental_date: datetime
+    return_date: datetime | None

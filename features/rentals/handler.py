@@ -1,0 +1,81 @@
+"""Rental rules. Race safety: the checks give clear errors in the common case; the partial unique
+index `uq_rental_open_inventory` decides between concurrent requests for the same copy."""
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from features.rentals import query
+from features.rentals.dtos import RentalCreate, RentalOut
+from shared.database import violated_constraint
+from shared.errors import ConflictError, InvalidFieldError, NotFoundError
+from shared.models import OPEN_RENTAL_INDEX
+from shared.pagination import Page, PageParams
+
+log = structlog.get_logger(__name__)
+
+
+def _copy_is_out(inventory_id: int) -> ConflictError:
+    return ConflictError(f"Inventory item {inventory_id} is already rented out and not returned.")
+
+
+async def rent(session: AsyncSession, customer_id: int, body: RentalCreate) -> RentalOut:
+    checks = await query.fetch_checks(session, customer_id, body.inventory_id, body.staff_id)
+    if not checks.customer_exists:
+        raise NotFoundError(f"Customer {customer_id} not found.")
+    if not checks.inventory_exists:
+        raise InvalidFieldError(
+            "inventory_id", f"Inventory item {body.inventory_id} does not exist."
+        )
+    if not checks.staff_exists:
+        raise InvalidFieldError("staff_id", f"Staff member {body.staff_id} does not exist.")
+    if checks.copy_is_out:
+        raise _copy_is_out(body.inventory_id)
+    try:
+        row = await query.insert_rental(session, customer_id, body.inventory_id, body.staff_id)
+    except IntegrityError as exc:
+        # Lost a race: another request rented this copy between our check and our insert.
+        # (Pagila's unique (rental_date, inventory_id, customer_id) index can fire too, for
+        # two requests of one customer in the same instant: the same conflict.)
+        if violated_constraint(exc) in {
+            OPEN_RENTAL_INDEX,
+            "idx_unq_rental_rental_date_inventory_id_customer_id",
+        }:
+            log.info("rental.conflict", inventory_id=body.inventory_id)
+            raise _copy_is_out(body.inventory_id) from None
+        raise
+    rental = RentalOut.model_validate(row)
+    log.info("rental.created", rental_id=rental.rental_id, inventory_id=rental.inventory_id)
+    return rental
+
+
+async def return_rental(session: AsyncSession, rental_id: int) -> RentalOut:
+    row = await query.mark_returned(session, rental_id)
+    if row is None:
+        if await query.fetch_one(session, rental_id) is None:
+            raise NotFoundError(f"Rental {rental_id} not found.")
+        raise ConflictError(f"Rental {rental_id} was already returned.")
+    return RentalOut.model_validate(row)
+
+
+async def get_rental(session: AsyncSession, rental_id: int) -> RentalOut:
+    row = await query.fetch_one(session, rental_id)
+    if row is None:
+        raise NotFoundError(f"Rental {rental_id} not found.")
+    return RentalOut.model_validate(row)
+
+
+async def list_customer_rentals(
+    session: AsyncSession, customer_id: int, page: PageParams
+) -> Page[RentalOut]:
+    total, rows = await query.fetch_customer_page(
+        session, customer_id, limit=page.limit, offset=page.offset
+    )
+    if total == 0 and not await query.customer_exists(session, customer_id):
+        raise NotFoundError(f"Customer {customer_id} not found.")
+    return Page[RentalOut](
+        items=[RentalOut.model_validate(row) for row in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )

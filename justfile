@@ -1,0 +1,49 @@
+# Pagila API: `just serve` runs everything, `just test` tests everything. `just --list` for more.
+
+set dotenv-load := true
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+host := env("HOST", "127.0.0.1")
+port := env("PORT", "8000")
+
+# llama.cpp built for any x86-64 CPU, not just this one (the wheel may be reused elsewhere).
+export CMAKE_ARGS := env("CMAKE_ARGS", "-DGGML_NATIVE=OFF")
+
+_default:
+    @just --list
+
+# Install the dependencies into .venv (Python 3.12); fast when they are already there
+setup *GROUPS="":
+    poetry install --no-root {{ GROUPS }}
+
+# Start the database, restore Pagila if needed, apply migrations, then serve on HOST:PORT
+serve: setup
+    poetry run python -m shared.bootstrap prepare
+    exec poetry run uvicorn main:create_app --factory --host {{ host }} --port {{ port }} --no-access-log
+
+# Run the test suite (against TEST_DATABASE_URL / DATABASE_URL, else the embedded server)
+test *ARGS: setup
+    poetry run pytest {{ ARGS }}
+
+# ruff (lint + format check) and mypy
+lint: setup
+    poetry run ruff check .
+    poetry run ruff format --check .
+    poetry run mypy .
+
+# Format the code
+fmt: setup
+    poetry run ruff check --fix .
+    poetry run ruff format .
+
+# lint, then test
+check: lint test
+
+# Restore Pagila if needed, then run alembic (default: upgrade head)
+migrate *ARGS="upgrade head": setup
+    poetry run python -m shared.bootstrap restore
+    poetry run alembic {{ ARGS }}
+
+# Drop the database and rebuild it: Pagila restored, migrations applied
+db-reset: setup
+    poetry run python -m shared.bootstrap reset

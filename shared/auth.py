@@ -1,0 +1,44 @@
+"""The bearer guard: `Authorization: Bearer <ADMIN_TOKEN>` for write endpoints."""
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+
+from shared.settings import Settings
+
+# tokenUrl feeds the Swagger UI "Authorize" dialog (POST /token, see features/auth).
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token", auto_error=False)
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def unauthorized(detail: str) -> HTTPException:
+    return HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        detail=detail,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def constant_time_equals(given: str, expected: str) -> bool:
+    return secrets.compare_digest(given.encode(), expected.encode())
+
+
+async def require_admin(
+    token: Annotated[str | None, Depends(oauth2_scheme)], settings: SettingsDep
+) -> None:
+    if token is None:
+        raise unauthorized("Not authenticated: send Authorization: Bearer <token>.")
+    if not constant_time_equals(token, settings.admin_token.get_secret_value()):
+        raise unauthorized("Invalid bearer token.")
+
+
+AdminGuard = Depends(require_admin)

@@ -1,0 +1,140 @@
+"""SQLModel table models: the part of Pagila the service uses, plus our own tables.
+
+Only what is modelled here is compared by `alembic check`; the rest of Pagila is ignored.
+Column types mirror Pagila's so that autogenerate finds no drift.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    false,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import DOMAIN
+from sqlmodel import Field, SQLModel
+
+metadata = SQLModel.metadata
+
+MPAA_RATINGS = ("G", "PG", "PG-13", "R", "NC-17")
+# Pagila's own enum type: never created or dropped by us.
+mpaa_rating = Enum(*MPAA_RATINGS, name="mpaa_rating", create_type=False)
+# Pagila's `year` domain (an integer checked to 1901..2155).
+year = DOMAIN("year", Integer, create_type=False)
+
+
+class Category(SQLModel, table=True):
+    __tablename__ = "category"
+
+    category_id: int = Field(primary_key=True)
+    name: str = Field(sa_type=Text)
+
+
+class Film(SQLModel, table=True):
+    __tablename__ = "film"
+
+    film_id: int = Field(primary_key=True)
+    title: str = Field(sa_type=Text)
+    description: str | None = Field(default=None, sa_type=Text)
+    release_year: int | None = Field(default=None, sa_type=year)
+    rating: str | None = Field(default=None, sa_type=mpaa_rating)
+    rental_rate: Decimal = Field(sa_type=Numeric(4, 2))
+    length: int | None = Field(default=None, sa_type=SmallInteger)
+    # Added by migration 0001.
+    streaming_available: bool = Field(
+        default=False, sa_column_kwargs={"server_default": false(), "nullable": False}
+    )
+
+
+class FilmCategory(SQLModel, table=True):
+    __tablename__ = "film_category"
+
+    film_id: int = Field(primary_key=True)
+    category_id: int = Field(primary_key=True)
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customer"
+
+    customer_id: int = Field(primary_key=True)
+    first_name: str = Field(sa_type=Text)
+    last_name: str = Field(sa_type=Text)
+    email: str | None = Field(default=None, sa_type=Text)
+
+
+class Staff(SQLModel, table=True):
+    __tablename__ = "staff"
+
+    staff_id: int = Field(primary_key=True)
+
+
+class Inventory(SQLModel, table=True):
+    __tablename__ = "inventory"
+
+    inventory_id: int = Field(primary_key=True)
+    film_id: int
+    store_id: int
+
+
+OPEN_RENTAL_INDEX = "uq_rental_open_inventory"
+
+
+class Rental(SQLModel, table=True):
+    __tablename__ = "rental"
+    __table_args__ = (
+        # Migration 0003: at most one open (unreturned) rental per copy.
+        Index(
+            OPEN_RENTAL_INDEX,
+            "inventory_id",
+            unique=True,
+            postgresql_where=text("return_date IS NULL"),
+        ),
+    )
+
+    rental_id: int = Field(primary_key=True)
+    rental_date: datetime = Field(sa_type=DateTime(timezone=True))
+    inventory_id: int
+    customer_id: int
+    return_date: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    staff_id: int
+    last_update: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    )
+
+
+class StreamingSubscription(SQLModel, table=True):
+    """Migration 0002: a customer's streaming plan over a date range (open-ended if no end)."""
+
+    __tablename__ = "streaming_subscription"
+    __table_args__ = (
+        CheckConstraint(
+            "end_date IS NULL OR end_date >= start_date",
+            name="ck_streaming_subscription_end_after_start",
+        ),
+        Index("ix_streaming_subscription_customer_id", "customer_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("customer.customer_id", name="fk_streaming_subscription_customer"),
+            nullable=False,
+        )
+    )
+    plan_name: str = Field(sa_type=String(50))
+    start_date: date = Field(sa_type=Date)
+    end_date: date | None = Field(default=None, sa_type=Date)

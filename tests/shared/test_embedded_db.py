@@ -1,0 +1,70 @@
+import asyncio
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.database import connect
+from shared.embedded_db import EmbeddedPostgres
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    # Not pytest's tmp_path: as root the server runs as an unprivileged account, which must be
+    # able to traverse the parent; pytest's base temp dir is private (0700).
+    parent = Path(tempfile.mkdtemp(prefix="pagila-embedded-"))
+    parent.chmod(0o755)
+    yield parent / "pg"
+    shutil.rmtree(parent, ignore_errors=True)
+
+
+async def _select_one(server: EmbeddedPostgres) -> int:
+    conn = await connect(server.url("postgres"))
+    try:
+        value: int = await conn.fetchval("SELECT 1")
+        return value
+    finally:
+        await conn.close()
+
+
+async def test_start_stop_restart_in_a_temporary_directory(data_dir: Path) -> None:
+    server = EmbeddedPostgres(data_dir)
+    try:
+        assert await asyncio.to_thread(server.start) is True
+        assert await _select_one(server) == 1
+        assert await asyncio.to_thread(server.start) is False  # already running: not ours
+        await asyncio.to_thread(server.stop)
+        assert not server.is_running()
+        assert await asyncio.to_thread(server.start) is True  # initialised dir: plain start
+        assert await _select_one(server) == 1
+    finally:
+        await asyncio.to_thread(server.stop)
+    assert not (data_dir / "postmaster.pid").exists()
+
+
+async def test_stale_postmaster_pid_does_not_block_start(data_dir: Path) -> None:
+    server = EmbeddedPostgres(data_dir)
+    await asyncio.to_thread(server.start)
+    await asyncio.to_thread(server.stop)
+    # A crash leaves postmaster.pid behind, and its PID may since belong to another live
+    # process: here, the test runner itself.
+    lines = [str(os.getpid()), str(data_dir), "0", "5432", str(data_dir), "", "0 0", "ready"]
+    (data_dir / "postmaster.pid").write_text("\n".join(lines) + "\n")
+    try:
+        assert await asyncio.to_thread(server.start) is True
+        assert await _select_one(server) == 1
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+def test_nothing_outside_the_data_dir_changes(data_dir: Path) -> None:
+    parent = data_dir.parent
+    before = (parent.stat().st_mode, parent.stat().st_uid, sorted(p.name for p in parent.iterdir()))
+    server = EmbeddedPostgres(data_dir)
+    server.start()
+    server.stop()
+    after = (parent.stat().st_mode, parent.stat().st_uid, sorted(p.name for p in parent.iterdir()))
+    assert after == (before[0], before[1], ["pg"])

@@ -1,0 +1,96 @@
+import functools
+import http.server
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared import pagila
+from tests.conftest import make_settings
+from tests.helpers import scalar
+
+
+@pytest.fixture
+def pagila_source() -> Path:
+    local = make_settings().pagila_dir
+    if local is None:
+        pytest.fail("set PAGILA_DIR to a folder holding the Pagila v3.1.0 SQL files")
+    return local
+
+
+@pytest.fixture
+def served_dir(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A local HTTP server (loopback, ephemeral port) serving a folder the test fills."""
+    root = tmp_path / "served"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_download_verifies_and_caches(
+    pagila_source: Path, served_dir: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, base_url = served_dir
+    for name in (pagila.SCHEMA_FILE, pagila.DATA_FILE):
+        shutil.copy(pagila_source / name, root / name)
+    cache = tmp_path / "cache"
+
+    files = await pagila.obtain_files(None, cache, base_url)
+
+    assert files.schema == cache / pagila.SCHEMA_FILE
+    assert pagila.sha256_of(files.schema) == pagila.SHA256[pagila.SCHEMA_FILE]
+    assert pagila.sha256_of(files.data) == pagila.SHA256[pagila.DATA_FILE]
+    # Second call: served from the cache, even with the server emptied.
+    for name in (pagila.SCHEMA_FILE, pagila.DATA_FILE):
+        (root / name).unlink()
+    assert await pagila.obtain_files(None, cache, base_url) == files
+
+
+async def test_download_with_wrong_checksum_is_refused_and_not_cached(
+    pagila_source: Path, served_dir: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, base_url = served_dir
+    shutil.copy(pagila_source / pagila.SCHEMA_FILE, root / pagila.SCHEMA_FILE)
+    (root / pagila.DATA_FILE).write_text("-- not the Pagila data\n")
+    cache = tmp_path / "cache"
+
+    with pytest.raises(pagila.PagilaError, match=r"checksum mismatch for .*pagila-data\.sql"):
+        await pagila.obtain_files(None, cache, base_url)
+
+    assert not (cache / pagila.DATA_FILE).exists()
+
+
+async def test_missing_file_on_the_server_is_a_clear_error(
+    served_dir: tuple[Path, str], tmp_path: Path
+) -> None:
+    _, base_url = served_dir
+
+    with pytest.raises(pagila.PagilaError, match=r"could not download .*404"):
+        await pagila.obtain_files(None, tmp_path / "cache", base_url)
+
+
+async def test_local_dir_with_a_tampered_file_is_refused(
+    pagila_source: Path, tmp_path: Path
+) -> None:
+    shutil.copy(pagila_source / pagila.SCHEMA_FILE, tmp_path / pagila.SCHEMA_FILE)
+    shutil.copy(pagila_source / pagila.DATA_FILE, tmp_path / pagila.DATA_FILE)
+    with (tmp_path / pagila.DATA_FILE).open("a") as f:
+        f.write("\n-- tampered\n")
+
+    with pytest.raises(pagila.PagilaError, match="checksum mismatch"):
+        await pagila.obtain_files(tmp_path, tmp_path / "cache", "http://127.0.0.1:9")
+
+
+async def test_restored_database_has_pagila_counts(db: AsyncConnection) -> None:
+    counts = [await scalar(db, f"SELECT count(*) FROM {t}") for t in ("film", "customer")]
+    assert counts == [1000, 599]
