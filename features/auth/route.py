@@ -6,7 +6,8 @@ from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from shared.auth import SettingsDep, constant_time_equals, unauthorized
+from shared.auth import constant_time_equals, unauthorized
+from shared.settings import SettingsDep
 
 router = APIRouter(tags=["auth"])
 

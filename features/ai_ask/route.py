@@ -1,0 +1,60 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import StringConstraints
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from features.ai_ask import handler
+from shared.ai_kernel import AIRuntime, get_ai
+from shared.settings import SettingsDep
+
+router = APIRouter(prefix="/ai", tags=["ai"])
+
+Question = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    Query(description="Your question, 1..2000 characters."),
+]
+
+
+class ClosingStreamingResponse(StreamingResponse):
+    """Closes its body iterator as soon as the response ends, however it ends. When the client
+    disconnects, the upstream model request is cancelled right away, not at garbage collection."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            aclose = getattr(self.body_iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+
+@router.get(
+    "/ask",
+    summary="Ask the model: plain-text stream, or SSE with Accept: text/event-stream",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The answer, streamed as it is generated",
+            "content": {"text/plain": {}, "text/event-stream": {}},
+        },
+        503: {"description": "The model is unreachable or failed before answering"},
+    },
+)
+async def ask(
+    question: Question,
+    request: Request,
+    ai: Annotated[AIRuntime, Depends(get_ai)],
+    settings: SettingsDep,
+) -> StreamingResponse:
+    stream = await handler.start_answer(ai, question, settings.llm_max_tokens)
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    if "text/event-stream" in request.headers.get("accept", ""):
+        return ClosingStreamingResponse(
+            handler.server_sent_events(stream), media_type="text/event-stream", headers=headers
+        )
+    return ClosingStreamingResponse(
+        handler.plain_text(stream), media_type="text/plain; charset=utf-8", headers=headers
+    )

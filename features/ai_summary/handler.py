@@ -1,0 +1,94 @@
+"""Film summary: facts from the database, prose from the model, the rule from us."""
+
+from decimal import Decimal
+from pathlib import Path
+
+import structlog
+from pydantic import ValidationError
+from semantic_kernel.functions import KernelArguments, KernelFunctionFromPrompt
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from features.ai_summary import query
+from features.ai_summary.dtos import SUMMARY_MAX_CHARS, FilmSummary, SummaryDraft
+from shared.ai_calls import invoke_function
+from shared.ai_kernel import AIRuntime
+from shared.errors import BadGatewayError, NotFoundError
+
+log = structlog.get_logger(__name__)
+
+SUMMARY_FUNCTION = KernelFunctionFromPrompt.from_directory(
+    str(Path(__file__).parent / "prompts" / "summary"), plugin_name="film"
+)
+RECOMMENDED_RATINGS = frozenset({"R", "NC-17"})  # the ratings above PG-13
+RECOMMENDED_BELOW_RATE = Decimal("3.00")
+ATTEMPTS = 2  # one retry when the model's output does not fit the schema
+
+
+def is_recommended(rating: str | None, rental_rate: Decimal) -> bool:
+    return rating in RECOMMENDED_RATINGS and rental_rate < RECOMMENDED_BELOW_RATE
+
+
+def clip(text: str, limit: int = SUMMARY_MAX_CHARS) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+async def summarize(
+    ai: AIRuntime, sessionmaker: async_sessionmaker[AsyncSession], film_id: int
+) -> FilmSummary:
+    # A short session of its own: no database connection is held while the model thinks.
+    async with sessionmaker() as session:
+        facts = await query.fetch_facts(session, film_id)
+    if facts is None:
+        raise NotFoundError(f"Film {film_id} not found.")
+
+    arguments = KernelArguments(
+        settings=ai.execution_settings(
+            base=SUMMARY_FUNCTION.prompt_execution_settings.get("default"),
+            json_model=SummaryDraft,
+        ),
+        title=facts.title,
+        category=facts.category or "unknown",
+        rating=facts.rating or "not rated",
+        rental_rate=f"{facts.rental_rate:.2f}",
+        length=facts.length or "unknown",
+        release_year=facts.release_year or "unknown",
+        description=facts.description or "",
+    )
+    draft = await _draft(ai, arguments, film_id)
+
+    truth = FilmSummary(
+        title=facts.title,
+        rating=facts.rating or "NR",
+        recommended=is_recommended(facts.rating, facts.rental_rate),
+        summary=clip(draft.summary),
+    )
+    disagreed = sorted(
+        name for name in ("title", "rating", "recommended")
+        if getattr(draft, name) != getattr(truth, name)
+    )  # fmt: skip
+    if disagreed:
+        log.info("model_disagreed", film_id=film_id, fields=disagreed)
+    return truth
+
+
+async def _draft(ai: AIRuntime, arguments: KernelArguments, film_id: int) -> SummaryDraft:
+    for attempt in range(1, ATTEMPTS + 1):
+        text = await invoke_function(ai, SUMMARY_FUNCTION, arguments)
+        try:
+            return SummaryDraft.model_validate_json(text)
+        except ValidationError as exc:
+            log.warning(
+                "summary.invalid_model_output",
+                film_id=film_id,
+                attempt=attempt,
+                errors=exc.error_count(),
+            )
+    raise BadGatewayError(
+        f"The language model did not return valid JSON for the summary schema "
+        f"after {ATTEMPTS} attempts; please retry."
+    )

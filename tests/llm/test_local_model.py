@@ -1,0 +1,62 @@
+"""Integration: the real embedded model (llama.cpp server + SmolLM2-135M), no fakes.
+
+Marked `llm`: `just test -m "not llm"` skips them; CI runs them."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from features.ai_summary.dtos import FilmSummary
+from main import create_app
+from tests.conftest import make_settings
+from tests.helpers import serve_on_loopback
+
+pytestmark = pytest.mark.llm
+
+
+@pytest.fixture(scope="module")
+async def local_model_url(test_db_url: str) -> AsyncIterator[str]:
+    app: FastAPI = create_app(make_settings(database_url=test_db_url, llm_provider="local"))
+    async with app.router.lifespan_context(app), serve_on_loopback(app) as url:
+        yield url
+
+
+async def test_ask_streams_several_non_empty_chunks(local_model_url: str) -> None:
+    chunks: list[str] = []
+    async with (
+        httpx.AsyncClient(base_url=local_model_url, timeout=120) as http,
+        http.stream("GET", "/ai/ask", params={"question": "Name three film genres."}) as response,
+    ):
+        assert response.status_code == 200
+        async for chunk in response.aiter_text():
+            chunks.append(chunk)
+
+    non_empty = [c for c in chunks if c.strip()]
+    assert len(non_empty) >= 2, chunks
+    assert len("".join(chunks).strip()) > 10
+
+
+@pytest.mark.parametrize("film_id", [1, 2, 133, 500, 1000])
+async def test_summary_is_schema_valid_and_true_to_the_database(
+    local_model_url: str, test_db_url: str, film_id: int
+) -> None:
+    async with httpx.AsyncClient(base_url=local_model_url, timeout=120) as http:
+        response = await http.post("/ai/summary", json={"film_id": film_id})
+
+    assert response.status_code == 200, response.text
+    summary = FilmSummary.model_validate_json(response.text)
+    assert set(response.json()) == {"title", "rating", "recommended", "summary"}
+    engine = create_async_engine(test_db_url)
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text("SELECT title, rating::text AS rating FROM film WHERE film_id = :id"),
+                {"id": film_id},
+            )
+        ).one()
+    await engine.dispose()
+    assert (summary.title, summary.rating) == (row.title, row.rating)
