@@ -7,6 +7,7 @@ stopped on shutdown. The kernel talks to it through the ordinary OpenAI connecto
 import asyncio
 import importlib.resources
 import importlib.util
+import os
 import socket
 import sys
 import tempfile
@@ -34,6 +35,18 @@ def default_model_path() -> Path:
         )
     resource = importlib.resources.files(DEFAULT_MODEL_PACKAGE) / DEFAULT_MODEL_FILE
     return Path(str(resource))
+
+
+# llama_cpp.server reads its settings from environment variables too, and they win over its
+# command line: our own PORT / HOST would move it onto the app's port. Pass only what a
+# Python process needs.
+_INHERITED_ENV = ("PATH", "HOME", "LANG", "TMPDIR", "VIRTUAL_ENV", "LD_LIBRARY_PATH", "SYSTEMROOT")
+
+
+def _child_environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in _INHERITED_ENV or k.startswith("LC_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
 
 
 def _free_port() -> int:
@@ -80,6 +93,7 @@ class LocalModelServer:
             "--verbose", "False",
             stdout=asyncio.subprocess.DEVNULL,
             stderr=self._stderr,
+            env=_child_environment(),
         )  # fmt: skip
         try:
             await self._wait_until_healthy()

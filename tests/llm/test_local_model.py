@@ -2,6 +2,7 @@
 
 Marked `llm`: `just test -m "not llm"` skips them; CI runs them."""
 
+import socket
 from collections.abc import AsyncIterator
 
 import httpx
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from features.ai_summary.dtos import FilmSummary
 from main import create_app
+from shared.local_llm import LocalModelServer
 from tests.conftest import make_settings
 from tests.helpers import serve_on_loopback
 
@@ -60,3 +62,27 @@ async def test_summary_is_schema_valid_and_true_to_the_database(
         ).one()
     await engine.dispose()
     assert (summary.title, summary.rating) == (row.title, row.rating)
+
+
+async def test_model_server_keeps_off_the_apps_host_and_port(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """llama_cpp.server reads HOST/PORT from the environment over its command line; the app's
+    own HOST/PORT (set for uvicorn, e.g. by `just serve`) must not reach it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        app_port = probe.getsockname()[1]
+    monkeypatch.setenv("PORT", str(app_port))
+    monkeypatch.setenv("HOST", "127.0.0.1")
+    server = LocalModelServer(None, context=1024, startup_timeout_s=60)
+
+    await server.start()  # health-checks the server on its own port
+    try:
+        assert server.port != app_port
+        with (
+            pytest.raises(ConnectionRefusedError),
+            socket.create_connection(("127.0.0.1", app_port), timeout=2),
+        ):
+            pass
+    finally:
+        await server.stop()
