@@ -1,18 +1,29 @@
 # The API image: Python 3.12, dependencies from poetry.lock, run as an unprivileged user.
-FROM python:3.12-slim
+# WITH_LOCAL_LLM=true (default) includes the embedded model (llama.cpp server + SmolLM2), so the
+# AI endpoints work with no key; build with --build-arg WITH_LOCAL_LLM=false for OpenAI/Azure only.
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    POETRY_VIRTUALENVS_IN_PROJECT=true POETRY_NO_INTERACTION=1
-
-WORKDIR /app
+FROM python:3.12-slim AS build
+ARG WITH_LOCAL_LLM=true
+ENV POETRY_VIRTUALENVS_IN_PROJECT=true POETRY_NO_INTERACTION=1 CMAKE_ARGS="-DGGML_NATIVE=OFF"
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake \
+    && rm -rf /var/lib/apt/lists/*
 RUN pip install --no-cache-dir "poetry>=2.2,<3"
+WORKDIR /app
 COPY pyproject.toml poetry.lock poetry.toml ./
-RUN poetry install --only main --no-root && rm -rf /root/.cache
-COPY . .
+RUN groups=main; [ "$WITH_LOCAL_LLM" = true ] && groups=main,local-llm; \
+    poetry install --only "$groups" --no-root
 
+FROM python:3.12-slim
+# libgomp: llama.cpp's OpenMP runtime.
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /app/.venv /app/.venv
+COPY . .
 RUN useradd --create-home --uid 10001 app && mkdir -p .data && chown app .data
 USER app
-ENV PATH="/app/.venv/bin:$PATH" HOST=0.0.0.0 PORT=8000 LOG_FORMAT=json
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH="/app/.venv/bin:$PATH" \
+    HOST=0.0.0.0 PORT=8000 LOG_FORMAT=json
 EXPOSE 8000
 
 # Restore Pagila on first start (idempotent), apply migrations, then serve.

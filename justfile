@@ -54,3 +54,8 @@ migrate *ARGS="upgrade head": setup
 # Drop the database and rebuild it: Pagila restored, migrations applied
 db-reset: setup
     poetry run python -m shared.bootstrap reset
+
+# Load benchmark over loopback (database prepared first); e.g. `just bench --no-ai`
+bench *ARGS: setup
+    poetry run python -m shared.bootstrap prepare
+    poetry run python bench/http_load.py {{ ARGS }}

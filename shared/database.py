@@ -138,11 +138,13 @@ async def get_session(
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-async def execute(session: AsyncSession, statement: Executable) -> Result[Any]:
+async def execute(
+    session: AsyncSession, statement: Executable, params: dict[str, Any] | None = None
+) -> Result[Any]:
     """Run a Core statement (multi-column selects, INSERT/UPDATE ... RETURNING) in the session's
     transaction. sqlmodel's `exec()` is typed only for entity and single-column selects."""
     connection = await session.connection()
-    return await connection.execute(statement)
+    return await connection.execute(statement, params)
 
 
 def violated_constraint(exc: IntegrityError) -> str | None:

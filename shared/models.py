@@ -22,10 +22,12 @@ from sqlalchemy import (
     Text,
     false,
     func,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import DOMAIN
-from sqlmodel import Field, SQLModel
+from sqlalchemy.sql.selectable import ScalarSelect
+from sqlmodel import Field, SQLModel, col
 
 metadata = SQLModel.metadata
 
@@ -64,6 +66,20 @@ class FilmCategory(SQLModel, table=True):
 
     film_id: int = Field(primary_key=True)
     category_id: int = Field(primary_key=True)
+
+
+def film_category_name() -> ScalarSelect[str]:
+    """A film's category name, correlated to the enclosing query's `film` row. A film may in
+    principle have several categories (film_category's key allows it); Pagila gives each one,
+    and the first by name is taken."""
+    return (
+        select(col(Category.name))
+        .join(FilmCategory, col(FilmCategory.category_id) == col(Category.category_id))
+        .where(col(FilmCategory.film_id) == col(Film.film_id))
+        .order_by(col(Category.name))
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 class Customer(SQLModel, table=True):

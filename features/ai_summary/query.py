@@ -6,7 +6,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.database import execute
-from shared.models import Category, Film, FilmCategory
+from shared.models import Film, film_category_name
 
 
 @dataclass(frozen=True)
@@ -21,15 +21,6 @@ class FilmFacts:
 
 
 async def fetch_facts(session: AsyncSession, film_id: int) -> FilmFacts | None:
-    category = (
-        select(col(Category.name))
-        .join(FilmCategory, col(FilmCategory.category_id) == col(Category.category_id))
-        .where(col(FilmCategory.film_id) == col(Film.film_id))
-        .order_by(col(Category.name))
-        .limit(1)
-        .scalar_subquery()
-        .label("category")
-    )
     stmt = select(
         col(Film.title),
         col(Film.description),
@@ -37,7 +28,7 @@ async def fetch_facts(session: AsyncSession, film_id: int) -> FilmFacts | None:
         col(Film.rating),
         col(Film.rental_rate),
         col(Film.length),
-        category,
+        film_category_name().label("category"),
     ).where(col(Film.film_id) == film_id)
     row = (await execute(session, stmt)).one_or_none()
     return None if row is None else FilmFacts(**row._mapping)

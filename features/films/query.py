@@ -3,12 +3,12 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, exists, func, select, true
+from sqlalchemy import Row, Select, bindparam, exists, func, select, true
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.database import execute
-from shared.models import Category, Film, FilmCategory
+from shared.models import Category, Film, FilmCategory, film_category_name
 
 _FILM_COLUMNS = (
     col(Film.film_id),
@@ -22,31 +22,18 @@ _FILM_COLUMNS = (
 )
 
 
-def _category_name() -> Select[Any]:
-    # A film may in principle have several categories; Pagila gives each exactly one.
-    return (
-        select(col(Category.name))
-        .join(FilmCategory, col(FilmCategory.category_id) == col(Category.category_id))
-        .where(col(FilmCategory.film_id) == col(Film.film_id))
-        .order_by(col(Category.name))
-        .limit(1)
-    )
+def _film_with_category() -> Select[*tuple[Any, ...]]:
+    return select(*_FILM_COLUMNS, film_category_name().label("category"))
 
 
-def _film_with_category() -> Select[Any]:
-    return select(*_FILM_COLUMNS, _category_name().scalar_subquery().label("category"))
-
-
-async def fetch_page(
-    session: AsyncSession, *, limit: int, offset: int, category: str | None
-) -> tuple[int, Sequence[Row[Any]]]:
+def _page_statement(*, by_category: bool) -> Select[*tuple[Any, ...]]:
     matching = select(col(Film.film_id))
-    if category is not None:
+    if by_category:
         matching = matching.where(
             exists()
             .where(col(FilmCategory.film_id) == col(Film.film_id))
             .where(col(FilmCategory.category_id) == col(Category.category_id))
-            .where(func.lower(Category.name) == category.lower())
+            .where(func.lower(Category.name) == func.lower(bindparam("category")))
         )
     ids = matching.cte("matching")
     total = select(func.count().label("total")).select_from(ids).subquery("total")
@@ -54,21 +41,35 @@ async def fetch_page(
         _film_with_category()
         .join(ids, ids.c.film_id == col(Film.film_id))
         .order_by(col(Film.film_id))
-        .limit(limit)
-        .offset(offset)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
         .lateral("page")
     )
     # LEFT JOIN LATERAL: an empty page still yields one row carrying the total.
-    stmt = (
+    return (
         select(total.c.total, page)
         .select_from(total.outerjoin(page, true()))
         .order_by(page.c.film_id)
     )
-    rows = (await execute(session, stmt)).all()
+
+
+# Built once: constructing these statements costs more CPU than running them.
+_PAGE = _page_statement(by_category=False)
+_PAGE_BY_CATEGORY = _page_statement(by_category=True)
+_ONE = _film_with_category().where(col(Film.film_id) == bindparam("film_id"))
+
+
+async def fetch_page(
+    session: AsyncSession, *, limit: int, offset: int, category: str | None
+) -> tuple[int, Sequence[Row[Any]]]:
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    if category is not None:
+        params["category"] = category
+    stmt = _PAGE if category is None else _PAGE_BY_CATEGORY
+    rows = (await execute(session, stmt, params)).all()
     count = rows[0].total if rows else 0
     return count, [row for row in rows if row.film_id is not None]
 
 
 async def fetch_one(session: AsyncSession, film_id: int) -> Row[Any] | None:
-    stmt = _film_with_category().where(col(Film.film_id) == film_id)
-    return (await execute(session, stmt)).one_or_none()
+    return (await execute(session, _ONE, {"film_id": film_id})).one_or_none()

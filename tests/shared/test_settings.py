@@ -1,0 +1,25 @@
+import re
+from pathlib import Path
+
+from shared.settings import PROJECT_ROOT, Settings
+
+ENV_EXAMPLE = PROJECT_ROOT / ".env.example"
+README = PROJECT_ROOT / "README.md"
+
+
+def _documented(path: Path) -> set[str]:
+    return set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", path.read_text(), re.MULTILINE))
+
+
+def test_env_example_lists_every_setting() -> None:
+    settings = {name.upper() for name in Settings.model_fields}
+
+    assert settings - _documented(ENV_EXAMPLE) == set()
+
+
+def test_readme_configuration_table_lists_every_setting() -> None:
+    readme = README.read_text()
+
+    assert {
+        name.upper() for name in Settings.model_fields if f"`{name.upper()}`" not in readme
+    } == set()
