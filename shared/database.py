@@ -93,20 +93,36 @@ async def drop_database(url: str) -> None:
         await conn.close()
 
 
+class DatabaseUnavailableError(Exception):
+    """No connection could be made (server down, unreachable, starting, refusing us)."""
+
+
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
+    connect_args = asyncpg_connect_args(url)
+    server_settings = {
+        "application_name": "pagila-api",
+        "statement_timeout": str(settings.db_statement_timeout_ms),
+    }
+
+    async def connect() -> asyncpg.Connection:
+        # asyncpg raises plain OSErrors when it cannot connect; give them one unmistakable
+        # type, so that only these (not any OSError in a request) become a 503.
+        try:
+            return await asyncpg.connect(
+                **connect_args,
+                timeout=settings.db_connect_timeout_s,
+                server_settings=server_settings,
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise DatabaseUnavailableError(f"cannot connect to the database: {exc}") from exc
+
     return create_async_engine(
         url,
+        async_creator=connect,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_s,
         pool_pre_ping=True,
-        connect_args={
-            "timeout": settings.db_connect_timeout_s,
-            "server_settings": {
-                "application_name": "pagila-api",
-                "statement_timeout": str(settings.db_statement_timeout_ms),
-            },
-        },
     )
 
 

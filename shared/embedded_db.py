@@ -6,11 +6,14 @@ outside the data dir is touched: when we are root (PostgreSQL refuses to run as 
 commands run as an existing unprivileged account, which owns only the data dir.
 """
 
+import fcntl
 import importlib.util
 import os
 import pwd
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,12 +78,39 @@ class EmbeddedPostgres:
         Returns True when this call started it, False when it was already running (then the
         caller does not own it and must not stop it).
         """
-        if not self.is_initialized():
-            self._init()
-        if self.is_running():
-            return False
-        self._remove_stale_lock_files()
-        self._write_runtime_conf()
+        with self._exclusive():
+            if not self.is_initialized():
+                self._init()
+            if self.is_running():
+                return False
+            self._remove_stale_lock_files()
+            self._write_runtime_conf()
+            self._start_server()
+        log.info("embedded_postgres.started", data_dir=str(self.data_dir))
+        return True
+
+    def stop(self) -> None:
+        with self._exclusive():
+            if not self.is_running():
+                return
+            self._run(["pg_ctl", "stop", "-w", "-s", "-m", "fast", "-D", str(self.data_dir)])
+        log.info("embedded_postgres.stopped", data_dir=str(self.data_dir))
+
+    # -- internals ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Serialise start/stop between processes (`just serve` and `just test` at once): an
+        advisory lock on the data dir itself, which creates no file."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.data_dir, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    def _start_server(self) -> None:
         self._run(
             [
                 "pg_ctl",
@@ -96,18 +126,8 @@ class EmbeddedPostgres:
             ],
             error=f"could not start embedded PostgreSQL (see {self.log_file})",
         )
-        log.info("embedded_postgres.started", data_dir=str(self.data_dir))
-        return True
-
-    def stop(self) -> None:
-        if self.is_running():
-            self._run(["pg_ctl", "stop", "-w", "-s", "-m", "fast", "-D", str(self.data_dir)])
-            log.info("embedded_postgres.stopped", data_dir=str(self.data_dir))
-
-    # -- internals ----------------------------------------------------------------------------
 
     def _init(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
         if any(self.data_dir.iterdir()):
             raise EmbeddedPostgresError(
                 f"{self.data_dir} is not empty and holds no PostgreSQL cluster; "

@@ -10,11 +10,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 
+from shared.database import DatabaseUnavailableError
+
 log = structlog.get_logger(__name__)
 
 DATABASE_UNAVAILABLE = (
-    OSError,  # connection refused, no route, socket gone
-    TimeoutError,
+    DatabaseUnavailableError,  # could not connect
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
     asyncpg.QueryCanceledError,  # statement_timeout

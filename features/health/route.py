@@ -32,6 +32,6 @@ async def ready(engine: Annotated[AsyncEngine, Depends(get_engine)]) -> JSONResp
     try:
         async with asyncio.timeout(READY_TIMEOUT_S), engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
-    except DATABASE_UNAVAILABLE:
+    except (*DATABASE_UNAVAILABLE, TimeoutError):
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ready", "database": "ok"})

@@ -60,6 +60,16 @@ async def test_stale_postmaster_pid_does_not_block_start(data_dir: Path) -> None
         await asyncio.to_thread(server.stop)
 
 
+async def test_concurrent_starts_start_it_once(data_dir: Path) -> None:
+    servers = [EmbeddedPostgres(data_dir) for _ in range(3)]
+    try:
+        started = await asyncio.gather(*(asyncio.to_thread(s.start) for s in servers))
+        assert sorted(started) == [False, False, True]
+        assert await _select_one(servers[0]) == 1
+    finally:
+        await asyncio.to_thread(servers[0].stop)
+
+
 def test_nothing_outside_the_data_dir_changes(data_dir: Path) -> None:
     parent = data_dir.parent
     before = (parent.stat().st_mode, parent.stat().st_uid, sorted(p.name for p in parent.iterdir()))

@@ -1,10 +1,15 @@
+import asyncio
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from main import create_app
+from shared.embedded_db import EmbeddedPostgres
 from tests.conftest import make_settings
 
 
@@ -47,3 +52,25 @@ async def test_database_down_gives_503_json_not_a_traceback(
     assert ready.status_code == 503
     assert ready.json()["status"] == "unavailable"
     assert health.status_code == 200
+
+
+async def test_ready_follows_a_database_outage_and_recovery() -> None:
+    parent = Path(tempfile.mkdtemp(prefix="pagila-outage-"))
+    parent.chmod(0o755)  # as root the server runs as an unprivileged account; see embedded_db
+    server = EmbeddedPostgres(parent / "pg")
+    try:
+        await asyncio.to_thread(server.start)
+        application = create_app(make_settings(database_url=server.url("postgres")))
+        transport = httpx.ASGITransport(app=application)
+        async with (
+            application.router.lifespan_context(application),
+            httpx.AsyncClient(transport=transport, base_url="http://test") as client,
+        ):
+            assert (await client.get("/ready")).status_code == 200
+            await asyncio.to_thread(server.stop)
+            assert (await client.get("/ready")).status_code == 503
+            await asyncio.to_thread(server.start)
+            assert (await client.get("/ready")).status_code == 200
+    finally:
+        await asyncio.to_thread(server.stop)
+        shutil.rmtree(parent, ignore_errors=True)
