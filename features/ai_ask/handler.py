@@ -1,7 +1,6 @@
 """Answer a free-form question by streaming the model's reply. No database involved."""
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -35,8 +34,6 @@ async def plain_text(stream: ChatStream) -> AsyncIterator[bytes]:
     except LLMUnavailableError as exc:
         # Mid-stream: the status line is long gone; the answer simply ends. Logged by ChatStream.
         log.warning("ask.stream_failed", error=exc.detail)
-    finally:
-        await stream.aclose()
 
 
 async def server_sent_events(
@@ -66,6 +63,5 @@ async def server_sent_events(
     finally:
         if pending is not None and not pending.done():
             pending.cancel()
-            with contextlib.suppress(BaseException):
-                await pending
+            await asyncio.wait({pending})  # let it unwind; its outcome no longer matters
         await stream.aclose()

@@ -1,3 +1,4 @@
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -6,10 +7,14 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from features.ai_ask import handler
+from shared.ai_calls import ChatStream
 from shared.ai_kernel import AIRuntime, get_ai
 from shared.settings import SettingsDep
 
 router = APIRouter(prefix="/ai", tags=["ai"])
+
+# Proxies (nginx) must pass chunks on at once, and nobody may cache an answer.
+_NO_BUFFERING = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 Question = Annotated[
     str,
@@ -18,17 +23,24 @@ Question = Annotated[
 ]
 
 
-class ClosingStreamingResponse(StreamingResponse):
-    """Closes its body iterator as soon as the response ends, however it ends. When the client
-    disconnects, the upstream model request is cancelled right away, not at garbage collection."""
+class ModelStreamResponse(StreamingResponse):
+    """Closes the body and the model stream as soon as the response ends, however it ends
+    (finished, client gone, or never started): the upstream model request is cancelled right
+    away, not whenever the garbage collector gets to it."""
+
+    def __init__(self, body: AsyncIterator[bytes], stream: ChatStream, media_type: str) -> None:
+        super().__init__(body, media_type=media_type, headers=_NO_BUFFERING)
+        self._body = body
+        self._stream = stream
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
-            aclose = getattr(self.body_iterator, "aclose", None)
+            aclose = getattr(self._body, "aclose", None)
             if aclose is not None:
                 await aclose()
+            await self._stream.aclose()
 
 
 @router.get(
@@ -50,11 +62,10 @@ async def ask(
     settings: SettingsDep,
 ) -> StreamingResponse:
     stream = await handler.start_answer(ai, question, settings.llm_max_tokens)
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     if "text/event-stream" in request.headers.get("accept", ""):
-        return ClosingStreamingResponse(
-            handler.server_sent_events(stream), media_type="text/event-stream", headers=headers
+        return ModelStreamResponse(
+            handler.server_sent_events(stream), stream, media_type="text/event-stream"
         )
-    return ClosingStreamingResponse(
-        handler.plain_text(stream), media_type="text/plain; charset=utf-8", headers=headers
+    return ModelStreamResponse(
+        handler.plain_text(stream), stream, media_type="text/plain; charset=utf-8"
     )
