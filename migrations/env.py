@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.schema import SchemaItem
 
 from shared.database import database_url
+from shared.logging_setup import configure_logging
 from shared.models import metadata
 from shared.settings import get_settings
 
@@ -54,7 +55,9 @@ def run_migrations_online() -> None:
         asyncio.run(_run_async(url))
         return
     # Plain `alembic ...` from the shell: DATABASE_URL, or the embedded server (started if needed).
-    with database_url(get_settings()) as resolved:
+    settings = get_settings()
+    configure_logging(settings)
+    with database_url(settings) as resolved:
         asyncio.run(_run_async(resolved))
 
 
