@@ -1,14 +1,14 @@
 """Data access for films: one statement per call, page and total in one round trip."""
 
-from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, exists, func, select, true
+from sqlalchemy import Row, Select, bindparam, exists, func, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.database import execute
 from shared.models import Category, Film, FilmCategory, film_category_name
+from shared.pagination import page_with_total, split_page
 
 _FILM_COLUMNS = (
     col(Film.film_id),
@@ -36,21 +36,15 @@ def _page_statement(*, by_category: bool) -> Select[*tuple[Any, ...]]:
             .where(func.lower(Category.name) == func.lower(bindparam("category")))
         )
     ids = matching.cte("matching")
-    total = select(func.count().label("total")).select_from(ids).subquery("total")
     page = (
         _film_with_category()
         .join(ids, ids.c.film_id == col(Film.film_id))
         .order_by(col(Film.film_id))
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
-        .lateral("page")
     )
-    # LEFT JOIN LATERAL: an empty page still yields one row carrying the total.
-    return (
-        select(total.c.total, page)
-        .select_from(total.outerjoin(page, true()))
-        .order_by(page.c.film_id)
-    )
+    count = select(func.count().label("total")).select_from(ids)
+    return page_with_total(count, page, lambda c: [c.film_id])
 
 
 # Built once: constructing these statements costs more CPU than running them.
@@ -61,14 +55,13 @@ _ONE = _film_with_category().where(col(Film.film_id) == bindparam("film_id"))
 
 async def fetch_page(
     session: AsyncSession, *, limit: int, offset: int, category: str | None
-) -> tuple[int, Sequence[Row[Any]]]:
+) -> tuple[int, list[Row[Any]]]:
     params: dict[str, Any] = {"limit": limit, "offset": offset}
     if category is not None:
         params["category"] = category
     stmt = _PAGE if category is None else _PAGE_BY_CATEGORY
     rows = (await execute(session, stmt, params)).all()
-    count = rows[0].total if rows else 0
-    return count, [row for row in rows if row.film_id is not None]
+    return split_page(rows, "film_id")
 
 
 async def fetch_one(session: AsyncSession, film_id: int) -> Row[Any] | None:

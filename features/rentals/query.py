@@ -3,16 +3,16 @@
 Statements are built once with bound parameters: building them costs more CPU than running them.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, exists, func, insert, select, true, update
+from sqlalchemy import Row, Select, bindparam, exists, func, insert, select, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.database import execute
 from shared.models import Customer, Inventory, Rental, Staff
+from shared.pagination import page_with_total, split_page
 
 _RENTAL_COLUMNS = (
     col(Rental.rental_id),
@@ -60,21 +60,15 @@ _ONE = select(*_RENTAL_COLUMNS).where(col(Rental.rental_id) == bindparam("rental
 
 def _customer_page_statement() -> Select[*tuple[Any, ...]]:
     of_customer = col(Rental.customer_id) == bindparam("customer_id")
-    total = select(func.count().label("total")).where(of_customer).subquery("total")
     page = (
         select(*_RENTAL_COLUMNS)
         .where(of_customer)
         .order_by(col(Rental.rental_date).desc(), col(Rental.rental_id).desc())
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
-        .lateral("page")
     )
-    # LEFT JOIN LATERAL: an empty page still yields one row carrying the total.
-    return (
-        select(total.c.total, page)
-        .select_from(total.outerjoin(page, true()))
-        .order_by(page.c.rental_date.desc(), page.c.rental_id.desc())
-    )
+    count = select(func.count().label("total")).where(of_customer)
+    return page_with_total(count, page, lambda c: [c.rental_date.desc(), c.rental_id.desc()])
 
 
 _CUSTOMER_PAGE = _customer_page_statement()
@@ -119,9 +113,8 @@ async def fetch_one(session: AsyncSession, rental_id: int) -> Row[Any] | None:
 
 async def fetch_customer_page(
     session: AsyncSession, customer_id: int, *, limit: int, offset: int
-) -> tuple[int, Sequence[Row[Any]]]:
+) -> tuple[int, list[Row[Any]]]:
     """A customer's rentals, newest first, with the total, in one round trip."""
     params = {"customer_id": customer_id, "limit": limit, "offset": offset}
     rows = (await execute(session, _CUSTOMER_PAGE, params)).all()
-    count = rows[0].total if rows else 0
-    return count, [row for row in rows if row.rental_id is not None]
+    return split_page(rows, "rental_id")
