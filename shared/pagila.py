@@ -110,13 +110,13 @@ async def restore(conn: asyncpg.Connection, files: PagilaFiles) -> None:
     )
     async with conn.transaction():
         for path in (files.schema, files.data):
-            await _run_script(conn, path.read_text(encoding="utf-8"), has_postgres_role)
+            await run_script(conn, path.read_text(encoding="utf-8"), has_postgres_role)
     # The dump empties search_path for its session; do not leave that on a reused connection.
     await conn.execute("RESET search_path")
     log.info("pagila.restored", duration_ms=round((time.perf_counter() - started) * 1000))
 
 
-async def _run_script(conn: asyncpg.Connection, script: str, has_postgres_role: bool) -> None:
+async def run_script(conn: asyncpg.Connection, script: str, has_postgres_role: bool) -> None:
     sql: list[str] = []
     lines = iter(script.splitlines(keepends=True))
     for line in lines:

@@ -5,10 +5,12 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared import pagila
+from shared.database import connect
 from tests.conftest import make_settings
 from tests.helpers import scalar
 
@@ -94,3 +96,18 @@ async def test_local_dir_with_a_tampered_file_is_refused(
 async def test_restored_database_has_pagila_counts(db: AsyncConnection) -> None:
     counts = [await scalar(db, f"SELECT count(*) FROM {t}") for t in ("film", "customer")]
     assert counts == [1000, 599]
+
+
+async def test_owner_to_postgres_is_dropped_where_there_is_no_such_role(
+    fresh_pagila_url: str,
+) -> None:
+    """The statement below fails if it reaches the server (no such table), so the restore
+    succeeding proves it was dropped; with the role present it is kept (and fails)."""
+    script = "-- comment only chunk\n\nALTER TABLE public.no_such_table OWNER TO postgres;\n"
+    conn = await connect(fresh_pagila_url)
+    try:
+        await pagila.run_script(conn, script, has_postgres_role=False)
+        with pytest.raises(asyncpg.UndefinedTableError):
+            await pagila.run_script(conn, script, has_postgres_role=True)
+    finally:
+        await conn.close()
