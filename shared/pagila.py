@@ -117,6 +117,7 @@ async def restore(conn: asyncpg.Connection, files: PagilaFiles) -> None:
 
 
 async def run_script(conn: asyncpg.Connection, script: str, has_postgres_role: bool) -> None:
+    """Run a pg_dump-style script: SQL through `execute`, each COPY block via `copy_to_table`."""
     sql: list[str] = []
     lines = iter(script.splitlines(keepends=True))
     for line in lines:
