@@ -1,6 +1,8 @@
 # Pagila API: `just serve` runs everything, `just test` tests everything. `just --list` for more.
 
 set dotenv-load := true
+# Recipe arguments reach commands as "$@", quoting intact (`just test -m "not llm"`).
+set positional-arguments := true
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 host := env("HOST", "127.0.0.1")
@@ -37,7 +39,7 @@ serve: setup
 
 # Run the tests (TEST_DATABASE_URL / DATABASE_URL, else the embedded server; -m "not llm" skips the real-model ones)
 test *ARGS: (setup "--with local-llm")
-    poetry run pytest {{ ARGS }}
+    poetry run pytest "$@"
 
 # ruff (lint + format check) and mypy
 lint: setup
@@ -54,9 +56,12 @@ fmt: setup
 check: lint test
 
 # Restore Pagila if needed, then run alembic (default: upgrade head)
-migrate *ARGS="upgrade head": setup
+migrate *ARGS: setup
+    #!/usr/bin/env bash
+    set -euo pipefail
+    [ $# -gt 0 ] || set -- upgrade head
     poetry run python -m shared.bootstrap restore
-    poetry run alembic {{ ARGS }}
+    poetry run alembic "$@"
 
 # Drop the database and rebuild it: Pagila restored, migrations applied
 db-reset: setup
@@ -65,4 +70,4 @@ db-reset: setup
 # Load benchmark over loopback (database prepared first); e.g. `just bench --no-ai`
 bench *ARGS: setup
     poetry run python -m shared.bootstrap prepare
-    poetry run python bench/http_load.py {{ ARGS }}
+    poetry run python bench/http_load.py "$@"
