@@ -25,16 +25,21 @@ DATABASE_UNAVAILABLE = (
 )
 
 
-def _is_database_unavailable(exc: BaseException) -> bool:
-    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+def is_database_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, DATABASE_UNAVAILABLE):
         return True
-    if isinstance(exc, sa_exc.DBAPIError) and isinstance(exc.orig, DATABASE_UNAVAILABLE):
-        return True
-    return isinstance(exc, DATABASE_UNAVAILABLE)
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        # SQLAlchemy wraps the driver's error in its adapter's (e.g. QueryCanceledError becomes
+        # a generic DBAPIError); the asyncpg exception is that adapter error's cause.
+        driver_error = exc.orig.__cause__ if exc.orig is not None else None
+        return isinstance(driver_error, DATABASE_UNAVAILABLE)
+    return False
 
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-    if _is_database_unavailable(exc):
+    if is_database_unavailable(exc):
         log.warning("database.unavailable", error=type(exc).__name__, detail=str(exc)[:300])
         return JSONResponse(
             {"detail": "The database is unavailable; please retry shortly."},
