@@ -26,5 +26,5 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH="/app/.venv/bin:$PATH" \
     HOST=0.0.0.0 PORT=8000 LOG_FORMAT=json
 EXPOSE 8000
 
-# Restore Pagila on first start (idempotent), apply migrations, then serve.
-CMD ["sh", "-c", "python -m shared.bootstrap prepare && exec uvicorn main:create_app --factory --host \"$HOST\" --port \"$PORT\" --no-access-log"]
+# The app restores Pagila on first start (idempotent) and applies migrations, then serves.
+CMD ["sh", "-c", "exec uvicorn main:create_app --factory --host \"$HOST\" --port \"$PORT\" --no-access-log"]

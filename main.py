@@ -1,13 +1,17 @@
-"""The app factory: the one module that knows every feature.
+"""The app factory: the one module that knows every feature (and the only one that knows devenv).
 
 uvicorn main:create_app --factory
 """
 
+import gc
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
+from devenv.database import provisioned_database
+from devenv.local_llm import LocalModelServer
+from devenv.settings import DevSettings
 from features.ai_ask.route import router as ai_ask_router
 from features.ai_summary.route import router as ai_summary_router
 from features.auth.route import router as auth_router
@@ -15,29 +19,44 @@ from features.films.route import router as films_router
 from features.health.route import router as health_router
 from features.rentals.route import router as rentals_router
 from features.web.route import router as web_router
-from shared.ai_kernel import ai_runtime
-from shared.database import create_engine, create_sessionmaker, database_url_async
+from shared.ai_kernel import build_ai_runtime
+from shared.database import open_database
 from shared.errors import install_error_handlers
-from shared.logging_setup import configure_logging
-from shared.request_context import RequestContextMiddleware
-from shared.settings import Settings, get_settings
+from shared.observability import RequestContextMiddleware, configure_logging
+from shared.settings import Settings, get_settings, resolve_llm_provider
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    async with database_url_async(settings) as url, ai_runtime(settings) as ai:
-        engine = create_engine(url, settings)
-        app.state.engine = engine
-        app.state.sessionmaker = create_sessionmaker(engine)
-        app.state.ai = ai
-        try:
-            yield
-        finally:
-            await engine.dispose()
+    dev: DevSettings = app.state.dev_settings
+    async with AsyncExitStack() as stack:
+        # DATABASE_URL, or the embedded server (started once, here); prepared if configured.
+        url = await stack.enter_async_context(provisioned_database(settings, dev))
+        provider = resolve_llm_provider(settings)
+        local = None
+        if provider == "local":
+            local = LocalModelServer(
+                dev.local_model_path, dev.local_model_context, dev.local_model_startup_timeout_s
+            )
+            await local.start()
+            stack.push_async_callback(local.stop)
+        app.state.ai = build_ai_runtime(
+            settings,
+            provider,
+            local_base_url=local.base_url if local else None,
+            local_model_id=local.model_id if local else None,
+        )
+        app.state.database = await stack.enter_async_context(open_database(url, settings))
+        # Everything allocated so far (modules, Semantic Kernel, pydantic schemas: a large
+        # heap) lives as long as the process. Take it out of the garbage collector's view, so
+        # that a full collection under load does not walk it (pauses of hundreds of ms).
+        gc.collect()
+        gc.freeze()
+        yield
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, dev: DevSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
     app = FastAPI(
@@ -46,18 +65,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="The Pagila DVD-rental database over async FastAPI + SQLModel, with Gen-AI "
         "endpoints on Semantic Kernel.",
         lifespan=lifespan,
+        # FastAPI's native OpenTelemetry looks up the tracer, meter and logger providers on
+        # every request; none is configured here (structlog lines are our telemetry), and the
+        # look-ups cost more than our access line.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
+    app.state.dev_settings = dev or DevSettings()
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
+    # Routes are matched in this order: the busiest first.
     for router in (
-        web_router,
-        health_router,
-        auth_router,
         films_router,
         rentals_router,
+        health_router,
+        auth_router,
         ai_ask_router,
         ai_summary_router,
+        web_router,
     ):
         app.include_router(router)
     return app

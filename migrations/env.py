@@ -8,9 +8,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.schema import SchemaItem
 
-from shared.database import database_url
-from shared.logging_setup import configure_logging
+from devenv.database import database_url
+from devenv.settings import get_dev_settings
 from shared.models import metadata
+from shared.observability import configure_logging
 from shared.settings import get_settings
 
 config = context.config
@@ -57,7 +58,7 @@ def run_migrations_online() -> None:
     # Plain `alembic ...` from the shell: DATABASE_URL, or the embedded server (started if needed).
     settings = get_settings()
     configure_logging(settings)
-    with database_url(settings) as resolved:
+    with database_url(settings, get_dev_settings()) as resolved:
         asyncio.run(_run_async(resolved))
 
 

@@ -14,15 +14,13 @@ from semantic_kernel.contents import ChatHistory
 from semantic_kernel.functions import KernelArguments, KernelFunction
 
 from shared.ai_kernel import AIRuntime
-from shared.errors import AppError
+from shared.errors import ServiceUnavailableError
 
 log = structlog.get_logger("llm")
 
 
-class LLMUnavailableError(AppError):
+class LLMUnavailableError(ServiceUnavailableError):
     """The model could not be reached or failed before answering."""
-
-    status_code = 503
 
 
 def _usage(metadata: dict[str, Any]) -> dict[str, int] | None:

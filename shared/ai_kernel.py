@@ -6,8 +6,6 @@ compatible servers; `json_object` + schema for the local llama.cpp server, which
 `json_schema` but enforces the schema by grammar).
 """
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +18,7 @@ from semantic_kernel.connectors.ai.chat_completion_client_base import ChatComple
 from semantic_kernel.connectors.ai.open_ai import AzureChatCompletion, OpenAIChatCompletion
 from semantic_kernel.connectors.ai.prompt_execution_settings import PromptExecutionSettings
 
-from shared.local_llm import LocalModelServer
-from shared.settings import LLMProvider, Settings, resolve_llm_provider
+from shared.settings import LLMProvider, Settings
 
 
 @dataclass(frozen=True)
@@ -122,14 +119,17 @@ def build_ai_runtime(
     settings: Settings,
     provider: LLMProvider,
     *,
-    local_server: LocalModelServer | None = None,
+    local_base_url: str | None = None,
+    local_model_id: str | None = None,
     http_client: httpx2.AsyncClient | None = None,
 ) -> AIRuntime:
+    """The app's AI runtime. Provider `local` needs the address and model id of the local model
+    server, which devenv/ runs."""
     service, model = build_chat_service(
         settings,
         provider,
-        local_base_url=local_server.base_url if local_server else None,
-        local_model_id=local_server.model_id if local_server else None,
+        local_base_url=local_base_url,
+        local_model_id=local_model_id,
         http_client=http_client,
     )
     kernel = Kernel()
@@ -137,25 +137,6 @@ def build_ai_runtime(
     return AIRuntime(kernel=kernel, provider=provider, model=model)
 
 
-@asynccontextmanager
-async def ai_runtime(settings: Settings) -> AsyncIterator[AIRuntime]:
-    """The app's AI runtime; with provider `local`, the model server runs for its lifetime."""
-    provider = resolve_llm_provider(settings)
-    local_server = None
-    if provider == "local":
-        local_server = LocalModelServer(
-            settings.local_model_path,
-            settings.local_model_context,
-            settings.local_model_startup_timeout_s,
-        )
-        await local_server.start()
-    try:
-        yield build_ai_runtime(settings, provider, local_server=local_server)
-    finally:
-        if local_server is not None:
-            await local_server.stop()
-
-
-def get_ai(request: Request) -> AIRuntime:
+async def get_ai(request: Request) -> AIRuntime:
     runtime: AIRuntime = request.app.state.ai
     return runtime

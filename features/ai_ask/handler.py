@@ -11,10 +11,15 @@ from semantic_kernel.contents import ChatHistory
 from features.ai_ask.dtos import AskDelta, AskDone, AskError
 from shared.ai_calls import ChatStream, LLMUnavailableError
 from shared.ai_kernel import AIRuntime
+from shared.models import MPAA_RATINGS
 
 log = structlog.get_logger(__name__)
 
-SYSTEM_PROMPT = (Path(__file__).parent / "prompts" / "system.txt").read_text(encoding="utf-8")
+SYSTEM_PROMPT = (
+    (Path(__file__).parent / "prompts" / "system.txt")
+    .read_text(encoding="utf-8")
+    .format(ratings=", ".join(MPAA_RATINGS[:-1]) + " or " + MPAA_RATINGS[-1])
+)
 KEEPALIVE_S = 15.0
 
 

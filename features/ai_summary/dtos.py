@@ -1,9 +1,37 @@
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Rating = Literal["G", "PG", "PG-13", "R", "NC-17"]
+from shared.models import MPAA_RATINGS, Rating
+
 SUMMARY_MAX_CHARS = 300
+# The business rule: recommended = rated above PG-13 and cheap to rent.
+RECOMMENDED_RATINGS = MPAA_RATINGS[MPAA_RATINGS.index("PG-13") + 1 :]  # R, NC-17
+RECOMMENDED_BELOW_RATE = Decimal("3.00")
+RECOMMENDED_RULE = (
+    f"true only when the rating is {' or '.join(RECOMMENDED_RATINGS)} "
+    f"and the rental rate is below {RECOMMENDED_BELOW_RATE}, else false"
+)
+
+
+@dataclass(frozen=True)
+class FilmFacts:
+    """What the catalogue knows of a film, as the prompt uses it (read from films' rows)."""
+
+    title: str
+    description: str | None
+    release_year: int | None
+    rating: str | None
+    rental_rate: Decimal
+    length: int | None
+    category: str | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> "FilmFacts":
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
 
 
 class SummaryRequest(BaseModel):
@@ -18,9 +46,7 @@ class FilmSummary(BaseModel):
 
     title: str
     rating: str
-    recommended: bool = Field(
-        description="True when the rating is R or NC-17 and the rental rate is below 3.00."
-    )
+    recommended: bool = Field(description=f"{RECOMMENDED_RULE}.")
     summary: str = Field(max_length=SUMMARY_MAX_CHARS)
 
 

@@ -6,13 +6,20 @@ from pathlib import Path
 import structlog
 from pydantic import ValidationError
 from semantic_kernel.functions import KernelArguments, KernelFunctionFromPrompt
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from features.ai_summary import query
-from features.ai_summary.dtos import SUMMARY_MAX_CHARS, FilmSummary, SummaryDraft
+from features.ai_summary.dtos import (
+    RECOMMENDED_BELOW_RATE,
+    RECOMMENDED_RATINGS,
+    RECOMMENDED_RULE,
+    SUMMARY_MAX_CHARS,
+    FilmFacts,
+    FilmSummary,
+    SummaryDraft,
+)
+from features.films import query as films  # the film facts are films' rows
 from shared.ai_calls import invoke_function
 from shared.ai_kernel import AIRuntime
+from shared.database import Database
 from shared.errors import BadGatewayError, NotFoundError
 
 log = structlog.get_logger(__name__)
@@ -20,8 +27,6 @@ log = structlog.get_logger(__name__)
 SUMMARY_FUNCTION = KernelFunctionFromPrompt.from_directory(
     str(Path(__file__).parent / "prompts" / "summary"), plugin_name="film"
 )
-RECOMMENDED_RATINGS = frozenset({"R", "NC-17"})  # the ratings above PG-13
-RECOMMENDED_BELOW_RATE = Decimal("3.00")
 ATTEMPTS = 2  # one retry when the model's output does not fit the schema
 
 
@@ -37,14 +42,12 @@ def clip(text: str, limit: int = SUMMARY_MAX_CHARS) -> str:
     return cut + "…"
 
 
-async def summarize(
-    ai: AIRuntime, sessionmaker: async_sessionmaker[AsyncSession], film_id: int
-) -> FilmSummary:
-    # A short session of its own: no database connection is held while the model thinks.
-    async with sessionmaker() as session:
-        facts = await query.fetch_facts(session, film_id)
-    if facts is None:
+async def summarize(ai: AIRuntime, db: Database, film_id: int) -> FilmSummary:
+    # One read on a pooled connection, released at once: none is held while the model thinks.
+    row = await films.fetch_one(db, film_id)
+    if row is None:
         raise NotFoundError(f"Film {film_id} not found.")
+    facts = FilmFacts.from_row(row)
 
     arguments = KernelArguments(
         settings=ai.execution_settings(
@@ -58,6 +61,8 @@ async def summarize(
         length=facts.length or "unknown",
         release_year=facts.release_year or "unknown",
         description=facts.description or "",
+        recommended_rule=RECOMMENDED_RULE,
+        summary_max_chars=SUMMARY_MAX_CHARS,
     )
     draft = await _draft(ai, arguments, film_id)
 

@@ -5,7 +5,12 @@ from fastapi import APIRouter, Depends
 from features.ai_summary import handler
 from features.ai_summary.dtos import FilmSummary, SummaryRequest
 from shared.ai_kernel import AIRuntime, get_ai
-from shared.database import SessionmakerDep
+from shared.database import DatabaseDep
+from shared.errors import (
+    UNAVAILABLE_RESPONSE,
+    BadGatewayError,
+    NotFoundError,
+)
 
 router = APIRouter(prefix="/ai", tags=["ai"])
 
@@ -14,14 +19,14 @@ router = APIRouter(prefix="/ai", tags=["ai"])
     "/summary",
     summary="A film's summary as strict JSON (title, rating, recommended, summary)",
     responses={
-        404: {"description": "No such film"},
-        502: {"description": "The model's output did not fit the schema, twice"},
-        503: {"description": "The model is unreachable or failed"},
+        **NotFoundError.response_doc("No such film"),
+        **BadGatewayError.response_doc("The model's output did not fit the schema, twice"),
+        **UNAVAILABLE_RESPONSE,
     },
 )
 async def film_summary(
     body: SummaryRequest,
     ai: Annotated[AIRuntime, Depends(get_ai)],
-    sessionmaker: SessionmakerDep,
+    db: DatabaseDep,
 ) -> FilmSummary:
-    return await handler.summarize(ai, sessionmaker, body.film_id)
+    return await handler.summarize(ai, db, body.film_id)

@@ -1,27 +1,24 @@
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from features.films import query
 from features.films.dtos import FilmOut
+from shared.database import Database
 from shared.errors import NotFoundError
 from shared.pagination import Page, PageParams
 
+_FilmPage = Page[FilmOut]
 
-async def list_films(
-    session: AsyncSession, page: PageParams, category: str | None
-) -> Page[FilmOut]:
-    total, rows = await query.fetch_page(
-        session, limit=page.limit, offset=page.offset, category=category
+
+async def list_films(db: Database, page: PageParams, category: str | None) -> Page[FilmOut]:
+    total, items = await query.fetch_page(
+        db, limit=page.limit, offset=page.offset, category=category
     )
-    return Page[FilmOut](
-        items=[FilmOut.model_validate(row, from_attributes=True) for row in rows],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
+    # Validated once, from plain dicts; FastAPI then only checks the type and dumps to JSON.
+    return _FilmPage.model_validate(
+        {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
     )
 
 
-async def get_film(session: AsyncSession, film_id: int) -> FilmOut:
-    row = await query.fetch_one(session, film_id)
+async def get_film(db: Database, film_id: int) -> FilmOut:
+    row = await query.fetch_one(db, film_id)
     if row is None:
         raise NotFoundError(f"Film {film_id} not found.")
-    return FilmOut.model_validate(row, from_attributes=True)
+    return FilmOut.model_validate(dict(row))

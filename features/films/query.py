@@ -1,14 +1,16 @@
-"""Data access for films: one statement per call, page and total in one round trip."""
+"""Data access for films: one statement per call, built once, page and total in one round trip.
+
+Other slices read films through `fetch_one` (ai_summary's film facts are these rows)."""
 
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, exists, func, select
+import asyncpg
+from sqlalchemy import Select, bindparam, exists, func, select
 from sqlmodel import col
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.database import execute
+from shared.database import Database
 from shared.models import Category, Film, FilmCategory, film_category_name
-from shared.pagination import page_with_total, split_page
+from shared.pagination import PagedSelect
 
 _FILM_COLUMNS = (
     col(Film.film_id),
@@ -26,7 +28,7 @@ def _film_with_category() -> Select[*tuple[Any, ...]]:
     return select(*_FILM_COLUMNS, film_category_name().label("category"))
 
 
-def _page_statement(*, by_category: bool) -> Select[*tuple[Any, ...]]:
+def _paged(*, by_category: bool) -> PagedSelect:
     matching = select(col(Film.film_id))
     if by_category:
         matching = matching.where(
@@ -44,25 +46,23 @@ def _page_statement(*, by_category: bool) -> Select[*tuple[Any, ...]]:
         .offset(bindparam("offset"))
     )
     count = select(func.count().label("total")).select_from(ids)
-    return page_with_total(count, page, lambda c: [c.film_id])
+    return PagedSelect.build(count, page, lambda c: [c.film_id], key="film_id")
 
 
 # Built once: constructing these statements costs more CPU than running them.
-_PAGE = _page_statement(by_category=False)
-_PAGE_BY_CATEGORY = _page_statement(by_category=True)
-_ONE = _film_with_category().where(col(Film.film_id) == bindparam("film_id"))
+PAGE = _paged(by_category=False)
+PAGE_BY_CATEGORY = _paged(by_category=True)
+ONE = _film_with_category().where(col(Film.film_id) == bindparam("film_id"))
 
 
 async def fetch_page(
-    session: AsyncSession, *, limit: int, offset: int, category: str | None
-) -> tuple[int, list[Row[Any]]]:
-    params: dict[str, Any] = {"limit": limit, "offset": offset}
-    if category is not None:
-        params["category"] = category
-    stmt = _PAGE if category is None else _PAGE_BY_CATEGORY
-    rows = (await execute(session, stmt, params)).all()
-    return split_page(rows, "film_id")
+    db: Database, *, limit: int, offset: int, category: str | None
+) -> tuple[int, list[dict[str, Any]]]:
+    if category is None:
+        return await PAGE.fetch(db, {"limit": limit, "offset": offset})
+    params = {"limit": limit, "offset": offset, "category": category}
+    return await PAGE_BY_CATEGORY.fetch(db, params)
 
 
-async def fetch_one(session: AsyncSession, film_id: int) -> Row[Any] | None:
-    return (await execute(session, _ONE, {"film_id": film_id})).one_or_none()
+async def fetch_one(db: Database, film_id: int) -> asyncpg.Record | None:
+    return await db.read_one(ONE, {"film_id": film_id})

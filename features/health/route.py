@@ -1,21 +1,13 @@
 import asyncio
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.errors import DATABASE_UNAVAILABLE
+from shared.database import DatabaseDep, DatabaseUnavailableError
 
 router = APIRouter(tags=["health"])
 
 READY_TIMEOUT_S = 3.0
-
-
-def get_engine(request: Request) -> AsyncEngine:
-    engine: AsyncEngine = request.app.state.engine
-    return engine
 
 
 @router.get("/health", summary="Liveness: the process is up")
@@ -28,10 +20,10 @@ async def health() -> dict[str, str]:
     summary="Readiness: the database answers",
     responses={503: {"description": "The database is unreachable"}},
 )
-async def ready(engine: Annotated[AsyncEngine, Depends(get_engine)]) -> JSONResponse:
+async def ready(db: DatabaseDep) -> JSONResponse:
     try:
-        async with asyncio.timeout(READY_TIMEOUT_S), engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-    except (*DATABASE_UNAVAILABLE, TimeoutError):
+        async with asyncio.timeout(READY_TIMEOUT_S):
+            await db.ping()
+    except (DatabaseUnavailableError, TimeoutError):
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ready", "database": "ok"})

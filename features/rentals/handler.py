@@ -1,5 +1,5 @@
 """Rental rules. Race safety: the checks give clear errors in the common case; the partial unique
-index `uq_rental_open_inventory` decides between concurrent requests for the same copy."""
+index `OPEN_RENTAL_INDEX` decides between concurrent requests for the same copy."""
 
 import structlog
 from sqlalchemy.exc import IntegrityError
@@ -7,12 +7,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from features.rentals import query
 from features.rentals.dtos import RentalCreate, RentalOut
-from shared.database import violated_constraint
+from shared.database import Database, violated_constraint
 from shared.errors import ConflictError, InvalidFieldError, NotFoundError
-from shared.models import OPEN_RENTAL_INDEX
+from shared.models import OPEN_RENTAL_INDEX, PAGILA_RENTAL_UNIQUE_INDEX
 from shared.pagination import Page, PageParams
 
 log = structlog.get_logger(__name__)
+
+_RentalPage = Page[RentalOut]
 
 
 def _copy_is_out(inventory_id: int) -> ConflictError:
@@ -35,12 +37,9 @@ async def rent(session: AsyncSession, customer_id: int, body: RentalCreate) -> R
         row = await query.insert_rental(session, customer_id, body.inventory_id, body.staff_id)
     except IntegrityError as exc:
         # Lost a race: another request rented this copy between our check and our insert.
-        # (Pagila's unique (rental_date, inventory_id, customer_id) index can fire too, for
-        # two requests of one customer in the same instant: the same conflict.)
-        if violated_constraint(exc) in {
-            OPEN_RENTAL_INDEX,
-            "idx_unq_rental_rental_date_inventory_id_customer_id",
-        }:
+        # (Pagila's own unique index can fire too, for two requests of one customer in the same
+        # instant: the same conflict.)
+        if violated_constraint(exc) in {OPEN_RENTAL_INDEX, PAGILA_RENTAL_UNIQUE_INDEX}:
             log.info("rental.conflict", inventory_id=body.inventory_id)
             raise _copy_is_out(body.inventory_id) from None
         raise
@@ -52,30 +51,27 @@ async def rent(session: AsyncSession, customer_id: int, body: RentalCreate) -> R
 async def return_rental(session: AsyncSession, rental_id: int) -> RentalOut:
     row = await query.mark_returned(session, rental_id)
     if row is None:
-        if await query.fetch_one(session, rental_id) is None:
+        if await query.fetch_one_in(session, rental_id) is None:
             raise NotFoundError(f"Rental {rental_id} not found.")
         raise ConflictError(f"Rental {rental_id} was already returned.")
     return RentalOut.model_validate(row)
 
 
-async def get_rental(session: AsyncSession, rental_id: int) -> RentalOut:
-    row = await query.fetch_one(session, rental_id)
+async def get_rental(db: Database, rental_id: int) -> RentalOut:
+    row = await query.fetch_one(db, rental_id)
     if row is None:
         raise NotFoundError(f"Rental {rental_id} not found.")
-    return RentalOut.model_validate(row)
+    return RentalOut.model_validate(dict(row))
 
 
 async def list_customer_rentals(
-    session: AsyncSession, customer_id: int, page: PageParams
+    db: Database, customer_id: int, page: PageParams
 ) -> Page[RentalOut]:
-    total, rows = await query.fetch_customer_page(
-        session, customer_id, limit=page.limit, offset=page.offset
+    total, items = await query.fetch_customer_page(
+        db, customer_id, limit=page.limit, offset=page.offset
     )
-    if total == 0 and not await query.customer_exists(session, customer_id):
+    if total == 0 and not await query.customer_exists(db, customer_id):
         raise NotFoundError(f"Customer {customer_id} not found.")
-    return Page[RentalOut](
-        items=[RentalOut.model_validate(row) for row in rows],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
+    return _RentalPage.model_validate(
+        {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
     )

@@ -6,13 +6,14 @@ Statements are built once with bound parameters: building them costs more CPU th
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, exists, func, insert, select, update
+import asyncpg
+from sqlalchemy import Row, bindparam, exists, func, insert, select, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.database import execute
+from shared.database import Database, execute
 from shared.models import Customer, Inventory, Rental, Staff
-from shared.pagination import page_with_total, split_page
+from shared.pagination import PagedSelect
 
 _RENTAL_COLUMNS = (
     col(Rental.rental_id),
@@ -26,7 +27,7 @@ _RENTAL_COLUMNS = (
 _CUSTOMER_EXISTS = exists().where(col(Customer.customer_id) == bindparam("customer_id"))
 
 # Everything a new rental depends on, in one round trip.
-_CHECKS = select(
+CHECKS = select(
     _CUSTOMER_EXISTS,
     exists().where(col(Inventory.inventory_id) == bindparam("inventory_id")),
     exists().where(col(Staff.staff_id) == bindparam("staff_id")),
@@ -35,7 +36,7 @@ _CHECKS = select(
     ),
 )
 
-_INSERT = (
+INSERT = (
     insert(Rental)
     .values(
         rental_date=func.now(),
@@ -47,7 +48,7 @@ _INSERT = (
 )
 
 # Only an open rental is returned: concurrent returns cannot both succeed.
-_MARK_RETURNED = (
+MARK_RETURNED = (
     update(Rental)
     # (a bound name other than the column's: SQLAlchemy reserves those in UPDATE statements)
     .where(col(Rental.rental_id) == bindparam("open_rental_id"), col(Rental.return_date).is_(None))
@@ -58,7 +59,7 @@ _MARK_RETURNED = (
 _ONE = select(*_RENTAL_COLUMNS).where(col(Rental.rental_id) == bindparam("rental_id"))
 
 
-def _customer_page_statement() -> Select[*tuple[Any, ...]]:
+def _customer_page() -> PagedSelect:
     of_customer = col(Rental.customer_id) == bindparam("customer_id")
     page = (
         select(*_RENTAL_COLUMNS)
@@ -68,10 +69,12 @@ def _customer_page_statement() -> Select[*tuple[Any, ...]]:
         .offset(bindparam("offset"))
     )
     count = select(func.count().label("total")).where(of_customer)
-    return page_with_total(count, page, lambda c: [c.rental_date.desc(), c.rental_id.desc()])
+    return PagedSelect.build(
+        count, page, lambda c: [c.rental_date.desc(), c.rental_id.desc()], key="rental_id"
+    )
 
 
-_CUSTOMER_PAGE = _customer_page_statement()
+_CUSTOMER_PAGE = _customer_page()
 
 
 @dataclass(frozen=True)
@@ -86,35 +89,42 @@ async def fetch_checks(
     session: AsyncSession, customer_id: int, inventory_id: int, staff_id: int
 ) -> RentalChecks:
     params = {"customer_id": customer_id, "inventory_id": inventory_id, "staff_id": staff_id}
-    row = (await execute(session, _CHECKS, params)).one()
+    row = (await execute(session, CHECKS, params)).one()
     return RentalChecks(*(bool(flag) for flag in row))
 
 
-async def customer_exists(session: AsyncSession, customer_id: int) -> bool:
-    stmt = select(_CUSTOMER_EXISTS)
-    return bool((await execute(session, stmt, {"customer_id": customer_id})).scalar_one())
+_CUSTOMER_EXISTS_ROW = select(_CUSTOMER_EXISTS.label("found"))
+
+
+async def customer_exists(db: Database, customer_id: int) -> bool:
+    row = await db.read_one(_CUSTOMER_EXISTS_ROW, {"customer_id": customer_id})
+    return bool(row and row["found"])
 
 
 async def insert_rental(
     session: AsyncSession, customer_id: int, inventory_id: int, staff_id: int
 ) -> Row[Any]:
     params = {"customer_id": customer_id, "inventory_id": inventory_id, "staff_id": staff_id}
-    return (await execute(session, _INSERT, params)).one()
+    return (await execute(session, INSERT, params)).one()
 
 
 async def mark_returned(session: AsyncSession, rental_id: int) -> Row[Any] | None:
     """Set return_date if the rental is still open; None when it is not (missing or returned)."""
-    return (await execute(session, _MARK_RETURNED, {"open_rental_id": rental_id})).one_or_none()
+    return (await execute(session, MARK_RETURNED, {"open_rental_id": rental_id})).one_or_none()
 
 
-async def fetch_one(session: AsyncSession, rental_id: int) -> Row[Any] | None:
+async def fetch_one(db: Database, rental_id: int) -> asyncpg.Record | None:
+    return await db.read_one(_ONE, {"rental_id": rental_id})
+
+
+async def fetch_one_in(session: AsyncSession, rental_id: int) -> Row[Any] | None:
+    """`fetch_one` inside a write's transaction."""
     return (await execute(session, _ONE, {"rental_id": rental_id})).one_or_none()
 
 
 async def fetch_customer_page(
-    session: AsyncSession, customer_id: int, *, limit: int, offset: int
-) -> tuple[int, list[Row[Any]]]:
+    db: Database, customer_id: int, *, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
     """A customer's rentals, newest first, with the total, in one round trip."""
     params = {"customer_id": customer_id, "limit": limit, "offset": offset}
-    rows = (await execute(session, _CUSTOMER_PAGE, params)).all()
-    return split_page(rows, "rental_id")
+    return await _CUSTOMER_PAGE.fetch(db, params)

@@ -1,20 +1,23 @@
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
 from features.rentals import handler
 from features.rentals.dtos import RentalCreate, RentalOut
 from shared.auth import AdminGuard
-from shared.database import SessionDep
+from shared.database import DatabaseDep, WriteSessionDep
+from shared.errors import (
+    UNAUTHORIZED_RESPONSE,
+    UNAVAILABLE_RESPONSE,
+    ConflictError,
+    NotFoundError,
+)
 from shared.pagination import Page, PageParamsDep
 
-router = APIRouter(tags=["rentals"])
+router = APIRouter(tags=["rentals"], responses=UNAVAILABLE_RESPONSE)
 
 CustomerId = Annotated[int, Path(ge=1)]
 RentalId = Annotated[int, Path(ge=1)]
-_GUARDED: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or invalid bearer token"}
-}
 
 
 @router.post(
@@ -23,14 +26,14 @@ _GUARDED: dict[int | str, dict[str, Any]] = {
     dependencies=[AdminGuard],
     summary="Rent a copy to a customer (rental_date = now())",
     responses={
-        **_GUARDED,
-        404: {"description": "No such customer"},
-        409: {"description": "The copy is already out"},
+        **UNAUTHORIZED_RESPONSE,
+        **NotFoundError.response_doc("No such customer"),
+        **ConflictError.response_doc("The copy is already out"),
         422: {"description": "Invalid body, or unknown inventory_id / staff_id"},
     },
 )
 async def create_rental(
-    session: SessionDep, customer_id: CustomerId, body: RentalCreate, response: Response
+    session: WriteSessionDep, customer_id: CustomerId, body: RentalCreate, response: Response
 ) -> RentalOut:
     rental = await handler.rent(session, customer_id, body)
     response.headers["Location"] = f"/rentals/{rental.rental_id}"
@@ -42,28 +45,30 @@ async def create_rental(
     dependencies=[AdminGuard],
     summary="Mark a rental returned (return_date = now())",
     responses={
-        **_GUARDED,
-        404: {"description": "No such rental"},
-        409: {"description": "Already returned"},
+        **UNAUTHORIZED_RESPONSE,
+        **NotFoundError.response_doc("No such rental"),
+        **ConflictError.response_doc("Already returned"),
     },
 )
-async def return_rental(session: SessionDep, rental_id: RentalId) -> RentalOut:
+async def return_rental(session: WriteSessionDep, rental_id: RentalId) -> RentalOut:
     return await handler.return_rental(session, rental_id)
 
 
 @router.get(
     "/customers/{customer_id}/rentals",
     summary="A customer's rentals, newest first",
-    responses={404: {"description": "No such customer"}},
+    responses=NotFoundError.response_doc("No such customer"),
 )
 async def list_customer_rentals(
-    session: SessionDep, customer_id: CustomerId, page: PageParamsDep
+    db: DatabaseDep, customer_id: CustomerId, page: PageParamsDep
 ) -> Page[RentalOut]:
-    return await handler.list_customer_rentals(session, customer_id, page)
+    return await handler.list_customer_rentals(db, customer_id, page)
 
 
 @router.get(
-    "/rentals/{rental_id}", summary="One rental", responses={404: {"description": "No such rental"}}
+    "/rentals/{rental_id}",
+    summary="One rental",
+    responses=NotFoundError.response_doc("No such rental"),
 )
-async def get_rental(session: SessionDep, rental_id: RentalId) -> RentalOut:
-    return await handler.get_rental(session, rental_id)
+async def get_rental(db: DatabaseDep, rental_id: RentalId) -> RentalOut:
+    return await handler.get_rental(db, rental_id)

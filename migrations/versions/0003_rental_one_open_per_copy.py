@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from shared.models import OPEN_RENTAL_INDEX
+
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -21,7 +23,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index(
-        "uq_rental_open_inventory",
+        OPEN_RENTAL_INDEX,
         "rental",
         ["inventory_id"],
         unique=True,
@@ -30,4 +32,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("uq_rental_open_inventory", table_name="rental")
+    op.drop_index(OPEN_RENTAL_INDEX, table_name="rental")

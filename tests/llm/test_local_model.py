@@ -11,18 +11,19 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from devenv.local_llm import LocalModelServer
 from features.ai_summary.dtos import FilmSummary
 from main import create_app
-from shared.local_llm import LocalModelServer
-from tests.conftest import make_settings
-from tests.helpers import serve_on_loopback
+from tests.support import make_dev_settings, make_settings, serve_on_loopback
 
 pytestmark = pytest.mark.llm
 
 
 @pytest.fixture(scope="module")
 async def local_model_url(test_db_url: str) -> AsyncIterator[str]:
-    app: FastAPI = create_app(make_settings(database_url=test_db_url, llm_provider="local"))
+    app: FastAPI = create_app(
+        make_settings(database_url=test_db_url, llm_provider="local"), make_dev_settings()
+    )
     async with app.router.lifespan_context(app), serve_on_loopback(app) as url:
         yield url
 

@@ -13,7 +13,7 @@ from semantic_kernel.contents import ChatHistory
 from features.ai_summary.dtos import SummaryDraft
 from shared.ai_kernel import build_ai_runtime
 from shared.settings import LLMProvider, resolve_llm_provider
-from tests.conftest import make_settings
+from tests.support import make_settings
 
 COMPLETION = {
     "id": "chatcmpl-1",
@@ -47,9 +47,10 @@ PROVIDER_SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
-class _LocalServerStub:
-    base_url = "http://127.0.0.1:9/v1"
-    model_id = "SmolLM2-135M-Instruct.Q4_1"
+LOCAL_SERVER = {
+    "local_base_url": "http://127.0.0.1:9/v1",
+    "local_model_id": "SmolLM2-135M-Instruct.Q4_1",
+}
 
 
 async def _send(provider: LLMProvider) -> httpx2.Request:
@@ -64,7 +65,7 @@ async def _send(provider: LLMProvider) -> httpx2.Request:
         ai = build_ai_runtime(
             settings,
             provider,
-            local_server=_LocalServerStub() if provider == "local" else None,  # type: ignore[arg-type]
+            **(LOCAL_SERVER if provider == "local" else {}),
             http_client=http,
         )
         history = ChatHistory()

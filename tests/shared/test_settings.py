@@ -1,6 +1,7 @@
 import re
 from pathlib import Path
 
+from devenv.settings import DevSettings
 from shared.settings import PROJECT_ROOT, Settings
 
 ENV_EXAMPLE = PROJECT_ROOT / ".env.example"
@@ -11,8 +12,11 @@ def _documented(path: Path) -> set[str]:
     return set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", path.read_text(), re.MULTILINE))
 
 
+SETTINGS = {name.upper() for model in (Settings, DevSettings) for name in model.model_fields}
+
+
 def test_env_example_lists_every_setting() -> None:
-    settings = {name.upper() for name in Settings.model_fields}
+    settings = SETTINGS
 
     assert settings - _documented(ENV_EXAMPLE) == set()
 
@@ -20,6 +24,4 @@ def test_env_example_lists_every_setting() -> None:
 def test_readme_configuration_table_lists_every_setting() -> None:
     readme = README.read_text()
 
-    assert {
-        name.upper() for name in Settings.model_fields if f"`{name.upper()}`" not in readme
-    } == set()
+    assert {name for name in SETTINGS if f"`{name}`" not in readme} == set()

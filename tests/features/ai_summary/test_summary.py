@@ -1,6 +1,6 @@
 import json
-import logging
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from features.ai_summary.handler import is_recommended
 from tests.fakes import FakeChat
+from tests.fixtures.logs import of
 
 
 async def film_facts(db: AsyncConnection, film_id: int) -> tuple[str, str, Decimal]:
@@ -99,7 +100,7 @@ async def test_model_disagreement_is_corrected_and_logged(
     client: httpx.AsyncClient,
     db: AsyncConnection,
     fake_chat: FakeChat,
-    caplog: pytest.LogCaptureFixture,
+    log_events: list[dict[str, Any]],
 ) -> None:
     # An R-rated film that rents below 3.00: the rule says recommended.
     film_id: int = (
@@ -110,13 +111,11 @@ async def test_model_disagreement_is_corrected_and_logged(
     title, rating, _ = await film_facts(db, film_id)
     assert rating == "R"
     fake_chat.replies = [reply("SOMETHING ELSE", "G", False)]
-    caplog.set_level(logging.INFO)
 
     body = (await client.post("/ai/summary", json={"film_id": film_id})).json()
 
     assert (body["title"], body["rating"], body["recommended"]) == (title, "R", True)
-    [event] = [r.msg for r in caplog.records if isinstance(r.msg, dict)
-               and r.msg.get("event") == "model_disagreed"]  # fmt: skip
+    [event] = of(log_events, "model_disagreed")
     assert event["fields"] == ["rating", "recommended", "title"]
     assert event["film_id"] == film_id
 

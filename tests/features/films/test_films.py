@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.helpers import column, scalar
+from tests.support import column, scalar
 
 CATEGORY_COUNT = """
     SELECT count(DISTINCT fc.film_id) FROM film_category fc

@@ -3,10 +3,11 @@ from datetime import datetime
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.helpers import ADMIN, column, scalar
+from tests.support import ADMIN, column, scalar
 
 FREE_COPY = """
     SELECT i.inventory_id FROM inventory i
@@ -64,16 +65,6 @@ async def test_writes_need_the_admin_bearer_token(
         )
         == 0
     )
-
-
-async def test_token_endpoint_issues_the_bearer_token(client: httpx.AsyncClient) -> None:
-    ok = await client.post("/token", data={"username": "admin", "password": "admin"})
-    wrong = await client.post("/token", data={"username": "admin", "password": "nope"})
-
-    assert ok.status_code == 200
-    assert ok.json() == {"access_token": "dvd_admin", "token_type": "bearer"}
-    assert wrong.status_code == 401
-    assert wrong.headers["WWW-Authenticate"] == "Bearer"
 
 
 # -- renting ------------------------------------------------------------------------------------
@@ -161,10 +152,10 @@ async def test_renting_twice_is_409_and_returning_frees_the_copy(
 
 
 async def test_concurrent_rentals_of_one_copy_give_one_201_and_409s(
-    committing_client: httpx.AsyncClient, app: object
+    committing_client: httpx.AsyncClient, app: FastAPI
 ) -> None:
     """Real transactions on separate connections: the race the unique index decides."""
-    engine = app.state.engine  # type: ignore[attr-defined]
+    engine = app.state.database.engine
     async with engine.connect() as conn:
         copy = await free_copy(conn, skip=7)
     try:

@@ -1,3 +1,5 @@
+"""Helpers for tests (fixtures live in tests/fixtures/)."""
+
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -8,7 +10,26 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-ADMIN = {"Authorization": "Bearer dvd_admin"}
+from devenv.settings import DevSettings
+from shared.settings import Settings
+
+# Unit tests never reach a model: the OpenAI connector is built with a dummy key (it makes no
+# request until asked), and AI tests swap in a fake chat service. Real-model tests: tests/llm/.
+UNIT_TEST_LLM = {"llm_provider": "openai", "openai_api_key": "sk-unit-tests-make-no-calls"}
+
+
+def make_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, ignoring any developer .env file."""
+    return Settings(_env_file=None, **{**UNIT_TEST_LLM, **overrides})
+
+
+def make_dev_settings(**overrides: Any) -> DevSettings:
+    """Provisioning settings from the environment (PAGILA_DIR etc.), ignoring any .env file.
+    Apps under test get an already prepared database: no preparation on start by default."""
+    return DevSettings(_env_file=None, **{"prepare_database": False, **overrides})
+
+
+ADMIN = {"Authorization": f"Bearer {make_settings().admin_token.get_secret_value()}"}
 
 
 async def scalar(db: AsyncConnection, sql: str, **params: Any) -> Any:

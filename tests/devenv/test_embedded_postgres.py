@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.database import connect
-from shared.embedded_db import EmbeddedPostgres
+from devenv.database import connect
+from devenv.embedded_postgres import EmbeddedPostgres
 
 
 @pytest.fixture

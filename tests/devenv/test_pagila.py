@@ -9,15 +9,14 @@ import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared import pagila
-from shared.database import connect
-from tests.conftest import make_settings
-from tests.helpers import scalar
+from devenv import pagila
+from devenv.database import connect
+from tests.support import make_dev_settings, scalar
 
 
 @pytest.fixture
 def pagila_source() -> Path:
-    local = make_settings().pagila_dir
+    local = make_dev_settings().pagila_dir
     if local is None:
         pytest.fail("set PAGILA_DIR to a folder holding the Pagila v3.1.0 SQL files")
     return local

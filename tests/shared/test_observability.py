@@ -1,13 +1,14 @@
 import json
 import logging
+from typing import Any
 
 import httpx
 import pytest
 import structlog
 
-from shared.logging_setup import configure_logging
-from tests.conftest import make_settings
-from tests.helpers import ADMIN
+from shared.observability import configure_logging, request_id_var
+from tests.fixtures.logs import of
+from tests.support import ADMIN, make_settings
 
 
 async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient) -> None:
@@ -21,32 +22,33 @@ async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient) -> N
 
 
 async def test_one_access_line_per_request_without_secrets(
-    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    client: httpx.AsyncClient,
+    log_events: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    caplog.set_level(logging.INFO)
     await client.put("/rentals/1/return", headers={**ADMIN, "X-Request-ID": "req-1"})
 
-    # structlog hands each event to the standard library as a dict (wrap_for_formatter).
-    events = [r.msg for r in caplog.records if isinstance(r.msg, dict)]
-    access = [e for e in events if e["event"] == "request"]
+    access = of(log_events, "request")
     assert len(access) == 1
     assert access[0]["method"] == "PUT"
     assert access[0]["path"] == "/rentals/1/return"
     assert access[0]["status"] == 409  # Pagila's rental 1 is returned
     assert access[0]["request_id"] == "req-1"
     assert isinstance(access[0]["duration_ms"], float)
-    assert "dvd_admin" not in caplog.text
-    assert "dvd_admin" not in json.dumps(events, default=str)
+    written = capsys.readouterr().err
+    assert "request_id=req-1" in written
+    assert "dvd_admin" not in written
+    assert "dvd_admin" not in json.dumps(log_events, default=str)
 
 
 def test_json_log_lines_carry_the_bound_request_id(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging(make_settings(log_format="json"))
     try:
-        structlog.contextvars.bind_contextvars(request_id="rid-42")
+        token = request_id_var.set("rid-42")
         structlog.get_logger("test").info("hello", token="secret-value")
         logging.getLogger("uvicorn.error").info("from uvicorn")
     finally:
-        structlog.contextvars.clear_contextvars()
+        request_id_var.reset(token)
         with capsys.disabled():  # bind the handler to the real stderr again, not the capture
             configure_logging(make_settings())
 

@@ -1,0 +1,232 @@
+"""`just bench`: the API against its floor, interleaved, in one run, driven by wrk.
+
+Both servers run side by side as one uvicorn worker each on the same database (DATABASE_URL, or
+the embedded server); the API with its default settings (INFO logs, one access line per request,
+written to a file). For each scenario, rounds alternate floor and API (`--rounds`, each
+`--duration` seconds at `--connections`), and the report gives medians with their ranges and
+the API/floor ratio of medians. Loopback only; bounded; everything started is stopped.
+
+Rent + return rents free copies and returns each at once, committed: use a dev database. After
+it, every rental the run made is checked for overlaps with another of the same copy (double
+rentals, which must be 0) and any left open is returned.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from devenv.database import connect, database_url, prepare
+from devenv.settings import get_dev_settings
+from shared.settings import PROJECT_ROOT, get_settings
+
+WRK_DIR = Path(__file__).parent / "wrk"
+SCENARIOS = {
+    "GET /films?limit=20&offset=100": ("get.lua", "/films?limit=20&offset=100"),
+    "GET /films?category=comedy": ("get.lua", "/films?category=comedy"),
+    "GET /films/{id}": ("films_by_id.lua", None),
+    "POST rental + PUT return": ("rent_return.lua", None),
+}
+OVERLAPS = """
+    SELECT count(*) FROM rental a JOIN rental b
+      ON a.inventory_id = b.inventory_id AND a.rental_id < b.rental_id
+     AND tstzrange(a.rental_date, a.return_date) && tstzrange(b.rental_date, b.return_date)
+    WHERE b.rental_date >= $1
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _server(name: str, app: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
+    port = _free_port()
+    with log.open("w") as out:
+        process = subprocess.Popen(  # noqa: S603 - our own apps, fixed arguments
+            [sys.executable, "-m", "uvicorn", *app, "--port", str(port), "--no-access-log",
+             "--workers", "1"],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise SystemExit(f"{name} exited; see {log}")
+            try:
+                if httpx.get(f"{url}/films/1", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit(f"{name} did not start; see {log}")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@dataclass
+class Runs:
+    rps: list[float] = field(default_factory=list)
+    p50: list[float] = field(default_factory=list)
+    p99: list[float] = field(default_factory=list)
+    extra: dict[str, int] = field(default_factory=dict)
+
+    def add(self, result: dict[str, float]) -> None:
+        self.rps.append(result["rps"])
+        self.p50.append(result["p50_ms"])
+        self.p99.append(result["p99_ms"])
+        for key in ("rented", "returned", "conflicts", "other", "non_2xx", "socket_errors"):
+            if key in result:
+                self.extra[key] = self.extra.get(key, 0) + int(result[key])
+
+
+def _wrk(
+    url: str, script: str, arg: str | None, args: argparse.Namespace, extra: list[str]
+) -> dict[str, float]:
+    command = [
+        "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
+        "--latency", "-s", str(WRK_DIR / script), url,
+    ]  # fmt: skip
+    script_args = ([arg] if arg else []) + extra
+    if script_args:
+        command += ["--", *script_args]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    line = next(x for x in output.splitlines() if x.startswith("BENCH-JSON "))
+    result: dict[str, float] = json.loads(line.removeprefix("BENCH-JSON "))
+    return result
+
+
+def _range(values: list[float]) -> str:
+    """median (min-max)"""
+    return f"{statistics.median(values):.0f} ({min(values):.0f}-{max(values):.0f})"
+
+
+async def _free_copies(url: str) -> list[int]:
+    conn = await connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT inventory_id FROM inventory i WHERE NOT EXISTS (SELECT 1 FROM rental r "
+            "WHERE r.inventory_id = i.inventory_id AND r.return_date IS NULL) ORDER BY 1"
+        )
+        return [row[0] for row in rows]
+    finally:
+        await conn.close()
+
+
+async def _check_and_clean(url: str, since: object) -> tuple[int, int]:
+    conn = await connect(url)
+    try:
+        overlaps: int = await conn.fetchval(OVERLAPS, since)
+        left_open = await conn.execute(
+            "UPDATE rental SET return_date = now() WHERE rental_date >= $1 AND return_date IS NULL",
+            since,
+        )
+        return overlaps, int(left_open.split()[-1])
+    finally:
+        await conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="just bench")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per round (5)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per server (3)")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--only", help="run the scenarios whose name contains this")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install wrk (`just bench` installs it)")
+
+    settings, dev = get_settings(), get_dev_settings()
+    token = settings.admin_token.get_secret_value()
+    with database_url(settings, dev) as url, tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(prepare(url, dev))
+        # The app must not prepare (or start) anything itself: same database, already prepared.
+        env = {"DATABASE_URL": url, "PREPARE_DATABASE": "false", "LLM_PROVIDER": "openai",
+               "OPENAI_API_KEY": "sk-bench-makes-no-model-calls", "ADMIN_TOKEN": token}  # fmt: skip
+        copies_file = Path(tmp) / "copies.txt"
+        with (
+            _server("API", ["main:create_app", "--factory"], env, Path(tmp) / "api.log") as api,
+            _server("floor", ["bench.floor:app"], env, Path(tmp) / "floor.log") as floor,
+        ):
+            print(
+                f"wrk -t{args.threads} -c{args.connections}, {args.rounds} rounds x "
+                f"{args.duration}s per server, interleaved; one uvicorn worker each; "
+                f"{os.cpu_count()} cores shared by wrk, both servers and PostgreSQL\n"
+            )
+            print(
+                f"{'scenario':<32} {'API req/s':>20} {'floor req/s':>20} {'ratio':>18}"
+                "   API p50 / p99 ms     floor p50 / p99 ms"
+            )
+            for name, (script, arg) in SCENARIOS.items():
+                if args.only and args.only not in name:
+                    continue
+                extra: list[str] = []
+                since = None
+                if script == "rent_return.lua":
+                    copies_file.write_text("\n".join(map(str, asyncio.run(_free_copies(url)))))
+                    extra = [str(copies_file), token, str(args.threads)]
+                    since = asyncio.run(_db_now(url))
+                runs = {"API": Runs(), "floor": Runs()}
+                for round_ in range(args.rounds):
+                    order = [("floor", floor), ("API", api)]
+                    for who, target in order if round_ % 2 == 0 else reversed(order):
+                        runs[who].add(_wrk(target, script, arg, args, extra))
+                ratios = [a / f for a, f in zip(runs["API"].rps, runs["floor"].rps, strict=True)]
+                a, f = runs["API"], runs["floor"]
+                print(
+                    f"{name:<32} {_range(a.rps):>20} {_range(f.rps):>20} "
+                    f"{statistics.median(a.rps) / statistics.median(f.rps):>6.2f} "
+                    f"({min(ratios):.2f}-{max(ratios):.2f})   "
+                    f"{statistics.median(a.p50):6.1f} / {statistics.median(a.p99):6.1f}      "
+                    f"{statistics.median(f.p50):6.1f} / {statistics.median(f.p99):6.1f}"
+                )
+                for who, r in runs.items():
+                    problems = {
+                        k: v for k, v in r.extra.items() if v and k not in {"rented", "returned"}
+                    }
+                    if script == "rent_return.lua":
+                        pairs = r.extra.get("returned", 0) / (args.duration * args.rounds)
+                        print(f"{'':<4}{who}: {pairs:.0f} rent+return pairs/s; {r.extra}")
+                    elif problems:
+                        print(f"{'':<4}{who}: {problems}")
+                if since is not None:
+                    overlaps, left_open = asyncio.run(_check_and_clean(url, since))
+                    print(
+                        f"    double rentals: {overlaps} (must be 0); "
+                        f"returned {left_open} left open"
+                    )
+
+
+async def _db_now(url: str) -> object:
+    conn = await connect(url)
+    try:
+        return await conn.fetchval("SELECT now()")
+    finally:
+        await conn.close()
+
+
+if __name__ == "__main__":
+    main()

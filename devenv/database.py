@@ -1,0 +1,147 @@
+"""The application database, provisioned: which server (DATABASE_URL or the embedded one), the
+database created if missing, Pagila restored once (then VACUUM ANALYZE), migrations applied."""
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+
+import asyncpg
+import structlog
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import make_url
+
+from devenv import pagila
+from devenv.embedded_postgres import EmbeddedPostgres
+from devenv.settings import DevSettings
+from shared.database import asyncpg_connect_args
+from shared.settings import PROJECT_ROOT, Settings
+
+log = structlog.get_logger(__name__)
+
+# Serialises preparation between processes (several uvicorn workers start at once).
+_PREPARE_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"pagila-api:prepare").digest()[:8], "big", signed=True
+)
+
+
+@contextmanager
+def database_url(settings: Settings, dev: DevSettings) -> Iterator[str]:
+    """Yield the URL of the application database: DATABASE_URL, or the embedded server's.
+
+    The embedded server is started when needed and stopped on exit only if this call started it,
+    so a server that `just serve` is running is left alone by `just migrate`.
+    """
+    if settings.database_url:
+        yield settings.database_url
+        return
+    server = EmbeddedPostgres(dev.embedded_pg_dir, dev.embedded_pg_user)
+    started = server.start()
+    try:
+        yield server.url(dev.database_name)
+    finally:
+        if started:
+            server.stop()
+
+
+@asynccontextmanager
+async def database_url_async(settings: Settings, dev: DevSettings) -> AsyncIterator[str]:
+    """`database_url` for async code: start/stop run in a thread, off the event loop."""
+    manager = database_url(settings, dev)
+    url = await asyncio.to_thread(manager.__enter__)
+    try:
+        yield url
+    finally:
+        await asyncio.to_thread(manager.__exit__, None, None, None)
+
+
+async def connect(url: str, database: str | None = None) -> asyncpg.Connection:
+    args = asyncpg_connect_args(url)
+    if database is not None:
+        args["database"] = database
+    return await asyncpg.connect(**args, timeout=10)
+
+
+def with_database(url: str, database: str) -> str:
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+async def ensure_database_exists(url: str) -> bool:
+    """Create the URL's database if the server lacks it. Returns True when it was created."""
+    name = make_url(url).database
+    assert name, f"no database name in {url!r}"
+    conn = await connect(url, database="postgres")
+    try:
+        if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            return False
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        except asyncpg.DuplicateDatabaseError:
+            return False  # another process created it a moment ago
+        return True
+    finally:
+        await conn.close()
+
+
+async def drop_database(url: str) -> None:
+    name = make_url(url).database
+    conn = await connect(url, database="postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def restore_pagila_if_needed(url: str, dev: DevSettings) -> bool:
+    """Returns True when Pagila was restored by this call."""
+    await ensure_database_exists(url)
+    conn = await connect(url)
+    try:
+        if await pagila.is_restored(conn):
+            return False
+        files = await pagila.obtain_files(dev.pagila_dir, dev.pagila_cache_dir, dev.pagila_base_url)
+        await pagila.restore(conn, files)
+        # A restore leaves no planner statistics and no visibility map (autovacuum may be off,
+        # and is slow to get there): without them every index-only scan reads the heap.
+        await conn.execute("VACUUM ANALYZE")
+        log.info("pagila.vacuumed")
+        return True
+    finally:
+        await conn.close()
+
+
+def alembic_config(url: str) -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.attributes["database_url"] = url
+    return config
+
+
+async def migrate(url: str, revision: str = "head") -> None:
+    # Alembic's async env runs its own event loop, so it gets a thread of its own.
+    await asyncio.to_thread(command.upgrade, alembic_config(url), revision)
+
+
+async def prepare(url: str, dev: DevSettings) -> None:
+    """Idempotent: database created, Pagila restored, migrations at head. Several processes may
+    call it at once: a PostgreSQL advisory lock lets one work while the others wait."""
+    await ensure_database_exists(url)
+    lock = await connect(url)
+    try:
+        await lock.execute("SELECT pg_advisory_lock($1)", _PREPARE_LOCK_KEY)
+        await restore_pagila_if_needed(url, dev)
+        await migrate(url)
+    finally:
+        await lock.close()  # releases the lock
+    log.info("database.ready", database=make_url(url).database)
+
+
+@asynccontextmanager
+async def provisioned_database(settings: Settings, dev: DevSettings) -> AsyncIterator[str]:
+    """The app's database URL for its lifetime: the embedded server started (once) if needed,
+    and the database prepared when PREPARE_DATABASE is on."""
+    async with database_url_async(settings, dev) as url:
+        if dev.prepare_database:
+            await prepare(url, dev)
+        yield url

@@ -1,0 +1,189 @@
+"""Logs and the request id: one structlog pipeline, one access line per request.
+
+- structlog for our logs and the standard library's (uvicorn, SQLAlchemy) alike: JSON lines when
+  LOG_FORMAT=json, console output otherwise; context variables (the request id) are merged into
+  every line, and secrets are masked before rendering.
+- `RequestContextMiddleware` (plain ASGI, so streamed responses pass through unbuffered): a
+  request id on every response and log line, the access line with the status actually sent, and
+  a JSON 500 (one log line, one traceback) for an exception nothing else handled.
+"""
+
+import logging
+import os
+import re
+import sys
+import time
+import uuid
+from contextvars import ContextVar
+from typing import Any
+
+import structlog
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from structlog.types import EventDict, Processor
+
+from shared.settings import Settings
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# Accept a caller's id only if it is short and harmless to echo and log.
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_SECRET_KEYS = frozenset({"authorization", "token", "access_token", "password", "api_key"})
+
+error_log = structlog.get_logger("error")
+
+# The request being served. One variable of our own rather than structlog's contextvars
+# helpers: those walk every context variable in the process's context (asyncpg, httpx, ...
+# have many) on each bind, clear and log line.
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+def _add_request_id(_: Any, __: str, event_dict: EventDict) -> EventDict:
+    request_id = request_id_var.get()
+    if request_id is not None:
+        event_dict.setdefault("request_id", request_id)
+    return event_dict
+
+
+def _mask_secrets(_: Any, __: str, event_dict: EventDict) -> EventDict:
+    for key in event_dict.keys() & _SECRET_KEYS:
+        event_dict[key] = "***"
+    return event_dict
+
+
+def _add_pid(_: Any, __: str, event_dict: EventDict) -> EventDict:
+    event_dict["pid"] = os.getpid()  # which worker wrote the line (WEB_CONCURRENCY > 1)
+    return event_dict
+
+
+def _render_console(_: Any, __: str, event_dict: EventDict) -> str:
+    """`time level event [logger] key=value ...`: readable, and several times cheaper than
+    structlog's ConsoleRenderer, which matters for a line per request."""
+    timestamp = event_dict.pop("timestamp", "")
+    level = event_dict.pop("level", "")
+    event = event_dict.pop("event", "")
+    logger = event_dict.pop("logger", None)
+    exception = event_dict.pop("exception", None)
+    line = " ".join(
+        [
+            f"{timestamp} {level:<7} {event}",
+            *([f"[{logger}]"] if logger else []),
+            *(f"{key}={value}" for key, value in event_dict.items()),
+        ]
+    )
+    return f"{line}\n{exception}" if exception else line
+
+
+_PROCESSORS: list[Processor] = []
+
+
+class _StderrLogger:
+    """Where our own structlog events go: one rendered line to the current `sys.stderr` (looked
+    up per line, so a stream swapped later, by a test runner for one, is honoured). Our events
+    skip the standard library's records, handlers and formatters, which cost more than the
+    rest of the access line together; records from libraries still go through them."""
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name or "app"
+
+    def msg(self, message: str) -> None:
+        sys.stderr.write(message + "\n")
+
+    debug = info = warning = error = critical = msg
+
+
+def configure_logging(settings: Settings) -> None:
+    shared: list[Processor] = [
+        _add_request_id,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _mask_secrets,
+    ]
+    renderer: Processor
+    if settings.log_format == "json":
+        renderer = structlog.processors.JSONRenderer()
+        shared.append(_add_pid)
+    else:
+        renderer = _render_console
+    shared.append(structlog.processors.format_exc_info)
+
+    level = logging.getLevelNamesMapping()[settings.log_level.upper()]
+    # One list, updated in place: loggers bound earlier (an app's access logger) follow.
+    _PROCESSORS[:] = [*shared, renderer]
+    structlog.configure(
+        processors=_PROCESSORS,
+        logger_factory=_StderrLogger,
+        # Events below the level cost a no-op call, not a trip through the processors.
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        # Module-level loggers follow a later configure_logging (tests create several apps);
+        # the per-request access logger is built once per app instead (see the middleware).
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+
+    # uvicorn installs its own handlers before it loads the app: route them through ours.
+    for name in ("uvicorn", "uvicorn.error"):
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers = []
+        uvicorn_logger.propagate = True
+    # Our middleware writes the access line (with request id and duration).
+    logging.getLogger("uvicorn.access").disabled = True
+    # Libraries that log each HTTP call or prompt at INFO; shared/ai_calls.py logs LLM calls.
+    for name in ("httpx", "httpx2", "openai", "semantic_kernel"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        # A concrete logger of the logging configured by now (create_app configures it before
+        # the middleware stack is built): no configuration look-up per request.
+        self.access_log = structlog.get_logger("access").bind()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        # Each request runs in a task of its own, with its own copy of the context: nothing to
+        # clear afterwards, and nothing leaks between requests.
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 0  # nothing sent yet
+
+        async def send_with_request_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_request_id)
+        except Exception:
+            # A bug, not a client or dependency error (those are AppErrors, answered inside).
+            # One line with one traceback; the server sees a handled request, not a crash.
+            error_log.exception("request.failed", method=scope["method"], path=scope["path"])
+            if status == 0:
+                response = JSONResponse({"detail": "Internal server error."}, status_code=500)
+                await response(scope, receive, send_with_request_id)
+            # else: the response was under way; the server closes the connection.
+        finally:
+            self.access_log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status or 500,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            )
+            request_id_var.reset(token)

@@ -1,0 +1,43 @@
+"""The benchmark's floor must do the API's work: same SQL, same JSON, byte for byte. A floor that
+did less would flatter nothing but itself; one that did more would flatter the API."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from bench import floor
+
+PATHS = [
+    "/films?limit=20&offset=100",
+    "/films?category=comedy",
+    "/films?category=COMEDY&limit=3&offset=50",
+    "/films?offset=5000",
+    "/films/1",
+    "/films/1000",
+]
+
+
+@pytest.fixture
+async def floor_client(
+    test_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[httpx.AsyncClient]:
+    monkeypatch.setenv("DATABASE_URL", test_db_url)
+    async with (
+        floor.lifespan(floor.app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=floor.app), base_url="http://floor"
+        ) as client,
+    ):
+        yield client
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_the_floor_answers_what_the_api_answers(
+    client: httpx.AsyncClient, floor_client: httpx.AsyncClient, path: str
+) -> None:
+    api = await client.get(path)
+    bare = await floor_client.get(path)
+
+    assert api.status_code == bare.status_code == 200
+    assert api.content == bare.content

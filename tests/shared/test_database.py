@@ -1,0 +1,192 @@
+"""The request path's contract with the database, observed from outside the app: what the server
+receives, what another connection sees, and what happens when connections die."""
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from starlette.types import Message
+
+from devenv.database import connect
+from main import create_app
+from tests.fixtures.logs import of
+from tests.pg_proxy import PgProxy
+from tests.support import ADMIN, make_dev_settings, make_settings
+
+FREE_COPY = """
+    SELECT i.inventory_id FROM inventory i
+    WHERE NOT EXISTS (SELECT 1 FROM rental r
+                      WHERE r.inventory_id = i.inventory_id AND r.return_date IS NULL)
+    ORDER BY i.inventory_id DESC LIMIT 1
+"""
+
+
+@pytest.fixture
+async def own_app(test_db_url: str) -> AsyncIterator[FastAPI]:
+    """An app of this test's own (a fresh pool), on the real test database: its requests
+    really commit."""
+    application = create_app(make_settings(database_url=test_db_url), make_dev_settings())
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def outside(test_db_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of the test's own: it sees only what has been committed."""
+    conn = await connect(test_db_url)
+    yield conn
+    await conn.close()
+
+
+async def call_asgi(
+    app: FastAPI,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    on_response_start: Any,
+) -> tuple[int, bytes]:
+    """Call the app as a server does, running `on_response_start` when the status line goes
+    out (before the server could send a byte of it)."""
+    raw = json.dumps(body).encode() if body is not None else b""
+    headers = [(k.lower().encode(), v.encode()) for k, v in ADMIN.items()]
+    headers.append((b"content-type", b"application/json"))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
+    status = 0
+    chunks: list[bytes] = []
+    sent_body = False
+
+    async def receive() -> Message:
+        nonlocal sent_body
+        if not sent_body:
+            sent_body = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            await on_response_start()
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, b"".join(chunks)
+
+
+async def test_writes_are_committed_before_the_response_starts(
+    own_app: FastAPI, outside: asyncpg.Connection
+) -> None:
+    """A client told 201 must be able to read its rental back at once, from anywhere: at the
+    moment the status line is sent, another connection must already see the write."""
+    copy = await outside.fetchval(FREE_COPY)
+    open_rentals_at_start: list[int] = []
+
+    async def count_open_rentals() -> None:
+        open_rentals_at_start.append(
+            await outside.fetchval(
+                "SELECT count(*) FROM rental WHERE inventory_id = $1 AND return_date IS NULL",
+                copy,
+            )
+        )
+
+    status, body = await call_asgi(
+        own_app,
+        "POST",
+        "/customers/1/rentals",
+        {"inventory_id": copy, "staff_id": 1},
+        count_open_rentals,
+    )
+    assert status == 201, body
+    rental_id = json.loads(body)["rental_id"]
+    status, body = await call_asgi(
+        own_app, "PUT", f"/rentals/{rental_id}/return", None, count_open_rentals
+    )
+    assert status == 200, body
+
+    # Seen from outside: rented (1 open) when the 201 went out, returned (0) when the 200 did.
+    assert open_rentals_at_start == [1, 0]
+
+
+@pytest.fixture
+async def proxy(test_db_url: str) -> AsyncIterator[PgProxy]:
+    proxy = PgProxy(test_db_url)
+    await proxy.start()
+    yield proxy
+    await proxy.stop()
+
+
+@pytest.fixture
+async def proxied_client(proxy: PgProxy) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app whose every byte to PostgreSQL passes through `proxy`."""
+    application = create_app(make_settings(database_url=proxy.url), make_dev_settings())
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://test"
+        ) as client,
+    ):
+        yield client
+
+
+READS = ("/films?limit=20&offset=100", "/films?category=comedy", "/films/7", "/rentals/5")
+
+
+async def test_a_read_is_one_round_trip(proxied_client: httpx.AsyncClient, proxy: PgProxy) -> None:
+    """No ping per checkout, no BEGIN, no COMMIT: the statement and its answer, nothing else."""
+    for path in READS:  # connect, and prepare each statement once on the connection
+        assert (await proxied_client.get(path)).status_code == 200
+    for path in READS:
+        before = proxy.round_trips
+        assert (await proxied_client.get(path)).status_code == 200
+        assert proxy.round_trips - before == 1, path
+
+
+async def test_a_write_is_one_transaction(
+    proxied_client: httpx.AsyncClient, proxy: PgProxy
+) -> None:
+    """BEGIN, the checks, the update, COMMIT: a write keeps its transaction."""
+    for _ in range(2):  # the first prepares the statements
+        before = proxy.round_trips
+        response = await proxied_client.put("/rentals/1/return", headers=ADMIN)  # returned
+        assert response.status_code == 409
+    assert proxy.round_trips - before == 4  # BEGIN, UPDATE, SELECT, ROLLBACK (nothing changed)
+
+
+async def test_reads_survive_their_pooled_connections_being_dropped(
+    proxied_client: httpx.AsyncClient, proxy: PgProxy, log_events: list[dict[str, Any]]
+) -> None:
+    """No ping per checkout: a dead pooled connection is found by its error, and a read is
+    retried once on a fresh one; both pools drop the dead one's contemporaries, so the write
+    after it gets a fresh connection too."""
+    assert (await proxied_client.get("/films/1")).status_code == 200
+    assert (await proxied_client.put("/rentals/1/return", headers=ADMIN)).status_code == 409
+    proxy.drop_connections()  # idle pooled connections die...
+    assert (await proxied_client.get("/films/2")).status_code == 200
+    proxy.drop_at_next_message()  # ...and one dies under a query
+
+    read = await proxied_client.get("/films/1")
+    write = await proxied_client.put("/rentals/1/return", headers=ADMIN)
+
+    assert read.status_code == 200
+    assert read.json()["title"] == "ACADEMY DINOSAUR"
+    assert write.status_code == 409  # answered by the database, not a 503
+    assert len(of(log_events, "database.reconnect")) == 2  # once per outage

@@ -1,0 +1,97 @@
+"""`WEB_CONCURRENCY=2 just serve`: two uvicorn worker processes answer alike. Nothing a response
+depends on may live in one process only (a cache, a counter, a lazily built statement)."""
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.settings import PROJECT_ROOT
+
+PATHS = ["/films?limit=5&offset=10", "/films?category=horror&limit=3", "/films/42", "/rentals/7"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def two_workers(test_db_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    port = _free_port()
+    log = tmp_path / "server.log"
+    env = {
+        **os.environ,
+        "WEB_CONCURRENCY": "2",  # read by uvicorn itself, as under `just serve`
+        "DATABASE_URL": test_db_url,
+        "PREPARE_DATABASE": "false",
+        "LLM_PROVIDER": "openai",
+        "OPENAI_API_KEY": "sk-unit-tests-make-no-calls",
+        "LOG_FORMAT": "json",
+    }
+    with log.open("w") as out:
+        server = subprocess.Popen(  # noqa: S603 - our own app
+            [sys.executable, "-m", "uvicorn", "main:create_app", "--factory", "--port", str(port)],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield f"http://127.0.0.1:{port}", log
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def _pids_that_served(log: Path) -> set[int]:
+    pids = set()
+    for line in log.read_text().splitlines():
+        if line.startswith("{"):
+            event = json.loads(line)
+            if event.get("event") == "request" and event.get("path") != "/health":
+                pids.add(event["pid"])
+    return pids
+
+
+async def test_two_workers_serve_the_same_results(two_workers: tuple[str, Path]) -> None:
+    url, log = two_workers
+    deadline = time.monotonic() + 180
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        while True:
+            try:
+                if (await client.get("/health")).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"server did not start: {log.read_text()}"
+            await asyncio.sleep(0.25)
+
+    answers: dict[str, set[bytes]] = {path: set() for path in PATHS}
+    # Fresh connections, many at once, until both workers have served (the kernel spreads
+    # accepted connections between the processes).
+    for _ in range(20):
+        async with httpx.AsyncClient(base_url=url, timeout=30) as fresh:
+            responses = await asyncio.gather(
+                *(fresh.get(path, headers={"Connection": "close"}) for path in PATHS * 8)
+            )
+        for response in responses:
+            assert response.status_code == 200, response.text
+            answers[str(response.request.url.raw_path, "ascii")].add(response.content)
+        await asyncio.sleep(0.2)  # let the access lines reach the log
+        if len(_pids_that_served(log)) == 2:
+            break
+
+    assert len(_pids_that_served(log)) == 2, "one worker served everything"
+    for path, bodies in answers.items():
+        assert len(bodies) == 1, f"{path} answered differently: {bodies}"
