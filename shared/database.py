@@ -10,6 +10,7 @@
   error (503) handled inside the request middleware; every other database error is a bug (500).
 """
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any
@@ -215,6 +216,11 @@ class Database:
         self.engine = engine
         self._read_pool = read_pool
         self._pool_timeout_s = pool_timeout_s
+        # First come, first served for the read pool's connections. asyncpg's pool hands a
+        # released connection to whoever asks next, often a request that just arrived, while
+        # earlier ones wait on: under load most reads are fast and some wait for seconds.
+        # asyncio.Semaphore queues in order; with a slot, the pool always has a connection.
+        self._read_slots = asyncio.Semaphore(read_pool.get_max_size() if read_pool else 1)
         self._bind = bind
         self._sessionmaker = async_sessionmaker(
             bind or engine,
@@ -258,9 +264,14 @@ class Database:
     async def _fetch(self, sql: str, args: list[Any]) -> list[asyncpg.Record]:
         assert self._read_pool is not None
         # A bounded wait for a free connection (TimeoutError, a 503), as for writes.
-        async with self._read_pool.acquire(timeout=self._pool_timeout_s) as connection:
-            rows: list[asyncpg.Record] = await connection.fetch(sql, *args)
-            return rows
+        async with asyncio.timeout(self._pool_timeout_s):
+            await self._read_slots.acquire()
+        try:
+            async with self._read_pool.acquire() as connection:
+                rows: list[asyncpg.Record] = await connection.fetch(sql, *args)
+                return rows
+        finally:
+            self._read_slots.release()
 
     async def read_one(
         self, statement: Executable, params: dict[str, Any] | None = None

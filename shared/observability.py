@@ -13,7 +13,6 @@ import os
 import re
 import sys
 import time
-import uuid
 from contextvars import ContextVar
 from typing import Any
 
@@ -154,7 +153,8 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
-        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        # 128 random bits, as in a UUID4, without building a UUID object.
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else os.urandom(16).hex()
         # Each request runs in a task of its own, with its own copy of the context: nothing to
         # clear afterwards, and nothing leaks between requests.
         token = request_id_var.set(request_id)
