@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from devenv.database import provisioned_database
 from devenv.local_llm import LocalModelServer
@@ -62,7 +63,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None, dev: DevSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
-    app = FastAPI(
+    # /docs (Swagger UI) and /redoc with their scripts and styles served by the app itself, from
+    # fastapi-offline's copies: no CDN, so they work offline and under a strict CSP.
+    app = FastAPIOffline(
         title="Pagila API",
         version="0.1.0",
         summary="The Pagila DVD-rental database over async FastAPI + SQLModel, with Gen-AI "

@@ -12,6 +12,7 @@ import sys
 
 import structlog
 
+from devenv import pagila
 from devenv.database import database_url_async, drop_database, prepare, restore_pagila_if_needed
 from devenv.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresError
 from devenv.pagila import PagilaError
@@ -25,6 +26,9 @@ log = structlog.get_logger("devenv")
 async def _run(action: str, settings: Settings, dev: DevSettings) -> None:
     async with database_url_async(settings, dev) as url:
         if action == "reset":
+            # Obtain and verify the files first: offline, a reset must not destroy a database
+            # it cannot rebuild.
+            await pagila.obtain_files(dev.pagila_dir, dev.pagila_cache_dir, dev.pagila_base_url)
             await drop_database(url)
         if action == "restore":
             await restore_pagila_if_needed(url, dev)

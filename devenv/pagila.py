@@ -7,6 +7,7 @@ many statements), each `COPY ... FROM stdin` block through `copy_to_table`, all 
 import hashlib
 import io
 import re
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,16 +59,20 @@ def _verify(path: Path) -> None:
 
 
 async def obtain_files(local_dir: Path | None, cache_dir: Path, base_url: str) -> PagilaFiles:
-    """Take the files from `local_dir` when given, else download them into `cache_dir`."""
+    """The verified files in `cache_dir`: already there, copied from `local_dir` (so that later
+    commands do not need it again), or downloaded."""
     paths = {}
     for name in (SCHEMA_FILE, DATA_FILE):
-        if local_dir is not None:
-            path = local_dir / name
-            if not path.is_file():
-                raise PagilaError(f"PAGILA_DIR is set but {path} does not exist")
-        else:
-            path = cache_dir / name
-            if not path.is_file() or sha256_of(path) != SHA256[name]:
+        path = cache_dir / name
+        if not path.is_file() or sha256_of(path) != SHA256[name]:
+            if local_dir is not None:
+                source = local_dir / name
+                if not source.is_file():
+                    raise PagilaError(f"PAGILA_DIR is set but {source} does not exist")
+                _verify(source)
+                cache_dir.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, path)
+            else:
                 await _download(f"{base_url.rstrip('/')}/{name}", path)
         _verify(path)
         paths[name] = path
@@ -89,7 +94,11 @@ async def _download(url: str, dest: Path) -> None:
                     f.write(chunk)
     except httpx.HTTPError as exc:
         partial.unlink(missing_ok=True)
-        raise PagilaError(f"could not download {url}: {exc}") from exc
+        raise PagilaError(
+            f"could not download {url} ({type(exc).__name__}: {exc}); set PAGILA_DIR to a folder "
+            "holding pagila-schema.sql and pagila-data.sql (Pagila v3.1.0), or PAGILA_BASE_URL "
+            "to a reachable copy"
+        ) from exc
     partial.replace(dest)
     try:
         _verify(dest)

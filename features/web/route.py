@@ -8,7 +8,11 @@ from fastapi.responses import FileResponse
 router = APIRouter(include_in_schema=False)
 
 STATIC = Path(__file__).parent / "static"
-_ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
+_ASSETS = {
+    "app.js": "text/javascript",
+    "style.css": "text/css",
+    "favicon.svg": "image/svg+xml",
+}
 
 
 @router.get("/")

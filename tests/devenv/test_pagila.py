@@ -1,6 +1,9 @@
+import asyncio
 import functools
 import http.server
+import os
 import shutil
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from devenv import pagila
 from devenv.database import connect
+from shared.settings import PROJECT_ROOT
 from tests.support import make_dev_settings, scalar
 
 
@@ -90,6 +94,55 @@ async def test_local_dir_with_a_tampered_file_is_refused(
 
     with pytest.raises(pagila.PagilaError, match="checksum mismatch"):
         await pagila.obtain_files(tmp_path, tmp_path / "cache", "http://127.0.0.1:9")
+
+
+async def test_files_given_through_pagila_dir_are_kept_in_the_cache(
+    pagila_source: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    unreachable = "http://127.0.0.1:9"
+
+    first = await pagila.obtain_files(pagila_source, cache, unreachable)
+    again = await pagila.obtain_files(None, cache, unreachable)  # PAGILA_DIR no longer set
+
+    assert first == again
+    assert first.schema.parent == cache
+
+
+async def test_a_failed_download_names_the_settings_that_fix_it(tmp_path: Path) -> None:
+    with pytest.raises(pagila.PagilaError) as caught:
+        await pagila.obtain_files(None, tmp_path / "cache", "http://127.0.0.1:9")
+
+    message = str(caught.value)
+    assert "PAGILA_DIR" in message
+    assert "PAGILA_BASE_URL" in message
+    assert "\n" not in message
+
+
+async def test_reset_offline_keeps_the_database(
+    fresh_pagila_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`just db-reset` without the files and without a network: refused before the drop."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": fresh_pagila_url,
+        "PAGILA_CACHE_DIR": str(tmp_path / "empty-cache"),
+        "PAGILA_BASE_URL": "http://127.0.0.1:9",
+    }
+    env.pop("PAGILA_DIR", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "devenv", "reset",
+        cwd=PROJECT_ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
+
+    assert process.returncode == 1
+    assert "PAGILA_DIR" in stderr.decode()
+    conn = await connect(fresh_pagila_url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM film") == 1000
+    finally:
+        await conn.close()
 
 
 async def test_restored_database_has_pagila_counts(db: AsyncConnection) -> None:

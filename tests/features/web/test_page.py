@@ -13,12 +13,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.fakes import FakeChat
+from tests.support import make_settings
 
 CHROMIUM = shutil.which("chromium")
 if CHROMIUM is None and not os.environ.get("CI"):
     pytest.skip(
         "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
     )
+SETTINGS = make_settings()
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
@@ -107,3 +109,42 @@ async def test_unknown_film_shows_an_error(page: Page, fake_chat: FakeChat) -> N
 
     await expect(page.locator("#summary-error")).to_have_text("Film 4242 not found.")
     await expect(page.locator("#summary-card")).to_be_hidden()
+
+
+async def test_the_page_has_a_favicon(page: Page, live_url: str) -> None:
+    href = await page.locator("link[rel=icon]").get_attribute("href")
+    assert href is not None
+    icon = await page.request.get(f"{live_url}{href}")
+    assert icon.status == 200
+    assert icon.headers["content-type"] == "image/svg+xml"
+
+
+async def test_docs_work_offline_authorise_and_run_a_request(
+    browser: Browser, live_url: str, db: AsyncConnection
+) -> None:
+    """Swagger UI from the app itself (this machine has no way out), the Authorize dialog
+    through POST /token, and a protected request run from the page with the token."""
+    context = await browser.new_context()
+    tab = await context.new_page()
+    elsewhere: list[str] = []
+    tab.on("request", lambda r: None if r.url.startswith(live_url) else elsewhere.append(r.url))
+    await tab.goto(f"{live_url}/docs")
+
+    await tab.click("button.authorize")
+    await tab.fill("#oauth_username", SETTINGS.admin_username)
+    await tab.fill("#oauth_password", SETTINGS.admin_password.get_secret_value())
+    await tab.click(".auth-btn-wrapper button.authorize")
+    await expect(tab.locator(".auth-btn-wrapper button", has_text="Logout")).to_be_visible()
+    await tab.click(".auth-btn-wrapper button.btn-done")
+
+    operation = tab.locator("#operations-rentals-return_rental_rentals__rental_id__return_put")
+    await operation.locator(".opblock-summary").click()
+    await operation.locator("button.try-out__btn").click()
+    await operation.locator("input[placeholder='rental_id']").fill("1")
+    await operation.locator("button.execute").click()
+
+    # 409 (rental 1 was returned long ago), not 401: the token went with the request.
+    status = operation.locator(".live-responses-table tr.response .response-col_status")
+    await expect(status).to_have_text("409")
+    assert elsewhere == []
+    await context.close()
