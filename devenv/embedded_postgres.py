@@ -25,6 +25,8 @@ PORT = 5432  # only names the socket file: the server listens on a unix socket i
 SUPERUSER = "postgres"
 # Rewritten at every start so that the data dir can be moved along with the project.
 _RUNTIME_CONF = "embedded_runtime.conf"
+# Which process owns (and will stop) the running server: ours, beside postmaster.pid.
+_OWNER_FILE = "embedded_owner.pid"
 # Unix socket paths are limited to 107 bytes on Linux.
 _MAX_SOCKET_PATH = 100
 
@@ -75,17 +77,24 @@ class EmbeddedPostgres:
     def start(self) -> bool:
         """Start the server (initialising the data dir on first use).
 
-        Returns True when this call started it, False when it was already running (then the
-        caller does not own it and must not stop it).
+        Returns True when the caller now owns the server and must stop it: this call started
+        it, or took over one whose owner is gone (a `just serve` killed hard). False when a
+        live process owns it (several workers, or `just migrate` beside `just serve`).
         """
         with self._exclusive():
             if not self.is_initialized():
                 self._init()
             if self.is_running():
-                return False
+                owner = self._owner_pid()
+                if owner is not None and _is_alive(owner):
+                    return False
+                log.warning("embedded_postgres.taken_over", previous_owner=owner)
+                self._write_owner()
+                return True
             self._remove_stale_lock_files()
             self._write_runtime_conf()
             self._start_server()
+            self._write_owner()
         log.info("embedded_postgres.started", data_dir=str(self.data_dir))
         return True
 
@@ -94,7 +103,21 @@ class EmbeddedPostgres:
             if not self.is_running():
                 return
             self._run(["pg_ctl", "stop", "-w", "-s", "-m", "fast", "-D", str(self.data_dir)])
+            self._owner_file.unlink(missing_ok=True)
         log.info("embedded_postgres.stopped", data_dir=str(self.data_dir))
+
+    @property
+    def _owner_file(self) -> Path:
+        return self.data_dir / _OWNER_FILE
+
+    def _owner_pid(self) -> int | None:
+        try:
+            return int(self._owner_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def _write_owner(self) -> None:
+        self._owner_file.write_text(f"{os.getpid()}\n")
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -249,6 +272,16 @@ def _account(name: str) -> _RunAs:
     if entry.pw_uid == 0:
         raise EmbeddedPostgresError(f"EMBEDDED_PG_USER '{name}' is root; PostgreSQL refuses root")
     return _RunAs(uid=entry.pw_uid, gid=entry.pw_gid, name=name)
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, someone else's
+    return True
 
 
 def _is_postgres_process(pid: int) -> bool:

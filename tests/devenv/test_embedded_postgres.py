@@ -1,6 +1,7 @@
 import asyncio
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ import pytest
 
 from devenv.database import connect
 from devenv.embedded_postgres import EmbeddedPostgres
+from shared.settings import PROJECT_ROOT
 
 
 @pytest.fixture
@@ -78,3 +80,37 @@ def test_nothing_outside_the_data_dir_changes(data_dir: Path) -> None:
     server.stop()
     after = (parent.stat().st_mode, parent.stat().st_uid, sorted(p.name for p in parent.iterdir()))
     assert after == (before[0], before[1], ["pg"])
+
+
+async def test_a_server_left_by_a_killed_owner_is_taken_over(data_dir: Path) -> None:
+    """`just serve` killed hard (SIGKILL: no shutdown) leaves the server running; the next
+    start takes it over, so that it is stopped when that process ends."""
+    owner = await asyncio.create_subprocess_exec(
+        sys.executable, "-c",
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from devenv.embedded_postgres import EmbeddedPostgres\n"
+        f"EmbeddedPostgres(Path({str(data_dir)!r})).start()\n"
+        "print('started', flush=True)\n"
+        "time.sleep(600)\n",
+        cwd=PROJECT_ROOT, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+    async def started() -> None:
+        assert owner.stdout is not None
+        while await owner.stdout.readline() != b"started\n":
+            pass
+
+    await asyncio.wait_for(started(), timeout=120)
+    server = EmbeddedPostgres(data_dir)
+    try:
+        assert await asyncio.to_thread(server.start) is False  # its owner is alive
+        owner.kill()
+        await owner.wait()
+        assert server.is_running()  # killed hard: nobody stopped it
+
+        assert await asyncio.to_thread(server.start) is True  # taken over: ours to stop
+        assert await _select_one(server) == 1
+    finally:
+        await asyncio.to_thread(server.stop)
+    assert not server.is_running()
