@@ -14,6 +14,10 @@ export CMAKE_ARGS := env("CMAKE_ARGS", "-DGGML_NATIVE=OFF")
 _default:
     @just --list
 
+# Checks, in seconds, before any install or build: one line per problem, with its fix
+_preflight MODE:
+    python3 devenv/preflight.py {{ MODE }}
+
 # Install the dependencies into .venv (Python 3.12); skipped while poetry.lock is unchanged
 setup *GROUPS="":
     #!/usr/bin/env bash
@@ -22,11 +26,20 @@ setup *GROUPS="":
     if [ -f "$stamp" ] && [ "$stamp" -nt poetry.lock ] && [ "$stamp" -nt pyproject.toml ]; then
         exit 0
     fi
+    ticker=""
+    if [[ "{{ GROUPS }}" == *local-llm* ]] && ! ls .venv/lib/python3*/site-packages/llama_cpp/__init__.py >/dev/null 2>&1; then
+        echo "Building llama.cpp (llama-cpp-python) for the local model: once, about 10 minutes on 2 cores;"
+        echo "Poetry caches the wheel. Skip it with OPENAI_API_KEY or LLM_BASE_URL (just serve)."
+        started=$SECONDS
+        ( while sleep 30; do echo "  ... installing / compiling, $((SECONDS - started))s"; done ) &
+        ticker=$!
+        trap '[ -n "$ticker" ] && kill "$ticker" 2>/dev/null || true' EXIT
+    fi
     poetry install --no-root {{ GROUPS }}
     touch "$stamp"
 
 # Serve on HOST:PORT with WEB_CONCURRENCY workers (default 1); the app starts the database (restored + migrated if needed) and the local model if no LLM is configured
-serve: setup
+serve: (_preflight "serve") setup
     #!/usr/bin/env bash
     set -euo pipefail
     provider=$(poetry run python -c 'from shared.settings import get_settings, resolve_llm_provider; print(resolve_llm_provider(get_settings()))')
@@ -38,7 +51,7 @@ serve: setup
     exec poetry run uvicorn main:create_app --factory --host {{ host }} --port {{ port }} --no-access-log
 
 # Run the tests (TEST_DATABASE_URL / DATABASE_URL, else the embedded server; -m "not llm" skips the real-model ones)
-test *ARGS: (setup "--with local-llm")
+test *ARGS: (_preflight "test") (setup "--with local-llm")
     poetry run pytest "$@"
 
 # ruff (lint + format check) and mypy
