@@ -1,27 +1,58 @@
+"""`.env.example`, the settings classes and the README's tables say the same thing."""
+
 import re
 from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
 
 from devenv.settings import DevSettings
 from shared.settings import PROJECT_ROOT, Settings
 
 ENV_EXAMPLE = PROJECT_ROOT / ".env.example"
 README = PROJECT_ROOT / "README.md"
+MODELS = (Settings, DevSettings)
+FIELDS = {name.upper(): field for model in MODELS for name, field in model.model_fields.items()}
+# Read by uvicorn, just or the tests, not by a settings class.
+OTHERS = {"HOST", "PORT", "WEB_CONCURRENCY", "CMAKE_ARGS", "TEST_DATABASE_URL"}
 
 
-def _documented(path: Path) -> set[str]:
-    return set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", path.read_text(), re.MULTILINE))
+def _lines(pattern: str) -> dict[str, str]:
+    return dict(re.findall(pattern, ENV_EXAMPLE.read_text(), re.MULTILINE))
 
 
-SETTINGS = {name.upper() for model in (Settings, DevSettings) for name in model.model_fields}
+def _as_text(value: Any) -> str:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, Path):
+        return str(value.relative_to(PROJECT_ROOT)) if value.is_absolute() else str(value)
+    return str(value)
 
 
-def test_env_example_lists_every_setting() -> None:
-    settings = SETTINGS
+def test_env_example_shows_every_default_as_a_value() -> None:
+    values = _lines(r"^([A-Z][A-Z0-9_]+)=(.*)$")
+    examples = _lines(r"^# ([A-Z][A-Z0-9_]+)=(.*)$")
 
-    assert settings - _documented(ENV_EXAMPLE) == set()
+    assert set(FIELDS) | OTHERS == set(values) | set(examples)
+    assert not set(values) & set(examples)
+    for name, field in FIELDS.items():
+        if field.default is None:
+            assert name in examples, f"{name} is unset by default: show it as an example"
+        else:
+            assert values.get(name) == _as_text(field.default), name
 
 
-def test_readme_configuration_table_lists_every_setting() -> None:
+def test_readme_lists_every_setting_with_its_default() -> None:
     readme = README.read_text()
-
-    assert {name for name in SETTINGS if f"`{name}`" not in readme} == set()
+    for name, field in FIELDS.items():
+        rows = [
+            line for line in readme.splitlines() if line.startswith("|") and f"`{name}`" in line
+        ]
+        assert rows, f"{name} is missing from the README's configuration tables"
+        if field.default is not None and not isinstance(field.default, Path):
+            shown = _as_text(field.default)
+            if isinstance(field.default, float):
+                shown = shown.removesuffix(".0")
+            assert any(f"`{shown}`" in row for row in rows), (name, shown)
