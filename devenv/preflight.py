@@ -8,6 +8,8 @@ as the app (environment, then `.env`), but none of the project's dependencies: i
 they are installed.
 """
 
+from __future__ import annotations  # runs on whatever python3 is on PATH
+
 import glob
 import os
 import pwd

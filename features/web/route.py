@@ -2,8 +2,10 @@
 
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import FileResponse
+
+from shared.errors import NotFoundError
 
 router = APIRouter(include_in_schema=False)
 
@@ -23,5 +25,5 @@ async def index() -> FileResponse:
 @router.get("/static/{name}")
 async def asset(name: str) -> FileResponse:
     if name not in _ASSETS:  # a fixed list: no path traversal possible
-        raise HTTPException(status_code=404, detail="Not found.")
+        raise NotFoundError("Not found.")
     return FileResponse(STATIC / name, media_type=_ASSETS[name])
