@@ -1,14 +1,16 @@
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 import structlog
 
+from main import create_app
 from shared.observability import configure_logging, request_id_var
 from tests.fixtures.logs import of
-from tests.support import ADMIN, make_settings
+from tests.support import ADMIN, make_dev_settings, make_settings, serve_on_loopback
 
 
 async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient) -> None:
@@ -60,3 +62,38 @@ def test_json_log_lines_carry_the_bound_request_id(capsys: pytest.CaptureFixture
     assert ours["level"] == "info"
     assert uvicorn["event"] == "from uvicorn"
     assert uvicorn["request_id"] == "rid-42"
+
+
+@pytest.fixture
+async def buggy_url(test_db_url: str) -> AsyncIterator[str]:
+    """The app with one route of the test's own that has a bug, on a real socket."""
+    application = create_app(make_settings(database_url=test_db_url), make_dev_settings())
+
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    application.add_api_route("/broken", broken)
+    async with (
+        application.router.lifespan_context(application),
+        serve_on_loopback(application) as url,
+    ):
+        yield url
+
+
+async def test_a_bug_is_a_json_500_and_one_line_with_one_traceback(
+    buggy_url: str, caplog: pytest.LogCaptureFixture, log_events: list[dict[str, Any]]
+) -> None:
+    async with httpx.AsyncClient(base_url=buggy_url) as client:
+        response = await client.get("/broken", headers={"X-Request-ID": "bug-1"})
+        after = await client.get("/health")  # the connection and the server carry on
+
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error."}
+    assert response.headers["X-Request-ID"] == "bug-1"
+    assert after.status_code == 200
+    [failed] = of(log_events, "request.failed")
+    assert failed["request_id"] == "bug-1"
+    assert failed["exception"].count("Traceback") == 1
+    assert "RuntimeError: a bug" in failed["exception"]
+    assert [e["status"] for e in of(log_events, "request") if e["request_id"] == "bug-1"] == [500]
+    assert not [r for r in caplog.records if r.exc_info], "the server logged a traceback too"
