@@ -28,8 +28,9 @@ setup *GROUPS="":
     fi
     ticker=""
     if [[ "{{ GROUPS }}" == *local-llm* ]] && ! ls .venv/lib/python3*/site-packages/llama_cpp/__init__.py >/dev/null 2>&1; then
-        echo "Building llama.cpp (llama-cpp-python) for the local model: once, about 10 minutes on 2 cores;"
-        echo "Poetry caches the wheel. Skip it with OPENAI_API_KEY or LLM_BASE_URL (just serve)."
+        echo "Installing llama-cpp-python for the local model: the first time it compiles llama.cpp, about"
+        echo "10 minutes on 2 cores; seconds once Poetry has cached the wheel. Skip it with OPENAI_API_KEY"
+        echo "or LLM_BASE_URL (just serve)."
         started=$SECONDS
         ( while sleep 30; do echo "  ... installing / compiling, $((SECONDS - started))s"; done ) &
         ticker=$!

@@ -182,11 +182,7 @@ class EmbeddedPostgres:
     def _write_runtime_conf(self) -> None:
         conf = self.data_dir / _RUNTIME_CONF
         conf.write_text(
-            "listen_addresses = ''\n"
-            f"unix_socket_directories = '{self.data_dir}'\n"
-            f"port = {PORT}\n"
-            # A development server: losing the last few ms of commits on a crash is fine.
-            "synchronous_commit = off\n"
+            f"listen_addresses = ''\nunix_socket_directories = '{self.data_dir}'\nport = {PORT}\n"
         )
         if self._run_as is not None:
             os.chown(conf, self._run_as.uid, self._run_as.gid)

@@ -32,6 +32,10 @@ from sqlmodel import Field, SQLModel, col
 
 metadata = SQLModel.metadata
 
+# Pagila's keys are `integer`: a larger id cannot exist, and the driver refuses to send one.
+# Ids are checked against this before any SQL (422), and are strict integers in bodies.
+MAX_ID = 2**31 - 1
+
 # The ratings Pagila's `mpaa_rating` enum allows, in its order: the one list in the code.
 Rating = Literal["G", "PG", "PG-13", "R", "NC-17"]
 MPAA_RATINGS: tuple[str, ...] = get_args(Rating)

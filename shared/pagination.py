@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Select, select, true
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
 from shared.database import Database
+from shared.models import MAX_ID
 
 
 class PageParams(BaseModel):
@@ -19,7 +20,7 @@ class PageParams(BaseModel):
 
 async def page_params(
     limit: Annotated[int, Query(ge=1, le=100, description="Page size (1..100).")] = 20,
-    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID, description="Items to skip.")] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.models import MPAA_RATINGS, Rating
+from shared.models import MAX_ID, MPAA_RATINGS, Rating
 
 SUMMARY_MAX_CHARS = 300
 # The business rule: recommended = rated above PG-13 and cheap to rent.
@@ -37,7 +37,7 @@ class FilmFacts:
 class SummaryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    film_id: int = Field(ge=1, description="The film to summarise.")
+    film_id: int = Field(ge=1, le=MAX_ID, strict=True, description="The film to summarise.")
 
 
 class FilmSummary(BaseModel):

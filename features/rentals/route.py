@@ -12,12 +12,13 @@ from shared.errors import (
     ConflictError,
     NotFoundError,
 )
+from shared.models import MAX_ID
 from shared.pagination import Page, PageParamsDep
 
 router = APIRouter(tags=["rentals"], responses=UNAVAILABLE_RESPONSE)
 
-CustomerId = Annotated[int, Path(ge=1)]
-RentalId = Annotated[int, Path(ge=1)]
+CustomerId = Annotated[int, Path(ge=1, le=MAX_ID)]
+RentalId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.post(

@@ -32,6 +32,20 @@ async def _select_one(server: EmbeddedPostgres) -> int:
         await conn.close()
 
 
+async def test_commits_are_durable(data_dir: Path) -> None:
+    """A COMMIT the client was told about survives a crash: PostgreSQL's default, not off."""
+    server = EmbeddedPostgres(data_dir)
+    await asyncio.to_thread(server.start)
+    try:
+        conn = await connect(server.url("postgres"))
+        try:
+            assert await conn.fetchval("SHOW synchronous_commit") == "on"
+        finally:
+            await conn.close()
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
 async def test_start_stop_restart_in_a_temporary_directory(data_dir: Path) -> None:
     server = EmbeddedPostgres(data_dir)
     try:

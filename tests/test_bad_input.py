@@ -1,0 +1,37 @@
+"""Input the database cannot take is refused before any SQL: a 422 that says why, never a 500."""
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support import ADMIN
+
+TOO_BIG = 2**31  # Pagila's ids are `integer`
+
+CASES: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("GET", f"/films/{TOO_BIG}", None),
+    ("GET", f"/films?offset={2**63}", None),
+    ("GET", "/films?category=%00", None),
+    ("GET", "/films?category=com%00edy", None),
+    ("GET", f"/rentals/{TOO_BIG}", None),
+    ("GET", f"/customers/{TOO_BIG}/rentals", None),
+    ("PUT", f"/rentals/{TOO_BIG}/return", None),
+    ("POST", f"/customers/{TOO_BIG}/rentals", {"inventory_id": 1, "staff_id": 1}),
+    ("POST", "/customers/1/rentals", {"inventory_id": TOO_BIG, "staff_id": 1}),
+    ("POST", "/customers/1/rentals", {"inventory_id": 1, "staff_id": TOO_BIG}),
+    ("POST", "/customers/1/rentals", {"inventory_id": True, "staff_id": 1}),  # not copy 1
+    ("POST", "/customers/1/rentals", {"inventory_id": "10", "staff_id": 1}),
+    ("POST", "/ai/summary", {"film_id": TOO_BIG}),
+    ("POST", "/ai/summary", {"film_id": "1"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), CASES)
+async def test_bad_input_is_a_422(
+    client: httpx.AsyncClient, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    response = await client.request(method, path, json=body, headers=ADMIN)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["msg"]
