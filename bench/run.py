@@ -123,14 +123,15 @@ def _range(values: list[float]) -> str:
     return f"{statistics.median(values):.0f} ({min(values):.0f}-{max(values):.0f})"
 
 
-async def _free_copies(url: str) -> list[int]:
+async def _free_copies_and_now(url: str) -> tuple[list[int], object]:
+    """The copies that are in now, and the database's clock (rentals after it are the run's)."""
     conn = await connect(url)
     try:
         rows = await conn.fetch(
             "SELECT inventory_id FROM inventory i WHERE NOT EXISTS (SELECT 1 FROM rental r "
             "WHERE r.inventory_id = i.inventory_id AND r.return_date IS NULL) ORDER BY 1"
         )
-        return [row[0] for row in rows]
+        return [row[0] for row in rows], await conn.fetchval("SELECT now()")
     finally:
         await conn.close()
 
@@ -166,7 +167,6 @@ def main() -> None:
         # The app must not prepare (or start) anything itself: same database, already prepared.
         env = {"DATABASE_URL": url, "PREPARE_DATABASE": "false", "LLM_PROVIDER": "openai",
                "OPENAI_API_KEY": "sk-bench-makes-no-model-calls", "ADMIN_TOKEN": token}  # fmt: skip
-        copies_file = Path(tmp) / "copies.txt"
         with (
             _server("API", ["main:create_app", "--factory"], env, Path(tmp) / "api.log") as api,
             _server("floor", ["bench.floor:app"], env, Path(tmp) / "floor.log") as floor,
@@ -181,51 +181,53 @@ def main() -> None:
                 "   API p50 / p99 ms     floor p50 / p99 ms"
             )
             for name, (script, arg) in SCENARIOS.items():
-                if args.only and args.only not in name:
-                    continue
-                extra: list[str] = []
-                since = None
-                if script == "rent_return.lua":
-                    copies_file.write_text("\n".join(map(str, asyncio.run(_free_copies(url)))))
-                    extra = [str(copies_file), token, str(args.threads)]
-                    since = asyncio.run(_db_now(url))
-                runs = {"API": Runs(), "floor": Runs()}
-                for round_ in range(args.rounds):
-                    order = [("floor", floor), ("API", api)]
-                    for who, target in order if round_ % 2 == 0 else reversed(order):
-                        runs[who].add(_wrk(target, script, arg, args, extra))
-                ratios = [a / f for a, f in zip(runs["API"].rps, runs["floor"].rps, strict=True)]
-                a, f = runs["API"], runs["floor"]
-                print(
-                    f"{name:<32} {_range(a.rps):>20} {_range(f.rps):>20} "
-                    f"{statistics.median(a.rps) / statistics.median(f.rps):>6.2f} "
-                    f"({min(ratios):.2f}-{max(ratios):.2f})   "
-                    f"{statistics.median(a.p50):6.1f} / {statistics.median(a.p99):6.1f}      "
-                    f"{statistics.median(f.p50):6.1f} / {statistics.median(f.p99):6.1f}"
-                )
-                for who, r in runs.items():
-                    problems = {
-                        k: v for k, v in r.extra.items() if v and k not in {"rented", "returned"}
-                    }
-                    if script == "rent_return.lua":
-                        pairs = r.extra.get("returned", 0) / (args.duration * args.rounds)
-                        print(f"{'':<4}{who}: {pairs:.0f} rent+return pairs/s; {r.extra}")
-                    elif problems:
-                        print(f"{'':<4}{who}: {problems}")
-                if since is not None:
-                    overlaps, left_open = asyncio.run(_check_and_clean(url, since))
-                    print(
-                        f"    double rentals: {overlaps} (must be 0); "
-                        f"returned {left_open} left open"
+                if not args.only or args.only in name:
+                    _scenario(
+                        name, script, arg, {"API": api, "floor": floor}, args, url, token, Path(tmp)
                     )
 
 
-async def _db_now(url: str) -> object:
-    conn = await connect(url)
-    try:
-        return await conn.fetchval("SELECT now()")
-    finally:
-        await conn.close()
+def _scenario(
+    name: str,
+    script: str,
+    arg: str | None,
+    servers: dict[str, str],
+    args: argparse.Namespace,
+    url: str,
+    token: str,
+    tmp: Path,
+) -> None:
+    """Interleaved rounds on both servers, then one line of results (and the write checks)."""
+    writes = script == "rent_return.lua"
+    extra: list[str] = []
+    if writes:
+        copies, since = asyncio.run(_free_copies_and_now(url))
+        copies_file = tmp / "copies.txt"
+        copies_file.write_text("\n".join(map(str, copies)))
+        extra = [str(copies_file), token, str(args.threads)]
+    runs = {"API": Runs(), "floor": Runs()}
+    for round_ in range(args.rounds):
+        order = ["floor", "API"] if round_ % 2 == 0 else ["API", "floor"]
+        for who in order:
+            runs[who].add(_wrk(servers[who], script, arg, args, extra))
+    a, f = runs["API"], runs["floor"]
+    ratios = [x / y for x, y in zip(a.rps, f.rps, strict=True)]
+    print(
+        f"{name:<32} {_range(a.rps):>20} {_range(f.rps):>20} "
+        f"{statistics.median(a.rps) / statistics.median(f.rps):>6.2f} "
+        f"({min(ratios):.2f}-{max(ratios):.2f})   "
+        f"{statistics.median(a.p50):6.1f} / {statistics.median(a.p99):6.1f}      "
+        f"{statistics.median(f.p50):6.1f} / {statistics.median(f.p99):6.1f}"
+    )
+    for who, r in runs.items():
+        if writes:
+            pairs = r.extra.get("returned", 0) / (args.duration * args.rounds)
+            print(f"    {who}: {pairs:.0f} rent+return pairs/s; {r.extra}")
+        elif problems := {k: v for k, v in r.extra.items() if v}:
+            print(f"    {who}: {problems}")
+    if writes:
+        overlaps, left_open = asyncio.run(_check_and_clean(url, since))
+        print(f"    double rentals: {overlaps} (must be 0); returned {left_open} left open")
 
 
 if __name__ == "__main__":
