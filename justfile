@@ -95,3 +95,13 @@ bench *ARGS: setup
         $sudo apt-get install -y -qq wrk >/dev/null || { $sudo apt-get update -qq && $sudo apt-get install -y -qq wrk >/dev/null; }
     fi
     poetry run python -m bench.run "$@"
+
+# POST /ai/summary over a fixed-seed sample of films (default 100; `--all` for 1,000) on the configured model: valid %, grounded %, 502s, retries, faithfulness, latency
+eval *ARGS: (_preflight "serve") setup
+    #!/usr/bin/env bash
+    set -euo pipefail
+    provider=$(poetry run python -c 'from shared.settings import get_settings, resolve_llm_provider; print(resolve_llm_provider(get_settings()))')
+    if [ "$provider" = local ]; then
+        just setup --with local-llm
+    fi
+    poetry run python -m bench.summary_eval "$@"

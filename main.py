@@ -14,6 +14,7 @@ from devenv.database import provisioned_database
 from devenv.local_llm import LocalModelServer
 from devenv.settings import DevSettings
 from features.ai_ask.route import router as ai_ask_router
+from features.ai_handoff.route import router as ai_handoff_router
 from features.ai_summary.route import router as ai_summary_router
 from features.auth.route import router as auth_router
 from features.films.route import router as films_router
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, dev: DevSettings | None = None)
         auth_router,
         ai_ask_router,
         ai_summary_router,
+        ai_handoff_router,
         web_router,
     ):
         app.include_router(router)

@@ -91,6 +91,9 @@ class LocalModelServer:
             "--port", str(self.port),
             "--n_ctx", str(self.context),
             "--verbose", "False",
+            # By default a new request interrupts the one being answered (which then ends early,
+            # or never): queue them instead, one answer at a time, each whole.
+            "--interrupt_requests", "False",
             stdout=asyncio.subprocess.DEVNULL,
             stderr=self._stderr,
             env=_child_environment(),

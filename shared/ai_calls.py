@@ -19,8 +19,15 @@ from shared.errors import ServiceUnavailableError
 log = structlog.get_logger("llm")
 
 
+MODEL_UNAVAILABLE = "The language model is unavailable; please retry later."
+
+
 class LLMUnavailableError(ServiceUnavailableError):
-    """The model could not be reached or failed before answering."""
+    """The model could not be reached or failed. Clients get a fixed message (the upstream
+    error, which may name hosts or internals, goes to the log as the cause)."""
+
+    def __init__(self, detail: str = MODEL_UNAVAILABLE) -> None:
+        super().__init__(detail)
 
 
 def _usage(metadata: dict[str, Any]) -> dict[str, int] | None:
@@ -136,7 +143,7 @@ class ChatStream:
             raise
         except Exception as exc:
             outcome, error = "error", _root_cause(exc)
-            raise LLMUnavailableError(f"The language model failed: {error}") from exc
+            raise LLMUnavailableError() from exc
         finally:
             await upstream.aclose()
             self._call.emit(outcome, error)
@@ -151,7 +158,7 @@ async def invoke_function(
         result = await ai.kernel.invoke(function, arguments)
     except Exception as exc:
         call.emit("error", _root_cause(exc))
-        raise LLMUnavailableError(f"The language model failed: {_root_cause(exc)}") from exc
+        raise LLMUnavailableError() from exc
     call.token()
     message = result.value[0] if result and isinstance(result.value, list) else None
     if message is not None:

@@ -26,6 +26,7 @@ class AIRuntime:
     kernel: Kernel
     provider: LLMProvider
     model: str
+    tool_calling: bool = False  # the model can be offered tools (function calling)
 
     @property
     def chat(self) -> ChatCompletionClientBase:
@@ -134,7 +135,10 @@ def build_ai_runtime(
     )
     kernel = Kernel()
     kernel.add_service(service)
-    return AIRuntime(kernel=kernel, provider=provider, model=model)
+    tool_calling = provider in ("openai", "azure") or (
+        provider == "openai-compatible" and settings.llm_tool_calling
+    )
+    return AIRuntime(kernel=kernel, provider=provider, model=model, tool_calling=tool_calling)
 
 
 async def get_ai(request: Request) -> AIRuntime:

@@ -26,4 +26,16 @@ async def require_admin(
         raise UnauthorizedError("Invalid bearer token.")
 
 
+async def is_admin(
+    token: Annotated[str | None, Depends(oauth2_scheme)], settings: SettingsDep
+) -> bool:
+    """For endpoints open to all that show staff more: no token is a guest (False); a wrong
+    token is a 401, not silently a guest."""
+    if token is None:
+        return False
+    await require_admin(token, settings)
+    return True
+
+
 AdminGuard = Depends(require_admin)
+IsAdminDep = Annotated[bool, Depends(is_admin)]

@@ -5,10 +5,12 @@ inside the request middleware, so every error response carries the request id an
 with its real status. Anything else is a bug: `shared.observability` answers it with a 500.
 """
 
+import math
 from typing import Any, ClassVar
 
 import structlog
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -59,6 +61,12 @@ class BadGatewayError(AppError):
     status_code = 502
 
 
+class GatewayTimeoutError(AppError):
+    """An upstream service (the language model) took longer than we wait."""
+
+    status_code = 504
+
+
 class ServiceUnavailableError(AppError):
     """A dependency (database, language model) is down or too slow: retry later."""
 
@@ -106,5 +114,46 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
 
 
+# A 422 names the field and the rule; it echoes at most this much of what was sent.
+ECHO_MAX_CHARS = 100
+ERRORS_MAX = 20
+
+
+def _echo(value: Any) -> Any:
+    """What was sent, bounded and JSON-safe: NaN and infinities (which JSON cannot carry) as
+    text, long strings cut, objects and lists not echoed at all."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 10**18 else str(value)[:20] + "…"
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, str | bytes):
+        text = value if isinstance(value, str) else value.decode(errors="replace")
+        return text if len(text) <= ECHO_MAX_CHARS else text[:ECHO_MAX_CHARS] + "…"
+    return f"<{type(value).__name__}>"
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    detail: list[dict[str, Any]] = [
+        {
+            "type": error["type"],
+            "loc": [_echo(part) for part in error["loc"]],
+            "msg": str(error["msg"])[:500],
+            "input": _echo(error.get("input")),
+            **({"ctx": {k: _echo(v) for k, v in error["ctx"].items()}} if error.get("ctx") else {}),
+        }
+        for error in errors[:ERRORS_MAX]
+    ]
+    if len(errors) > ERRORS_MAX:
+        detail.append(
+            {"type": "too_many_errors", "loc": [], "msg": f"{len(errors) - ERRORS_MAX} more"}
+        )
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

@@ -89,6 +89,21 @@ def film_category_name() -> ScalarSelect[str]:
     )
 
 
+class Actor(SQLModel, table=True):
+    __tablename__ = "actor"
+
+    actor_id: int = Field(primary_key=True)
+    first_name: str = Field(sa_type=Text)
+    last_name: str = Field(sa_type=Text)
+
+
+class FilmActor(SQLModel, table=True):
+    __tablename__ = "film_actor"
+
+    actor_id: int = Field(primary_key=True)
+    film_id: int = Field(primary_key=True)
+
+
 class Customer(SQLModel, table=True):
     __tablename__ = "customer"
 

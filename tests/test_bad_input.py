@@ -35,3 +35,40 @@ async def test_bad_input_is_a_422(
 
     assert response.status_code == 422, response.text
     assert response.json()["detail"][0]["msg"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"film_id": NaN}',
+        b'{"film_id": Infinity}',
+        b'{"film_id": 1e400}',
+        b'{"film_id": -1e400}',
+        b'{"film_id": 1.5}',
+        b'{"film_id": ' + b"9" * 4000 + b"}",
+        b'{"film_id": "' + b"x" * 1_000_000 + b'"}',
+        b'{"film_id": [' + b"1," * 100_000 + b"1]}",
+        b"\x00\xff not json" * 100_000,
+    ],
+    ids=[
+        "nan",
+        "inf",
+        "1e400",
+        "-1e400",
+        "float",
+        "4000-digits",
+        "1MB-string",
+        "100k-list",
+        "binary",
+    ],
+)
+async def test_a_422_never_echoes_unbounded_or_non_json_input(
+    client: httpx.AsyncClient, raw: bytes
+) -> None:
+    response = await client.post(
+        "/ai/summary", content=raw, headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 422, response.text[:300]
+    assert len(response.content) < 2_000
+    assert response.json()["detail"][0]["msg"]

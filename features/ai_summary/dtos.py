@@ -28,10 +28,12 @@ class FilmFacts:
     rental_rate: Decimal
     length: int | None
     category: str | None
+    actors: tuple[str, ...] = ()
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "FilmFacts":
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+        values = {name: row[name] for name in cls.__dataclass_fields__ if name != "actors"}
+        return cls(**values, actors=tuple(row.get("actors") or ()))
 
 
 class SummaryRequest(BaseModel):
@@ -50,12 +52,41 @@ class FilmSummary(BaseModel):
     summary: str = Field(max_length=SUMMARY_MAX_CHARS)
 
 
+TITLE_MAX_CHARS = 64  # Pagila's longest is 27
+
+
+def _bounded_text(max_chars: int, *, one_sentence: bool = False) -> dict[str, Any]:
+    """JSON-schema keywords for a string of 1..max_chars plain characters (no quote, backslash
+    or control character), and with `one_sentence`, one sentence ending in a full stop.
+
+    The local server turns the schema into a grammar, which then ends the string in time: with
+    no escapes allowed, a character is at least one token's worth, so the whole object fits a
+    token budget (`DRAFT_MAX_TOKENS`). One sentence, because a small model's second sentence is
+    where it makes things up. Schema only: Semantic Kernel's strict `json_schema` for OpenAI and
+    Azure, which reject such keywords, is built without them, and parsing does not check them
+    (the summary is clipped instead)."""
+    plain = '"\\\\\\x00-\\x1F'
+    if one_sentence:
+        pattern = f"^[^{plain}.!?]{{1,{max_chars - 1}}}[.]$"
+    else:
+        pattern = f"^[^{plain}]{{1,{max_chars}}}$"
+    return {"maxLength": max_chars, "pattern": pattern}
+
+
 class SummaryDraft(BaseModel):
     """What the model is asked to return: its JSON schema is sent as the response format."""
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str
+    title: str = Field(json_schema_extra=_bounded_text(TITLE_MAX_CHARS))
     rating: Rating
     recommended: bool
-    summary: str
+    summary: str = Field(json_schema_extra=_bounded_text(SUMMARY_MAX_CHARS, one_sentence=True))
+
+
+# The longest object the grammar allows, at one token per character or more: both strings at
+# their bounds, the longest rating, `false`, keys, quotes and punctuation, the one optional space
+# llama.cpp's JSON grammar allows at each of fewer than 20 places, and the end-of-text token.
+# The model cannot run out of tokens mid-object.
+_JSON_FRAME = len('{"title":"","rating":"NC-17","recommended":false,"summary":""}')
+DRAFT_MAX_TOKENS = TITLE_MAX_CHARS + SUMMARY_MAX_CHARS + _JSON_FRAME + 20 + 1

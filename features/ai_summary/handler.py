@@ -7,7 +7,9 @@ import structlog
 from pydantic import ValidationError
 from semantic_kernel.functions import KernelArguments, KernelFunctionFromPrompt
 
+from features.ai_summary import query
 from features.ai_summary.dtos import (
+    DRAFT_MAX_TOKENS,
     RECOMMENDED_BELOW_RATE,
     RECOMMENDED_RATINGS,
     RECOMMENDED_RULE,
@@ -16,7 +18,7 @@ from features.ai_summary.dtos import (
     FilmSummary,
     SummaryDraft,
 )
-from features.films import query as films  # the film facts are films' rows
+from features.ai_summary.faithfulness import faithfulness
 from shared.ai_calls import invoke_function
 from shared.ai_kernel import AIRuntime
 from shared.database import Database
@@ -44,7 +46,7 @@ def clip(text: str, limit: int = SUMMARY_MAX_CHARS) -> str:
 
 async def summarize(ai: AIRuntime, db: Database, film_id: int) -> FilmSummary:
     # One read on a pooled connection, released at once: none is held while the model thinks.
-    row = await films.fetch_one(db, film_id)
+    row = await query.fetch_facts(db, film_id)
     if row is None:
         raise NotFoundError(f"Film {film_id} not found.")
     facts = FilmFacts.from_row(row)
@@ -53,6 +55,7 @@ async def summarize(ai: AIRuntime, db: Database, film_id: int) -> FilmSummary:
         settings=ai.execution_settings(
             base=SUMMARY_FUNCTION.prompt_execution_settings.get("default"),
             json_model=SummaryDraft,
+            max_tokens=DRAFT_MAX_TOKENS,
         ),
         title=facts.title,
         category=facts.category or "unknown",
@@ -61,10 +64,11 @@ async def summarize(ai: AIRuntime, db: Database, film_id: int) -> FilmSummary:
         length=facts.length or "unknown",
         release_year=facts.release_year or "unknown",
         description=facts.description or "",
+        actors=", ".join(facts.actors) or "unknown",
         recommended_rule=RECOMMENDED_RULE,
         summary_max_chars=SUMMARY_MAX_CHARS,
     )
-    draft = await _draft(ai, arguments, film_id)
+    draft, attempts = await _draft(ai, arguments, film_id)
 
     truth = FilmSummary(
         title=facts.title,
@@ -76,16 +80,27 @@ async def summarize(ai: AIRuntime, db: Database, film_id: int) -> FilmSummary:
         name for name in ("title", "rating", "recommended")
         if getattr(draft, name) != getattr(truth, name)
     )  # fmt: skip
-    if disagreed:
-        log.info("model_disagreed", film_id=film_id, fields=disagreed)
+    score = faithfulness(truth.summary, facts)
+    # Scores and counts only: the summary's text is not logged at INFO.
+    log.info(
+        "summary.done",
+        film_id=film_id,
+        attempts=attempts,
+        faithfulness=score.score,
+        unsupported_words=len(score.unsupported),
+        unsupported_names=len(score.unsupported_names),
+        model_disagreed=disagreed or None,
+    )
     return truth
 
 
-async def _draft(ai: AIRuntime, arguments: KernelArguments, film_id: int) -> SummaryDraft:
+async def _draft(
+    ai: AIRuntime, arguments: KernelArguments, film_id: int
+) -> tuple[SummaryDraft, int]:
     for attempt in range(1, ATTEMPTS + 1):
         text = await invoke_function(ai, SUMMARY_FUNCTION, arguments)
         try:
-            return SummaryDraft.model_validate_json(text)
+            return SummaryDraft.model_validate_json(text), attempt
         except ValidationError as exc:
             log.warning(
                 "summary.invalid_model_output",

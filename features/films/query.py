@@ -1,6 +1,4 @@
-"""Data access for films: one statement per call, built once, page and total in one round trip.
-
-Other slices read films through `fetch_one` (ai_summary's film facts are these rows)."""
+"""Data access for films: one statement per call, built once, page and total in one round trip."""
 
 from typing import Any
 

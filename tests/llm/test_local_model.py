@@ -2,6 +2,7 @@
 
 Marked `llm`: `just test -m "not llm"` skips them; CI runs them."""
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 
@@ -87,3 +88,49 @@ async def test_model_server_keeps_off_the_apps_host_and_port(
             pass
     finally:
         await server.stop()
+
+
+async def test_handoff_answers_store_and_general_questions_concurrently(
+    local_model_url: str,
+) -> None:
+    """The issue's two questions, and more general ones at once: the local server queues them
+    (each answered whole, none interrupted by the next)."""
+    general = [
+        "What is the capital of France?",
+        "Who wrote Hamlet?",
+        "What colour is the sky on a clear day?",
+    ]
+    async with httpx.AsyncClient(base_url=local_model_url, timeout=120) as http:
+        film, *others = await asyncio.gather(
+            http.post(
+                "/ai/handoff",
+                json={"question": "What is the rental rate for the film ACADEMY DINOSAUR?"},
+            ),
+            *(http.post("/ai/handoff", json={"question": q}) for q in general),
+        )
+
+    assert film.status_code == 200, film.text
+    body = film.json()
+    assert (body["agent"], body["router"]) == ("search", "rules")
+    assert "0.99" in body["answer"]
+    assert [call["name"] for call in body["tool_calls"]] == ["search_films"]
+    for response in others:
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert (answer["agent"], answer["tool_calls"]) == ("general", [])
+        assert len(answer["answer"].strip()) > 3
+
+
+async def test_concurrent_asks_each_get_a_whole_answer(local_model_url: str) -> None:
+    async def ask(question: str) -> tuple[int, str]:
+        async with httpx.AsyncClient(base_url=local_model_url, timeout=120) as http:
+            response = await http.get("/ai/ask", params={"question": question})
+            return response.status_code, response.text
+
+    results = await asyncio.gather(
+        ask("Name three film genres."), ask("Describe a comedy film in two sentences.")
+    )
+
+    for status, answer in results:
+        assert status == 200
+        assert len(answer.strip()) > 20, results

@@ -1,5 +1,6 @@
 // Streams /ai/ask over fetch + ReadableStream (SSE framing), with a Stop button that aborts
-// the request, and renders /ai/summary as a card. No dependencies, no build step.
+// the request; or asks the store assistant (/ai/handoff) and shows who answered and the films
+// its tools found; renders /ai/summary as a card. No dependencies, no build step.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -52,6 +53,37 @@ function setAsking(asking) {
   $("stop-button").disabled = !asking;
 }
 
+const AGENTS = { search: "the store (database)", general: "the general assistant" };
+
+function showHandoff(result) {
+  $("answer").textContent = result.answer;
+  $("handoff-agent").textContent = AGENTS[result.agent] || result.agent;
+  const tools = result.tool_calls.map((c) => c.name + (c.ok ? "" : " (failed)"));
+  $("handoff-tools").textContent = tools.length ? `· looked up: ${tools.join(", ")}` : "";
+  const table = $("handoff-films");
+  const rows = table.querySelector("tbody");
+  rows.replaceChildren();
+  for (const film of result.films) {
+    const row = rows.insertRow();
+    for (const value of [film.title, film.rating || "not rated", `$${film.rental_rate}`]) {
+      row.insertCell().textContent = value;
+    }
+  }
+  table.hidden = result.films.length === 0;
+  $("handoff").hidden = false;
+}
+
+async function askStore(question, signal) {
+  const response = await fetch("/ai/handoff", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ question }),
+    signal,
+  });
+  if (!response.ok) throw new Error(await errorMessage(response));
+  showHandoff(await response.json());
+}
+
 $("ask-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const question = $("question").value.trim();
@@ -60,12 +92,19 @@ $("ask-form").addEventListener("submit", async (e) => {
   const status = $("ask-status");
   answer.textContent = "";
   errorBox.hidden = true;
+  $("handoff").hidden = true;
   if (!question) return showError(errorBox, "Please type a question.");
+  const mode = new FormData($("ask-form")).get("mode");
 
   controller = new AbortController();
   setAsking(true);
   status.textContent = "Thinking…";
   try {
+    if (mode === "store") {
+      await askStore(question, controller.signal);
+      status.textContent = "Done.";
+      return;
+    }
     const response = await fetch(`/ai/ask?question=${encodeURIComponent(question)}`, {
       headers: { Accept: "text/event-stream" },
       signal: controller.signal,

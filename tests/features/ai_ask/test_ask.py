@@ -9,7 +9,7 @@ from httpx_sse import aconnect_sse
 from semantic_kernel.contents import ChatHistory
 
 from features.ai_ask import handler
-from shared.ai_calls import ChatStream
+from shared.ai_calls import MODEL_UNAVAILABLE, ChatStream
 from tests.fakes import FakeChat, fake_runtime
 
 SSE = {"Accept": "text/event-stream"}
@@ -95,7 +95,8 @@ async def test_model_down_before_first_token_is_503_json(
 
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/json"
-    assert "fake model is down" in response.json()["detail"]
+    assert response.json() == {"detail": MODEL_UNAVAILABLE}  # not the upstream error text
+    assert response.headers["retry-after"]
 
 
 async def test_failure_mid_stream_sends_an_error_event(
@@ -108,7 +109,7 @@ async def test_failure_mid_stream_sends_an_error_event(
         events = [event async for event in es.aiter_sse()]
 
     assert [e.event for e in events] == ["message", "message", "error"]
-    assert "fake model crashed" in json.loads(events[-1].data)["message"]
+    assert json.loads(events[-1].data) == {"message": MODEL_UNAVAILABLE}
 
 
 async def test_failure_mid_stream_ends_the_plain_text_answer(

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from features.ai_summary.handler import is_recommended
+from shared.ai_calls import MODEL_UNAVAILABLE
 from tests.fakes import FakeChat
 from tests.fixtures.logs import of
 
@@ -47,6 +48,34 @@ async def test_summary_happy_path(
     prompt = str(history)
     assert title in prompt  # the facts in the prompt come from the database
     assert f"{rate:.2f}" in prompt
+    cast_query = text(
+        "SELECT initcap(first_name || ' ' || last_name) FROM actor JOIN film_actor"
+        " USING (actor_id) WHERE film_id = 1"
+    )
+    cast: list[str] = list((await db.execute(cast_query)).scalars())
+    assert len(cast) > 1
+    assert all(name in prompt for name in cast)
+
+
+async def test_each_summary_logs_its_faithfulness_but_not_its_text(
+    client: httpx.AsyncClient,
+    db: AsyncConnection,
+    fake_chat: FakeChat,
+    log_events: list[dict[str, Any]],
+) -> None:
+    title, rating, rate = await film_facts(db, 1)
+    # Film 1: "A Epic Drama of a Feminist And a Mad Scientist who must Battle a Teacher in The
+    # Canadian Rockies". Half of this summary's content words are in the facts.
+    invented = "An epic drama: a feminist battles a teacher in Paris, winning prizes."
+    fake_chat.replies = [reply(title, rating, is_recommended(rating, rate), invented)]
+
+    assert (await client.post("/ai/summary", json={"film_id": 1})).status_code == 200
+
+    [event] = of(log_events, "summary.done")
+    assert event["attempts"] == 1
+    assert 0.5 <= event["faithfulness"] < 1
+    assert event["unsupported_names"] == 1  # Paris
+    assert all("Paris" not in str(value) for e in log_events for value in e.values())
 
 
 async def test_unknown_film_is_404_without_asking_the_model(
@@ -115,8 +144,8 @@ async def test_model_disagreement_is_corrected_and_logged(
     body = (await client.post("/ai/summary", json={"film_id": film_id})).json()
 
     assert (body["title"], body["rating"], body["recommended"]) == (title, "R", True)
-    [event] = of(log_events, "model_disagreed")
-    assert event["fields"] == ["rating", "recommended", "title"]
+    [event] = of(log_events, "summary.done")
+    assert event["model_disagreed"] == ["rating", "recommended", "title"]
     assert event["film_id"] == film_id
 
 
@@ -138,7 +167,8 @@ async def test_model_down_is_503(client: httpx.AsyncClient, fake_chat: FakeChat)
     response = await client.post("/ai/summary", json={"film_id": 1})
 
     assert response.status_code == 503
-    assert "fake model is down" in response.json()["detail"]
+    assert response.json() == {"detail": MODEL_UNAVAILABLE}  # not the upstream error text
+    assert response.headers["retry-after"]
 
 
 @pytest.mark.parametrize(

@@ -82,7 +82,7 @@ async def test_model_errors_are_shown(page: Page, fake_chat: FakeChat) -> None:
     await page.click("#ask-button")
 
     await expect(page.locator("#ask-error")).to_be_visible()
-    await expect(page.locator("#ask-error")).to_contain_text("fake model is down")
+    await expect(page.locator("#ask-error")).to_contain_text("language model is unavailable")
 
 
 async def test_summary_card_renders(page: Page, fake_chat: FakeChat, db: AsyncConnection) -> None:
@@ -148,3 +148,24 @@ async def test_docs_work_offline_authorise_and_run_a_request(
     await expect(status).to_have_text("409")
     assert elsewhere == []
     await context.close()
+
+
+async def test_store_assistant_shows_the_agent_and_the_films(
+    page: Page, fake_chat: FakeChat
+) -> None:
+    await page.check("input[name=mode][value=store]")
+    await page.fill("#question", "What is the rental rate for the film academy dinosaur?")
+    await page.click("#ask-button")
+
+    await expect(page.locator("#answer")).to_contain_text("$0.99")
+    await expect(page.locator("#handoff-agent")).to_have_text("the store (database)")
+    await expect(page.locator("#handoff-tools")).to_contain_text("search_films")
+    await expect(page.locator("#handoff-films tbody tr")).to_have_text(["ACADEMY DINOSAURPG$0.99"])
+
+    fake_chat.chunks = ["Paris", " is the capital."]
+    await page.fill("#question", "What is the capital of France?")
+    await page.click("#ask-button")
+
+    await expect(page.locator("#answer")).to_have_text("Paris is the capital.")
+    await expect(page.locator("#handoff-agent")).to_have_text("the general assistant")
+    await expect(page.locator("#handoff-films")).to_be_hidden()

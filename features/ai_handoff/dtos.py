@@ -1,0 +1,51 @@
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Agent = Literal["search", "general"]
+
+
+class HandoffRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"question": "What is the rental rate for the film ACADEMY DINOSAUR?"},
+                {"question": "What is the capital of France?"},
+            ]
+        },
+    )
+
+    question: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+    ] = Field(description="A question for the store's assistant, 1..2000 characters.")
+
+
+class ToolCall(BaseModel):
+    name: str = Field(examples=["search_films"])
+    arguments: dict[str, Any] = Field(examples=[{"title": "ACADEMY DINOSAUR"}])
+    ok: bool = Field(description="False when the tool failed (the model was told so).")
+
+
+class FilmHit(BaseModel):
+    """A film a store tool returned, for the page to show beside the answer."""
+
+    film_id: int
+    title: str
+    rating: str | None
+    rental_rate: Decimal = Field(examples=["0.99"])
+
+
+class HandoffAnswer(BaseModel):
+    agent: Agent = Field(
+        description="Who answered: `search` (the store's agent, with database tools) or "
+        "`general` (the model alone)."
+    )
+    answer: str
+    tool_calls: list[ToolCall] = Field(description="The store tools called, in order.")
+    films: list[FilmHit] = Field(description="Films the tools returned, first seen first.")
+    router: Literal["llm", "rules"] = Field(
+        description="`llm`: the model chose the tools (a provider that can call tools); "
+        "`rules`: the offline rules router did (the embedded local model cannot)."
+    )

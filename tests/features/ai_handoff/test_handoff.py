@@ -1,0 +1,274 @@
+"""POST /ai/handoff through the real HandoffOrchestration and the real test database, with a
+tool-calling fake model (router `llm`) or the offline rules router plus a fake general model
+(router `rules`)."""
+
+import asyncio
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from semantic_kernel.contents import ChatHistory
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.ai_kernel import get_ai
+from shared.settings import Settings, get_app_settings
+from tests.fakes import (
+    CallTool,
+    FakeChat,
+    Move,
+    ToolCallingFake,
+    fake_runtime,
+    last_tool_result,
+    tool_runtime,
+)
+from tests.fixtures.logs import of
+from tests.support import ADMIN
+
+FILM_QUESTION = "What is the rental rate for the film ACADEMY DINOSAUR?"
+GENERAL_QUESTION = "What is the capital of France?"
+CUSTOMER_TOOL = "Customers-customer_rentals"
+
+
+def store_clerk(history: ChatHistory, offered: frozenset[str]) -> Move:
+    """A model that looks films up and hands geography to the general agent."""
+    result = last_tool_result(history)
+    if result is not None:
+        films = result.get("films", [])
+        return f"{films[0]['title']} rents for ${films[0]['rental_rate']}." if films else "None."
+    question = str(history.messages[-1].content)
+    if "France" in question:
+        if "Handoff-transfer_to_GeneralAgent" in offered:
+            return CallTool("Handoff-transfer_to_GeneralAgent")
+        return "Paris."  # the general agent
+    return CallTool("Store-search_films", {"title": "academy dinosaur"})
+
+
+@pytest.fixture
+def model(app: FastAPI) -> Iterator[ToolCallingFake]:
+    chat = ToolCallingFake(ai_model_id="fake", plan=store_clerk)
+    runtime = tool_runtime(chat)
+    app.dependency_overrides[get_ai] = lambda: runtime
+    yield chat
+    app.dependency_overrides.pop(get_ai, None)
+
+
+async def rate_of(db: AsyncConnection, title: str) -> Decimal:
+    query = text("SELECT rental_rate FROM film WHERE title = :title")
+    rate: Decimal = (await db.execute(query, {"title": title})).scalar_one()
+    return rate
+
+
+async def test_a_film_question_calls_the_search_tool_and_answers_with_the_database_rate(
+    client: httpx.AsyncClient,
+    db: AsyncConnection,
+    model: ToolCallingFake,
+    log_events: list[dict[str, Any]],
+) -> None:
+    await db.execute(text("UPDATE film SET rental_rate = 1.23 WHERE film_id = 1"))
+
+    response = await client.post("/ai/handoff", json={"question": FILM_QUESTION})
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["agent"] == "search"
+    assert body["router"] == "llm"
+    assert "1.23" in body["answer"]  # from the database, as it is now
+    assert body["tool_calls"] == [
+        {"name": "search_films", "arguments": {"title": "academy dinosaur"}, "ok": True}
+    ]
+    assert body["films"][0] == {
+        "film_id": 1,
+        "title": "ACADEMY DINOSAUR",
+        "rating": "PG",
+        "rental_rate": "1.23",
+    }
+    [run] = of(log_events, "handoff.run")
+    assert (run["agent"], run["tools"], run["outcome"]) == ("SearchAgent", ["search_films"], "ok")
+    assert all(FILM_QUESTION not in str(v) for e in log_events for v in e.values())
+
+
+async def test_a_general_question_is_handed_off_without_a_tool(
+    client: httpx.AsyncClient, model: ToolCallingFake
+) -> None:
+    response = await client.post("/ai/handoff", json={"question": GENERAL_QUESTION})
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["agent"], body["answer"], body["tool_calls"], body["films"]) == (
+        "general",
+        "Paris.",
+        [],
+        [],
+    )
+    # Two model calls: the search agent's handoff, then the general agent, offered no tools.
+    search_offer, general_offer = model.offered
+    assert "Handoff-transfer_to_GeneralAgent" in search_offer
+    assert "Handoff-complete_task" not in search_offer
+    assert general_offer == frozenset()
+
+
+async def test_customer_rentals_are_offered_to_staff_only(
+    client: httpx.AsyncClient, model: ToolCallingFake
+) -> None:
+    guest = await client.post("/ai/handoff", json={"question": FILM_QUESTION})
+    staff = await client.post("/ai/handoff", json={"question": FILM_QUESTION}, headers=ADMIN)
+    wrong = await client.post(
+        "/ai/handoff",
+        json={"question": FILM_QUESTION},
+        headers={"Authorization": "Bearer nope"},
+    )
+
+    assert (guest.status_code, staff.status_code, wrong.status_code) == (200, 200, 401)
+    guest_offer, _, staff_offer, _ = model.offered
+    assert CUSTOMER_TOOL not in guest_offer
+    assert CUSTOMER_TOOL in staff_offer
+
+
+async def test_a_failing_tool_is_reported_to_the_model_and_listed(
+    client: httpx.AsyncClient, model: ToolCallingFake
+) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def plan(history: ChatHistory, offered: frozenset[str]) -> Move:
+        result = last_tool_result(history)
+        if result is not None:
+            seen.append(result)
+            return "The catalogue is unavailable."
+        # PostgreSQL refuses NUL in text: the tool's query fails.
+        return CallTool("Store-streaming_recommendations", {"category": "\x00"})
+
+    model.plan = plan
+
+    response = await client.post("/ai/handoff", json={"question": "streaming?"})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["tool_calls"] == [
+        {"name": "streaming_recommendations", "arguments": {"category": "\x00"}, "ok": False}
+    ]
+    assert "error" in seen[0]
+
+
+async def test_model_down_is_503_with_a_fixed_message(
+    client: httpx.AsyncClient, model: ToolCallingFake
+) -> None:
+    model.fail = True
+
+    response = await client.post("/ai/handoff", json={"question": FILM_QUESTION})
+
+    assert response.status_code == 503
+    assert response.json() == {"detail": "The language model is unavailable; please retry later."}
+    assert response.headers["retry-after"]
+
+
+async def test_a_stalled_model_is_504_and_the_run_is_cancelled(
+    app: FastAPI, client: httpx.AsyncClient, model: ToolCallingFake, settings: Settings
+) -> None:
+    model.plan = lambda history, offered: None
+    quick = settings.model_copy(update={"handoff_timeout_s": 0.5})
+    app.dependency_overrides[get_app_settings] = lambda: quick
+    try:
+        response = await client.post("/ai/handoff", json={"question": FILM_QUESTION})
+    finally:
+        app.dependency_overrides.pop(get_app_settings, None)
+
+    assert response.status_code == 504
+    assert "0.5 s" in response.json()["detail"]
+    assert model.stalled.is_set()
+    assert model.cancelled.is_set()  # not left running after the response
+
+
+async def test_an_empty_answer_is_502(client: httpx.AsyncClient, model: ToolCallingFake) -> None:
+    model.plan = lambda history, offered: "  "
+
+    response = await client.post("/ai/handoff", json={"question": FILM_QUESTION})
+
+    assert response.status_code == 502
+
+
+async def test_concurrent_requests_each_get_their_answer(
+    client: httpx.AsyncClient, model: ToolCallingFake
+) -> None:
+    film, general = await asyncio.gather(
+        client.post("/ai/handoff", json={"question": FILM_QUESTION}),
+        client.post("/ai/handoff", json={"question": GENERAL_QUESTION}),
+    )
+
+    assert (film.status_code, general.status_code) == (200, 200)
+    assert (film.json()["agent"], general.json()["agent"]) == ("search", "general")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"question": ""},
+        {"question": "   "},
+        {"question": "x" * 2001},
+        {"question": "hi", "extra": 1},
+        {},
+    ],
+)
+async def test_bad_questions_are_422(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
+    response = await client.post("/ai/handoff", json=body)
+
+    assert response.status_code == 422
+
+
+# The offline path: the rules router plays the search agent's model; the general agent is the
+# (here fake) local model.
+
+
+@pytest.fixture
+def local_model(app: FastAPI) -> Iterator[FakeChat]:
+    chat = FakeChat(ai_model_id="fake", chunks=["Paris", " is the capital."])
+    runtime = fake_runtime(chat, provider="local")
+    app.dependency_overrides[get_ai] = lambda: runtime
+    yield chat
+    app.dependency_overrides.pop(get_ai, None)
+
+
+async def test_offline_a_film_question_is_answered_from_the_database(
+    client: httpx.AsyncClient, db: AsyncConnection, local_model: FakeChat
+) -> None:
+    response = await client.post("/ai/handoff", json={"question": FILM_QUESTION.lower()})
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["agent"], body["router"]) == ("search", "rules")
+    assert f"${await rate_of(db, 'ACADEMY DINOSAUR')}" in body["answer"]
+    assert [call["name"] for call in body["tool_calls"]] == ["search_films"]
+    assert local_model.requests == []  # the local model was not needed
+
+
+async def test_offline_a_general_question_goes_to_the_local_model(
+    client: httpx.AsyncClient, local_model: FakeChat
+) -> None:
+    response = await client.post("/ai/handoff", json={"question": GENERAL_QUESTION})
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["agent"], body["router"], body["answer"]) == (
+        "general",
+        "rules",
+        "Paris is the capital.",
+    )
+    [(history, settings)] = local_model.requests
+    assert getattr(settings, "tools", None) is None  # the local model is never offered tools
+    assert GENERAL_QUESTION in str(history)
+
+
+async def test_offline_customer_rentals_need_the_token(
+    client: httpx.AsyncClient, local_model: FakeChat
+) -> None:
+    question = {"question": "What did customer 1 rent recently?"}
+
+    guest = (await client.post("/ai/handoff", json=question)).json()
+    staff = (await client.post("/ai/handoff", json=question, headers=ADMIN)).json()
+
+    assert guest["tool_calls"] == []
+    assert "staff" in guest["answer"]
+    assert [call["name"] for call in staff["tool_calls"]] == ["customer_rentals"]
+    assert "Mary Smith" in staff["answer"]  # Pagila's customer 1
