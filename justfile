@@ -49,7 +49,7 @@ serve: (_preflight "serve") setup
         just setup --with local-llm
     fi
     # uvicorn reads WEB_CONCURRENCY (worker processes) itself.
-    exec poetry run uvicorn main:create_app --factory --host {{ host }} --port {{ port }} --no-access-log
+    exec poetry run uvicorn main:create_app --factory --host {{ host }} --port {{ port }} --no-access-log --no-server-header
 
 # Run the tests (TEST_DATABASE_URL / DATABASE_URL, else the embedded server; -m "not llm" skips the real-model ones)
 test *ARGS: (_preflight "test") (setup "--with local-llm")

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from devenv.database import provisioned_database
@@ -25,7 +26,7 @@ from shared.ai_kernel import build_ai_runtime
 from shared.database import open_database
 from shared.errors import install_error_handlers
 from shared.observability import RequestContextMiddleware, configure_logging
-from shared.settings import Settings, get_settings, resolve_llm_provider
+from shared.settings import Settings, cors_origins, get_settings, resolve_llm_provider
 
 
 @asynccontextmanager
@@ -80,6 +81,14 @@ def create_app(settings: Settings | None = None, dev: DevSettings | None = None)
     app.state.settings = settings
     app.state.dev_settings = dev or DevSettings()
     install_error_handlers(app)
+    if origins := cors_origins(settings):
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH"],
+            allow_headers=["Authorization", "Content-Type", "Accept", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Location", "Retry-After"],
+        )
     app.add_middleware(RequestContextMiddleware)
     # Routes are matched in this order: the busiest first.
     for router in (

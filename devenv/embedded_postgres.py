@@ -183,6 +183,8 @@ class EmbeddedPostgres:
         conf = self.data_dir / _RUNTIME_CONF
         conf.write_text(
             f"listen_addresses = ''\nunix_socket_directories = '{self.data_dir}'\nport = {PORT}\n"
+            # The socket is the only way in (trust auth): its owner's alone, not world-writable.
+            "unix_socket_permissions = 0700\n"
         )
         if self._run_as is not None:
             os.chown(conf, self._run_as.uid, self._run_as.gid)

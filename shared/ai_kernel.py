@@ -52,12 +52,38 @@ class AIRuntime:
         return settings_class(**values)
 
 
+# Length and pattern keywords: the local server's grammar enforces them; OpenAI's strict
+# structured outputs refuse schemas that use them.
+_GRAMMAR_ONLY_KEYWORDS = frozenset({"maxLength", "minLength", "pattern"})
+
+
+def _without_grammar_keywords(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {
+            key: _without_grammar_keywords(value)
+            for key, value in schema.items()
+            if key not in _GRAMMAR_ONLY_KEYWORDS
+        }
+    if isinstance(schema, list):
+        return [_without_grammar_keywords(item) for item in schema]
+    return schema
+
+
 def response_format_for(provider: LLMProvider, model: type[BaseModel]) -> Any:
+    schema = model.model_json_schema()
     if provider == "local":
         # llama.cpp's server: HTTP 500 on json_schema, but grammar-enforces this form.
-        return {"type": "json_object", "schema": model.model_json_schema()}
-    # Semantic Kernel turns a Pydantic model into OpenAI's strict json_schema format.
-    return model
+        return {"type": "json_object", "schema": schema}
+    # OpenAI's strict json_schema format, as Semantic Kernel builds it from a Pydantic model,
+    # minus the keywords strict mode refuses.
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": model.__name__,
+            "strict": True,
+            "schema": _without_grammar_keywords(schema),
+        },
+    }
 
 
 def build_chat_service(

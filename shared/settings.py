@@ -52,9 +52,17 @@ class Settings(BaseSettings):
     llm_tool_calling: bool = False
     handoff_timeout_s: float = Field(default=30.0, gt=0)
 
+    # Browser origins other than the app's own that may call the API (comma-separated). Unset:
+    # CORS is off, and only the same-origin page can call it from a browser.
+    cors_origins: str | None = None
+
     # Logging.
     log_level: str = "INFO"
     log_format: Literal["console", "json"] = "console"
+
+
+def cors_origins(settings: Settings) -> list[str]:
+    return [o.strip() for o in (settings.cors_origins or "").split(",") if o.strip()]
 
 
 @lru_cache

@@ -46,6 +46,16 @@ async def test_commits_are_durable(data_dir: Path) -> None:
         await asyncio.to_thread(server.stop)
 
 
+async def test_the_socket_is_its_owners_alone(data_dir: Path) -> None:
+    server = EmbeddedPostgres(data_dir)
+    await asyncio.to_thread(server.start)
+    try:
+        [socket_file] = data_dir.glob(".s.PGSQL.*[0-9]")
+        assert socket_file.stat().st_mode & 0o777 == 0o700
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
 async def test_start_stop_restart_in_a_temporary_directory(data_dir: Path) -> None:
     server = EmbeddedPostgres(data_dir)
     try:

@@ -169,3 +169,24 @@ async def test_store_assistant_shows_the_agent_and_the_films(
     await expect(page.locator("#answer")).to_have_text("Paris is the capital.")
     await expect(page.locator("#handoff-agent")).to_have_text("the general assistant")
     await expect(page.locator("#handoff-films")).to_be_hidden()
+
+
+async def test_the_page_runs_under_its_security_headers(browser: Browser, live_url: str) -> None:
+    context = await browser.new_context()
+    tab = await context.new_page()
+    violations: list[str] = []
+    tab.on("console", lambda message: violations.append(message.text))
+    try:
+        response = await tab.goto(f"{live_url}/")
+        assert response is not None
+        headers = response.headers
+        await expect(tab.locator("#ask-button")).to_be_enabled()
+    finally:
+        await context.close()
+
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert violations == []  # nothing on the page was blocked by the policy
