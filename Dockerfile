@@ -23,7 +23,7 @@ COPY . .
 RUN useradd --create-home --uid 10001 app && mkdir -p .data && chown app .data
 USER app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH="/app/.venv/bin:$PATH" \
-    HOST=0.0.0.0 PORT=8000 LOG_FORMAT=json
+    HOST=0.0.0.0 PORT=8000 APP_ENV=production
 EXPOSE 8000
 
 # The app restores Pagila on first start (idempotent) and applies migrations, then serves.

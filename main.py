@@ -22,11 +22,17 @@ from features.films.route import router as films_router
 from features.health.route import router as health_router
 from features.rentals.route import router as rentals_router
 from features.web.route import router as web_router
-from shared.ai_kernel import build_ai_runtime
+from shared.ai_kernel import AISlots, build_ai_runtime
 from shared.database import open_database
 from shared.errors import install_error_handlers
 from shared.observability import RequestContextMiddleware, configure_logging
-from shared.settings import Settings, cors_origins, get_settings, resolve_llm_provider
+from shared.settings import (
+    Settings,
+    cors_origins,
+    get_settings,
+    production_problems,
+    resolve_llm_provider,
+)
 
 
 @asynccontextmanager
@@ -64,6 +70,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None, dev: DevSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    if problems := production_problems(settings):
+        raise RuntimeError("APP_ENV=production refuses to start: " + "; ".join(problems) + ".")
     configure_logging(settings)
     # /docs (Swagger UI) and /redoc with their scripts and styles served by the app itself, from
     # fastapi-offline's copies: no CDN, so they work offline and under a strict CSP.
@@ -79,6 +87,7 @@ def create_app(settings: Settings | None = None, dev: DevSettings | None = None)
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
+    app.state.ai_slots = AISlots(settings.ai_max_concurrent)
     app.state.dev_settings = dev or DevSettings()
     install_error_handlers(app)
     if origins := cors_origins(settings):

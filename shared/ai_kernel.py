@@ -6,11 +6,12 @@ compatible servers; `json_object` + schema for the local llama.cpp server, which
 `json_schema` but enforces the schema by grammar).
 """
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx2
-from fastapi import Request
+from fastapi import Depends, Request
 from openai import AsyncAzureOpenAI, AsyncOpenAI
 from pydantic import BaseModel
 from semantic_kernel import Kernel
@@ -18,6 +19,7 @@ from semantic_kernel.connectors.ai.chat_completion_client_base import ChatComple
 from semantic_kernel.connectors.ai.open_ai import AzureChatCompletion, OpenAIChatCompletion
 from semantic_kernel.connectors.ai.prompt_execution_settings import PromptExecutionSettings
 
+from shared.errors import ServiceUnavailableError
 from shared.settings import LLMProvider, Settings
 
 
@@ -165,6 +167,45 @@ def build_ai_runtime(
         provider == "openai-compatible" and settings.llm_tool_calling
     )
     return AIRuntime(kernel=kernel, provider=provider, model=model, tool_calling=tool_calling)
+
+
+class AIBusyError(ServiceUnavailableError):
+    """More AI requests are in progress than AI_MAX_CONCURRENT."""
+
+
+class AISlots:
+    """At most `limit` AI requests at once; one more is refused at once, not queued: a model
+    answers one request at a time (the local server queues them), so a queue in front of it
+    only grows into timeouts."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_use = 0
+
+    def try_acquire(self) -> bool:
+        if self.in_use >= self.limit:
+            return False
+        self.in_use += 1
+        return True
+
+    def release(self) -> None:
+        self.in_use -= 1
+
+
+async def ai_slot(request: Request) -> AsyncIterator[None]:
+    """Holds one of the app's AI slots until the response has been sent (streams included)."""
+    slots: AISlots = request.app.state.ai_slots
+    if not slots.try_acquire():
+        raise AIBusyError(
+            f"The assistant is busy ({slots.limit} requests in progress); please retry shortly."
+        )
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+AISlotDep = Depends(ai_slot)
 
 
 async def get_ai(request: Request) -> AIRuntime:

@@ -36,6 +36,9 @@ class AppError(Exception):
     def body(self) -> object:
         return {"detail": self.detail}
 
+    def response_headers(self) -> dict[str, str]:
+        return self.headers
+
     @classmethod
     def response_doc(cls, description: str) -> dict[int | str, dict[str, Any]]:
         """An entry for a route's `responses=`: this error's status, body model, description."""
@@ -59,6 +62,17 @@ class BadGatewayError(AppError):
     """An upstream service (the language model) answered, but unusably."""
 
     status_code = 502
+
+
+class TooManyRequestsError(AppError):
+    status_code = 429
+
+    def __init__(self, detail: str, retry_after_s: float) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+    def response_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(max(1, math.ceil(self.retry_after_s)))}
 
 
 class GatewayTimeoutError(AppError):
@@ -111,7 +125,7 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
             error=type(exc).__name__,
             cause=f"{type(cause).__name__}: {str(cause)[:300]}" if cause else None,
         )
-    return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.response_headers())
 
 
 # A 422 names the field and the rule; it echoes at most this much of what was sent.

@@ -100,7 +100,7 @@ def configure_logging(settings: Settings) -> None:
         _mask_secrets,
     ]
     renderer: Processor
-    if settings.log_format == "json":
+    if settings.log_format == "json" or settings.app_env == "production":
         renderer = structlog.processors.JSONRenderer()
         shared.append(_add_pid)
     else:

@@ -17,6 +17,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=PROJECT_ROOT / ".env", extra="ignore")
 
+    # `production` refuses to start with the default ADMIN_TOKEN or ADMIN_PASSWORD and logs JSON.
+    app_env: Literal["development", "production"] = "development"
+
     # Database: the server the app uses. Unset in development: devenv/ then provides the
     # embedded PostgreSQL (see devenv/settings.py for the provisioning settings).
     database_url: str | None = None
@@ -32,6 +35,9 @@ class Settings(BaseSettings):
     admin_token: SecretStr = SecretStr("dvd_admin")
     admin_username: str = "admin"
     admin_password: SecretStr = SecretStr("admin")
+    # POST /token: failed attempts per client within the window before it answers 429.
+    token_max_failures: int = Field(default=5, ge=1)
+    token_failure_window_s: float = Field(default=60.0, gt=0)
 
     # LLM provider: `auto` picks openai-compatible when LLM_BASE_URL is set, azure when
     # AZURE_OPENAI_ENDPOINT is, openai when OPENAI_API_KEY is, else the embedded local model.
@@ -51,6 +57,8 @@ class Settings(BaseSettings):
     # local model cannot): the store assistant then lets the model route and call tools.
     llm_tool_calling: bool = False
     handoff_timeout_s: float = Field(default=30.0, gt=0)
+    # AI requests in progress at once (per worker); beyond it, 503 + Retry-After at once.
+    ai_max_concurrent: int = Field(default=8, ge=1)
 
     # Browser origins other than the app's own that may call the API (comma-separated). Unset:
     # CORS is off, and only the same-origin page can call it from a browser.
@@ -59,6 +67,20 @@ class Settings(BaseSettings):
     # Logging.
     log_level: str = "INFO"
     log_format: Literal["console", "json"] = "console"
+
+
+DEFAULT_SECRETS = {"admin_token": "dvd_admin", "admin_password": "admin"}
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Why these settings must not serve in production (empty: they may)."""
+    if settings.app_env != "production":
+        return []
+    return [
+        f"{name.upper()} is the default; set your own"
+        for name, default in DEFAULT_SECRETS.items()
+        if getattr(settings, name).get_secret_value() == default
+    ]
 
 
 def cors_origins(settings: Settings) -> list[str]:

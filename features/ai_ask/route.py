@@ -8,10 +8,10 @@ from starlette.types import Receive, Scope, Send
 
 from features.ai_ask import handler
 from shared.ai_calls import ChatStream
-from shared.ai_kernel import AIRuntime, get_ai
+from shared.ai_kernel import AIRuntime, AISlotDep, get_ai
 from shared.settings import SettingsDep
 
-router = APIRouter(prefix="/ai", tags=["ai"])
+router = APIRouter(prefix="/ai", tags=["ai"], dependencies=[AISlotDep])
 
 # Proxies (nginx) must pass chunks on at once, and nobody may cache an answer.
 _NO_BUFFERING = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends
 
 from features.ai_handoff import handler
 from features.ai_handoff.dtos import HandoffAnswer, HandoffRequest
-from shared.ai_kernel import AIRuntime, get_ai
+from shared.ai_kernel import AIRuntime, AISlotDep, get_ai
 from shared.auth import IsAdminDep
 from shared.database import DatabaseDep
 from shared.errors import (
@@ -15,7 +15,7 @@ from shared.errors import (
 )
 from shared.settings import SettingsDep
 
-router = APIRouter(prefix="/ai", tags=["ai"])
+router = APIRouter(prefix="/ai", tags=["ai"], dependencies=[AISlotDep])
 
 
 @router.post(

@@ -2,15 +2,29 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+import structlog
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
+from features.auth.failed_logins import FailedLogins
 from shared.auth import constant_time_equals
-from shared.errors import UnauthorizedError
+from shared.errors import TooManyRequestsError, UnauthorizedError
 from shared.settings import SettingsDep
 
 router = APIRouter(tags=["auth"])
+log = structlog.get_logger(__name__)
+
+
+def _failed_logins(request: Request, settings: SettingsDep) -> FailedLogins:
+    """The app's tally of failed attempts (one per app, created with its first use)."""
+    state = request.app.state
+    if getattr(state, "failed_logins", None) is None:
+        state.failed_logins = FailedLogins(
+            settings.token_max_failures, settings.token_failure_window_s
+        )
+    failed: FailedLogins = state.failed_logins
+    return failed
 
 
 class TokenOut(BaseModel):
@@ -21,14 +35,29 @@ class TokenOut(BaseModel):
 @router.post(
     "/token",
     summary="Exchange the admin credentials for the bearer token",
-    responses=UnauthorizedError.response_doc("Wrong username or password"),
+    responses={
+        **UnauthorizedError.response_doc("Wrong username or password"),
+        **TooManyRequestsError.response_doc(
+            "Too many failed attempts from this client: retry after `Retry-After` seconds"
+        ),
+    },
 )
 async def issue_token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], settings: SettingsDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    settings: SettingsDep,
+    request: Request,
 ) -> TokenOut:
+    failed = _failed_logins(request, settings)
+    client = request.client.host if request.client else "unknown"
+    if (wait_s := failed.wait_s(client)) > 0:
+        raise TooManyRequestsError("Too many failed sign-in attempts; try again later.", wait_s)
     # Compare both fields every time so the timing does not reveal which one was wrong.
     user_ok = constant_time_equals(form.username, settings.admin_username)
     password_ok = constant_time_equals(form.password, settings.admin_password.get_secret_value())
     if not (user_ok and password_ok):
+        # Who and how often, never what was typed.
+        failures = failed.failed(client)
+        log.warning("auth.token_failed", client=client, failures=failures)
         raise UnauthorizedError("Incorrect username or password.")
+    failed.succeeded(client)
     return TokenOut(access_token=settings.admin_token.get_secret_value())

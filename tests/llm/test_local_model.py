@@ -64,6 +64,9 @@ async def test_summary_is_schema_valid_and_true_to_the_database(
         ).one()
     await engine.dispose()
     assert (summary.title, summary.rating) == (row.title, row.rating)
+    # The grammar from the bounded schema held: one sentence, ending in its full stop.
+    assert summary.summary.endswith(".")
+    assert summary.summary.count(".") == 1
 
 
 async def test_model_server_keeps_off_the_apps_host_and_port(

@@ -1,6 +1,12 @@
-import httpx
+from typing import Any
 
-from tests.support import make_settings
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from main import create_app
+from tests.fixtures.logs import of
+from tests.support import make_dev_settings, make_settings
 
 SETTINGS = make_settings()
 CREDENTIALS = {
@@ -21,3 +27,38 @@ async def test_token_endpoint_issues_the_bearer_token(client: httpx.AsyncClient)
     assert wrong.status_code == 401
     assert wrong.headers["WWW-Authenticate"] == "Bearer"
     assert wrong.json() == {"detail": "Incorrect username or password."}
+
+
+@pytest.fixture
+def strict_app(test_db_url: str) -> FastAPI:
+    """An app of its own (its own tally), allowing 3 failures a minute per client."""
+    return create_app(
+        make_settings(database_url=test_db_url, token_max_failures=3), make_dev_settings()
+    )
+
+
+async def test_failed_attempts_are_rate_limited_per_client(
+    strict_app: FastAPI, log_events: list[dict[str, Any]]
+) -> None:
+    app, events = strict_app, log_events
+    wrong = {**CREDENTIALS, "password": "hunter2"}
+
+    def client(address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(address, 50000))
+        return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+    async with client("10.0.0.1") as attacker, client("10.0.0.2") as other:
+        failures = [(await attacker.post("/token", data=wrong)).status_code for _ in range(3)]
+        locked = await attacker.post("/token", data=CREDENTIALS)  # even the right password
+        elsewhere = await other.post("/token", data=CREDENTIALS)
+
+    assert failures == [401, 401, 401]
+    assert locked.status_code == 429
+    assert 1 <= int(locked.headers["Retry-After"]) <= 60
+    assert locked.json() == {"detail": "Too many failed sign-in attempts; try again later."}
+    assert elsewhere.status_code == 200
+    logged = of(events, "auth.token_failed")
+    assert [(e["client"], e["failures"], e["level"]) for e in logged] == [
+        ("10.0.0.1", n, "warning") for n in (1, 2, 3)
+    ]
+    assert "hunter2" not in repr(events)
