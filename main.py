@@ -55,7 +55,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             provider,
             local_base_url=local.base_url if local else None,
             local_model_id=local.model_id if local else None,
+            health=local.status if local else None,
         )
+        app.state.local_model = local
         app.state.database = await stack.enter_async_context(open_database(url, settings))
         # Everything allocated so far (modules, Semantic Kernel, pydantic schemas: a large
         # heap) lives as long as the process. Take it out of the garbage collector's view, so

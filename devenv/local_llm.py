@@ -5,6 +5,7 @@ stopped on shutdown. The kernel talks to it through the ordinary OpenAI connecto
 """
 
 import asyncio
+import contextlib
 import importlib.resources
 import importlib.util
 import os
@@ -63,6 +64,10 @@ class LocalModelServer:
         self.startup_timeout_s = startup_timeout_s
         self.port = _free_port()
         self._process: asyncio.subprocess.Process | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._healthy = False
+        self.restarts = 0
         # A file, not a pipe: an undrained pipe would block the server once it filled up.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
 
@@ -74,6 +79,16 @@ class LocalModelServer:
     def model_id(self) -> str:
         return self.model_path.stem
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    async def status(self) -> str:
+        """`ok` while the server that answered its health check runs, else `restarting`."""
+        process = self._process
+        alive = process is not None and process.returncode is None
+        return "ok" if self._healthy and alive else "restarting"
+
     async def start(self) -> None:
         if importlib.util.find_spec("llama_cpp") is None:
             raise LocalModelError(
@@ -83,6 +98,21 @@ class LocalModelServer:
         if not self.model_path.is_file():
             raise LocalModelError(f"local model file not found: {self.model_path}")
         started = time.perf_counter()
+        try:
+            await self._spawn()
+        except BaseException:
+            await self.stop()
+            raise
+        log.info(
+            "local_llm.started",
+            model=self.model_id,
+            port=self.port,
+            duration_ms=round((time.perf_counter() - started) * 1000),
+        )
+        self._supervisor = asyncio.create_task(self._supervise())
+
+    async def _spawn(self) -> None:
+        """Starts the server process on our port and waits until it answers."""
         self._process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "llama_cpp.server",
             "--model", str(self.model_path),
@@ -98,17 +128,34 @@ class LocalModelServer:
             stderr=self._stderr,
             env=_child_environment(),
         )  # fmt: skip
-        try:
-            await self._wait_until_healthy()
-        except BaseException:
-            await self.stop()
-            raise
-        log.info(
-            "local_llm.started",
-            model=self.model_id,
-            port=self.port,
-            duration_ms=round((time.perf_counter() - started) * 1000),
-        )
+        await self._wait_until_healthy()
+        self._healthy = True
+
+    async def _supervise(self) -> None:
+        """Restarts the server whenever it exits (killed, crashed), on the same port, so the
+        kernel's connector needs no change; waits 1 s before the first try, doubling to 30 s
+        while tries fail."""
+        delay = 1.0
+        while not self._stopping:
+            process = self._process
+            assert process is not None
+            returncode = await process.wait()
+            self._healthy = False
+            if self._stopping:
+                return
+            log.warning("local_llm.exited", returncode=returncode, restart_in_s=delay)
+            await asyncio.sleep(delay)
+            try:
+                await self._spawn()
+            except LocalModelError as exc:
+                log.warning("local_llm.restart_failed", error=str(exc)[:300])
+                if self._process is not None and self._process.returncode is None:
+                    self._process.kill()
+                delay = min(delay * 2, 30.0)
+                continue
+            self.restarts += 1
+            delay = 1.0
+            log.info("local_llm.restarted", model=self.model_id, port=self.port)
 
     async def _wait_until_healthy(self) -> None:
         assert self._process is not None
@@ -132,6 +179,11 @@ class LocalModelServer:
         return " | ".join(lines[-5:])
 
     async def stop(self) -> None:
+        self._stopping = True
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
         process, self._process = self._process, None
         try:
             if process is None or process.returncode is not None:

@@ -6,7 +6,7 @@ compatible servers; `json_object` + schema for the local llama.cpp server, which
 `json_schema` but enforces the schema by grammar).
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,8 @@ class AIRuntime:
     provider: LLMProvider
     model: str
     tool_calling: bool = False  # the model can be offered tools (function calling)
+    # The state of a model server the app runs itself (`ok`, `restarting`); None: not ours.
+    health: Callable[[], Awaitable[str]] | None = None
 
     @property
     def chat(self) -> ChatCompletionClientBase:
@@ -151,6 +153,7 @@ def build_ai_runtime(
     local_base_url: str | None = None,
     local_model_id: str | None = None,
     http_client: httpx2.AsyncClient | None = None,
+    health: Callable[[], Awaitable[str]] | None = None,
 ) -> AIRuntime:
     """The app's AI runtime. Provider `local` needs the address and model id of the local model
     server, which devenv/ runs."""
@@ -166,7 +169,9 @@ def build_ai_runtime(
     tool_calling = provider in ("openai", "azure") or (
         provider == "openai-compatible" and settings.llm_tool_calling
     )
-    return AIRuntime(kernel=kernel, provider=provider, model=model, tool_calling=tool_calling)
+    return AIRuntime(
+        kernel=kernel, provider=provider, model=model, tool_calling=tool_calling, health=health
+    )
 
 
 class AIBusyError(ServiceUnavailableError):

@@ -1,8 +1,10 @@
 import asyncio
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
+from shared.ai_kernel import AIRuntime, get_ai
 from shared.database import DatabaseDep, DatabaseUnavailableError
 
 router = APIRouter(tags=["health"])
@@ -17,13 +19,20 @@ async def health() -> dict[str, str]:
 
 @router.get(
     "/ready",
-    summary="Readiness: the database answers",
-    responses={503: {"description": "The database is unreachable"}},
+    summary="Readiness: the database answers, and the local model server runs (if used)",
+    responses={503: {"description": "The database is unreachable or the local model restarts"}},
 )
-async def ready(db: DatabaseDep) -> JSONResponse:
+async def ready(db: DatabaseDep, ai: Annotated[AIRuntime, Depends(get_ai)]) -> JSONResponse:
+    parts: dict[str, str] = {}
     try:
         async with asyncio.timeout(READY_TIMEOUT_S):
             await db.ping()
+        parts["database"] = "ok"
     except (DatabaseUnavailableError, TimeoutError):
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-    return JSONResponse({"status": "ready", "database": "ok"})
+        parts["database"] = "unreachable"
+    # A hosted model is not probed (a request per probe would cost money); the local one is
+    # supervised by the app, which knows whether it runs.
+    parts["llm"] = await ai.health() if ai.health else "not_checked"
+    ok = parts["database"] == "ok" and parts["llm"] in ("ok", "not_checked")
+    body = {"status": "ready" if ok else "unavailable", **parts}
+    return JSONResponse(body, status_code=200 if ok else 503)

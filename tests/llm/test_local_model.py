@@ -3,6 +3,8 @@
 Marked `llm`: `just test -m "not llm"` skips them; CI runs them."""
 
 import asyncio
+import os
+import signal
 import socket
 from collections.abc import AsyncIterator
 
@@ -137,3 +139,32 @@ async def test_concurrent_asks_each_get_a_whole_answer(local_model_url: str) -> 
     for status, answer in results:
         assert status == 200
         assert len(answer.strip()) > 20, results
+
+
+async def test_a_killed_model_server_is_restarted_and_reported(test_db_url: str) -> None:
+    """A real fault: SIGKILL to the model server. /ready says so (503) until the app has
+    restarted it by itself, on the same port; then the AI endpoints answer again."""
+    app: FastAPI = create_app(
+        make_settings(database_url=test_db_url, llm_provider="local"), make_dev_settings()
+    )
+    async with (
+        app.router.lifespan_context(app),
+        serve_on_loopback(app) as url,
+        httpx.AsyncClient(base_url=url, timeout=120) as http,
+    ):
+        assert (await http.get("/ready")).json()["llm"] == "ok"
+        server = app.state.local_model
+        os.kill(server.pid, signal.SIGKILL)
+
+        async with asyncio.timeout(5):  # noticed at once (the restart waits 1 s)
+            while (down := await http.get("/ready")).status_code == 200:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        assert down.json() == {"status": "unavailable", "database": "ok", "llm": "restarting"}
+        async with asyncio.timeout(90):
+            while (await http.get("/ready")).status_code != 200:  # noqa: ASYNC110 - polling over HTTP
+                await asyncio.sleep(0.5)
+
+        assert server.restarts == 1
+        answer = await http.get("/ai/ask", params={"question": "Name a film genre."})
+        assert answer.status_code == 200
+        assert answer.text.strip()

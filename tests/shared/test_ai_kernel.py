@@ -47,7 +47,7 @@ PROVIDER_SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
-LOCAL_SERVER = {
+LOCAL_SERVER: dict[str, Any] = {
     "local_base_url": "http://127.0.0.1:9/v1",
     "local_model_id": "SmolLM2-135M-Instruct.Q4_1",
 }
