@@ -105,3 +105,14 @@ eval *ARGS: (_preflight "serve") setup
         just setup --with local-llm
     fi
     poetry run python -m bench.summary_eval "$@"
+
+# A bounded mixed load (loopback, wrk; installs it if missing) and what it left: 5xx, lost writes, double rentals, RSS; e.g. `just soak --duration 60 --connections 32`
+soak *ARGS: setup
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if ! command -v wrk >/dev/null; then
+        echo "installing wrk (Debian's package) for the load"
+        sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+        $sudo apt-get install -y -qq wrk >/dev/null || { $sudo apt-get update -qq && $sudo apt-get install -y -qq wrk >/dev/null; }
+    fi
+    poetry run python -m bench.soak "$@"

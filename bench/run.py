@@ -57,6 +57,15 @@ def _free_port() -> int:
 
 @contextmanager
 def _server(name: str, app: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
+    with server_process(name, app, env, log) as (url, _):
+        yield url
+
+
+@contextmanager
+def server_process(
+    name: str, app: list[str], env: dict[str, str], log: Path
+) -> Iterator[tuple[str, int]]:
+    """One uvicorn worker serving `app` on a free loopback port: (its URL, its pid)."""
     port = _free_port()
     with log.open("w") as out:
         process = subprocess.Popen(  # noqa: S603 - our own apps, fixed arguments
@@ -80,7 +89,7 @@ def _server(name: str, app: list[str], env: dict[str, str], log: Path) -> Iterat
                 time.sleep(0.2)
         else:
             raise SystemExit(f"{name} did not start; see {log}")
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)

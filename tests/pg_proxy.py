@@ -19,6 +19,7 @@ class PgProxy:
         self._upstream_url = url
         self._target = (url.host or "127.0.0.1", url.port or 5432)
         self._server: asyncio.Server | None = None
+        self._port = 0  # kept: a closed server no longer lists its socket
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.round_trips = 0
@@ -26,14 +27,14 @@ class PgProxy:
 
     @property
     def url(self) -> str:
-        assert self._server is not None
-        port = self._server.sockets[0].getsockname()[1]
-        return self._upstream_url.set(host="127.0.0.1", port=port).render_as_string(
+        assert self._port, "start() the proxy first"
+        return self._upstream_url.set(host="127.0.0.1", port=self._port).render_as_string(
             hide_password=False
         )
 
     async def start(self, port: int = 0) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", port)
+        self._port = self._server.sockets[0].getsockname()[1]
 
     def drop_at_next_message(self) -> None:
         """Cut the connection that sends the next message (a query in flight when the network
@@ -49,17 +50,18 @@ class PgProxy:
         """Refuse new connections and cut the open ones (the server 'goes away')."""
         if self._server is not None:
             self._server.close()
-            await self._server.wait_closed()
         for writer in list(self._writers):
             writer.transport.abort()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._server is not None:
+            # Since Python 3.12 this also waits for the open connections: cut them first.
+            await self._server.wait_closed()
 
     async def restart(self) -> None:
         """Listen again on the same port (the server is back)."""
-        port = int(make_url(self.url).port or 0)
-        await self.start(port)
+        await self.start(self._port)
 
     async def _accept(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         try:

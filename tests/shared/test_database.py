@@ -15,7 +15,7 @@ from devenv.database import connect
 from main import create_app
 from tests.fixtures.logs import of
 from tests.pg_proxy import PgProxy
-from tests.support import ADMIN, make_dev_settings, make_settings
+from tests.support import ADMIN, make_dev_settings, make_settings, serve_on_loopback
 
 FREE_COPY = """
     SELECT i.inventory_id FROM inventory i
@@ -190,3 +190,49 @@ async def test_reads_survive_their_pooled_connections_being_dropped(
     assert read.json()["title"] == "ACADEMY DINOSAUR"
     assert write.status_code == 409  # answered by the database, not a 503
     assert len(of(log_events, "database.reconnect")) == 2  # once per outage
+
+
+def _local_port(response: httpx.Response) -> int:
+    """The client side's port of the connection a response came over."""
+    stream = response.extensions["network_stream"]
+    port: int = stream.get_extra_info("socket").getsockname()[1]
+    return port
+
+
+async def test_an_outage_and_recovery_over_one_kept_alive_connection(
+    proxy: PgProxy, log_events: list[dict[str, Any]]
+) -> None:
+    """A real fault between the app and PostgreSQL: the proxy goes away and comes back. Over a
+    real socket and one HTTP connection: 200, then 503 JSON with the request id and Retry-After
+    (the connection kept alive, no traceback), then 200 again with no restart."""
+    application = create_app(make_settings(database_url=proxy.url), make_dev_settings())
+    async with (
+        application.router.lifespan_context(application),
+        serve_on_loopback(application) as url,
+        httpx.AsyncClient(base_url=url, limits=httpx.Limits(max_connections=1)) as client,
+    ):
+        before = await client.get("/films/1")
+        await proxy.stop()
+        during = [
+            await client.get("/films/1", headers={"X-Request-ID": "outage-read"}),
+            await client.post(
+                "/customers/1/rentals",
+                json={"inventory_id": 1, "staff_id": 1},
+                headers={**ADMIN, "X-Request-ID": "outage-write"},
+            ),
+        ]
+        await proxy.restart()
+        after = await client.get("/films/1")
+        ports = {_local_port(r) for r in (before, *during, after)}
+
+    assert before.status_code == 200
+    for response, request_id in zip(during, ("outage-read", "outage-write"), strict=True):
+        assert response.status_code == 503, response.text
+        assert response.json() == {"detail": "The database is unavailable; please retry shortly."}
+        assert response.headers["X-Request-ID"] == request_id
+        assert response.headers["Retry-After"] == "5"
+        assert response.headers.get("connection") != "close"
+    assert after.status_code == 200
+    assert after.json() == before.json()
+    assert len(ports) == 1, "the HTTP connection was not kept alive through the outage"
+    assert not [e for e in log_events if "exception" in e], "the outage logged a traceback"
