@@ -147,8 +147,8 @@ class LocalModelServer:
             await asyncio.sleep(delay)
             try:
                 await self._spawn()
-            except LocalModelError as exc:
-                log.warning("local_llm.restart_failed", error=str(exc)[:300])
+            except Exception as exc:  # whatever failed, keep trying: the app depends on it
+                log.warning("local_llm.restart_failed", error=f"{type(exc).__name__}: {exc}"[:300])
                 if self._process is not None and self._process.returncode is None:
                     self._process.kill()
                 delay = min(delay * 2, 30.0)

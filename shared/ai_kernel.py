@@ -64,7 +64,11 @@ _GRAMMAR_ONLY_KEYWORDS = frozenset({"maxLength", "minLength", "pattern"})
 def _without_grammar_keywords(schema: Any) -> Any:
     if isinstance(schema, dict):
         return {
-            key: _without_grammar_keywords(value)
+            key: (
+                {name: _without_grammar_keywords(sub) for name, sub in value.items()}
+                if key in ("properties", "$defs") and isinstance(value, dict)
+                else _without_grammar_keywords(value)
+            )
             for key, value in schema.items()
             if key not in _GRAMMAR_ONLY_KEYWORDS
         }

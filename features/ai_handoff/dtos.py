@@ -18,8 +18,11 @@ class HandoffRequest(BaseModel):
     )
 
     question: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
-    ] = Field(description="A question for the store's assistant, 1..2000 characters.")
+        str,
+        StringConstraints(
+            strip_whitespace=True, min_length=1, max_length=2000, pattern=r"^[^\x00]*$"
+        ),
+    ] = Field(description="A question for the store's assistant, 1..2000 characters, no NUL.")
 
 
 class ToolCall(BaseModel):

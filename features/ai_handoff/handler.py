@@ -97,13 +97,14 @@ def _agents(
 
 async def _stop(runtime: InProcessRuntime) -> None:
     # A run that timed out or was abandoned is still inside a model call: the runtime's stop()
-    # does not interrupt the message being handled, so cancel the handlers' tasks first
-    # (InProcessRuntime keeps them in `_background_tasks`, with no public accessor).
-    tasks = list(runtime._background_tasks)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    # does not interrupt the message being handled. Stop the message loop first (no new
+    # handler starts), then cancel the handlers' tasks until none is left (InProcessRuntime
+    # keeps them in `_background_tasks`, with no public accessor).
     await runtime.stop()
+    while tasks := list(runtime._background_tasks):
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def ask(
@@ -134,6 +135,8 @@ async def ask(
         try:
             await result.get(timeout=timeout_s)
         except TimeoutError:
+            if result.event.is_set():  # a TimeoutError raised inside the run: not ours
+                raise
             result.cancel()
             outcome = "timeout"
             raise GatewayTimeoutError(

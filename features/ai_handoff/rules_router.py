@@ -49,14 +49,16 @@ _AVAILABILITY_WORDS = re.compile(
 )
 _STREAMING_WORDS = re.compile(r"\bstream(?:ing|able|ed)?\b", re.IGNORECASE)
 _CUSTOMER = re.compile(r"\bcustomer\s*(?:#|no\.?|number|id)?\s*(\d{1,12})\b", re.IGNORECASE)
-# Straight, curly double and curly single quotes (\u2018, \u2019).
-_QUOTED = re.compile("[\"\u201c'\u2018]([^\"\u201d'\u2019]{2,100})[\"\u201d'\u2019]")
+# Straight and curly double quotes, curly single quotes (\u2018, \u2019); not the straight
+# apostrophe, which is mostly in contractions ("what's", "that's").
+_QUOTED = re.compile('["\u201c\u2018]([^"\u201d\u2019]{2,100})["\u201d\u2019]')
 _CALLED = re.compile(r"\b(?:called|titled|named)\s+([\w' -]{2,100})", re.IGNORECASE)
 _FILLER = frozenset(
     """a an the is are was were do does did you your have has any some of for to in on at by
     with about what which who how much many there me my i we our can could would like want
     show find tell give list please it its this that these those film films movie movies dvd
     dvds title titles rent rental rentals rented price prices cost costs rate rates cheap
+    cheapest cheaper expensive best good new newest latest longest shortest
     available availability stock copies copy store stores catalog catalogue rated rating
     category genre or and""".split()  # noqa: SIM905 - a word list reads better as text
 )
@@ -87,7 +89,9 @@ def search_text(question: str) -> str:
             found: str = match.group(1)
             return found.strip(" ?.!")
     words: list[str] = [
-        w for w in re.findall(r"[A-Za-z0-9']+", question) if w.lower() not in _FILLER
+        w
+        for w in re.findall(r"[A-Za-z0-9']+", question)
+        if w.lower() not in _FILLER and "'" not in w
     ]
     if not words:
         return ""
@@ -111,7 +115,8 @@ def route(
         if _AVAILABILITY_WORDS.search(question):
             return Call(f"{STORE_PLUGIN}-film_availability", {"title": title})
         return Call(f"{STORE_PLUGIN}-search_films", {"title": title})
-    if _STORE_WORDS.search(question) or category is not None:
+    # A category word alone ("what's new", "music theory") does not make a store question.
+    if _STORE_WORDS.search(question):
         text = search_text(question)
         if text:
             return Call(f"{STORE_PLUGIN}-search_films", {"title": text})

@@ -208,6 +208,7 @@ async def test_concurrent_requests_each_get_their_answer(
         {"question": "   "},
         {"question": "x" * 2001},
         {"question": "hi", "extra": 1},
+        {"question": "hi\x00there"},  # PostgreSQL refuses NUL in text: never a 500
         {},
     ],
 )
@@ -255,8 +256,7 @@ async def test_offline_a_general_question_goes_to_the_local_model(
         "rules",
         "Paris is the capital.",
     )
-    [(history, settings)] = local_model.requests
-    assert getattr(settings, "tools", None) is None  # the local model is never offered tools
+    [(history, _)] = local_model.requests
     assert GENERAL_QUESTION in str(history)
 
 

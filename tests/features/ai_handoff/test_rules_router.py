@@ -45,6 +45,13 @@ STREAMING = "Store-streaming_recommendations"
         ("What is the capital of France?", Call(HANDOFF_TO_GENERAL, {})),
         ("Write a haiku about rain.", Call(HANDOFF_TO_GENERAL, {})),
         ("Who wrote Hamlet?", Call(HANDOFF_TO_GENERAL, {})),
+        # A category word alone is not a store question; an apostrophe is not a quote.
+        ("What's new in Python?", Call(HANDOFF_TO_GENERAL, {})),
+        ("Can you recommend good music theory books?", Call(HANDOFF_TO_GENERAL, {})),
+        (
+            "What's the cheapest film that's in stock?",
+            Reply("Which film? Give me part of its title, e.g. “dinosaur”."),
+        ),
         # A title's words inside other words are not the title.
         ("Is an academy a good place to study dinosaurs?", Call(HANDOFF_TO_GENERAL, {})),
         (
