@@ -111,14 +111,14 @@ class Runs:
                 self.extra[key] = self.extra.get(key, 0) + int(result[key])
 
 
-def _wrk(
-    url: str, script: str, arg: str | None, args: argparse.Namespace, extra: list[str]
+def run_wrk(
+    url: str, script: str, script_args: list[str], *, threads: int, connections: int, seconds: int
 ) -> dict[str, float]:
+    """One wrk run with a Lua script from wrk/; the BENCH-JSON line its report prints."""
     command = [
-        "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
+        "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s",
         "--latency", "-s", str(WRK_DIR / script), url,
     ]  # fmt: skip
-    script_args = ([arg] if arg else []) + extra
     if script_args:
         command += ["--", *script_args]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
@@ -127,12 +127,25 @@ def _wrk(
     return result
 
 
+def _wrk(
+    url: str, script: str, arg: str | None, args: argparse.Namespace, extra: list[str]
+) -> dict[str, float]:
+    return run_wrk(
+        url,
+        script,
+        ([arg] if arg else []) + extra,
+        threads=args.threads,
+        connections=args.connections,
+        seconds=args.duration,
+    )
+
+
 def _range(values: list[float]) -> str:
     """median (min-max)"""
     return f"{statistics.median(values):.0f} ({min(values):.0f}-{max(values):.0f})"
 
 
-async def _free_copies_and_now(url: str) -> tuple[list[int], object]:
+async def free_copies_and_now(url: str) -> tuple[list[int], object]:
     """The copies that are in now, and the database's clock (rentals after it are the run's)."""
     conn = await connect(url)
     try:
@@ -210,7 +223,7 @@ def _scenario(
     writes = script == "rent_return.lua"
     extra: list[str] = []
     if writes:
-        copies, since = asyncio.run(_free_copies_and_now(url))
+        copies, since = asyncio.run(free_copies_and_now(url))
         copies_file = tmp / "copies.txt"
         copies_file.write_text("\n".join(map(str, copies)))
         extra = [str(copies_file), token, str(args.threads)]

@@ -11,13 +11,11 @@ database.
 
 import argparse
 import asyncio
-import json
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
-from bench.run import OVERLAPS, WRK_DIR, _free_copies_and_now, server_process
+from bench.run import OVERLAPS, free_copies_and_now, run_wrk, server_process
 from devenv.database import connect, database_url, prepare
 from devenv.settings import get_dev_settings
 from shared.settings import get_settings
@@ -36,15 +34,8 @@ def _rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-def _wrk(url: str, duration_s: int, connections: int, extra: list[str]) -> dict[str, float]:
-    command = [
-        "wrk", "-t2", f"-c{connections}", f"-d{duration_s}s", "--latency",
-        "-s", str(WRK_DIR / "mixed.lua"), url, "--", *extra,
-    ]  # fmt: skip
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
-    line = next(x for x in output.splitlines() if x.startswith("BENCH-JSON "))
-    result: dict[str, float] = json.loads(line.removeprefix("BENCH-JSON "))
-    return result
+def _wrk(url: str, seconds: int, connections: int, extra: list[str]) -> dict[str, float]:
+    return run_wrk(url, "mixed.lua", extra, threads=2, connections=connections, seconds=seconds)
 
 
 async def _found(url: str, since: object) -> tuple[int, int, int]:
@@ -82,7 +73,7 @@ def main() -> None:
                "OPENAI_API_KEY": "sk-soak-makes-no-model-calls", "ADMIN_TOKEN": token}  # fmt: skip
         log = Path(tmp) / "api.log"
         with server_process("API", ["main:create_app", "--factory"], env, log) as (api, pid):
-            copies, since = asyncio.run(_free_copies_and_now(url))
+            copies, since = asyncio.run(free_copies_and_now(url))
             copies_file = Path(tmp) / "copies.txt"
             copies_file.write_text("\n".join(map(str, copies)))
             extra = [str(copies_file), token, "2"]

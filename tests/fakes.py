@@ -3,27 +3,22 @@
 import asyncio
 import json
 from collections.abc import AsyncGenerator, Callable
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import ConfigDict, Field
 from semantic_kernel import Kernel
 from semantic_kernel.connectors.ai.chat_completion_client_base import ChatCompletionClientBase
-from semantic_kernel.connectors.ai.function_calling_utils import (
-    update_settings_from_function_call_configuration,
-)
-from semantic_kernel.connectors.ai.open_ai import OpenAIChatPromptExecutionSettings
 from semantic_kernel.connectors.ai.prompt_execution_settings import PromptExecutionSettings
 from semantic_kernel.contents import (
     AuthorRole,
     ChatHistory,
     ChatMessageContent,
-    FunctionCallContent,
     FunctionResultContent,
     StreamingChatMessageContent,
 )
 from semantic_kernel.contents.utils.finish_reason import FinishReason
 
+from features.ai_handoff.rules_router import Call, ComputedToolCaller, Reply
 from shared.ai_kernel import AIRuntime
 
 
@@ -96,26 +91,19 @@ def fake_runtime(chat: FakeChat, provider: str = "openai") -> AIRuntime:
     return AIRuntime(kernel=kernel, provider=provider, model="fake")  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
-class CallTool:
-    function: str  # "Plugin-function"
-    arguments: dict[str, Any] = field(default_factory=dict)
-
-
-# A tool-calling model's move: a tool call, or text (None: the model stalls until cancelled).
-Move = CallTool | str | None
+# A tool-calling model's move: a tool call, a text, or None: it stalls until cancelled.
+Move = Call | str | None
 # Decides the next move from the conversation so far and the names of the tools offered.
 Plan = Callable[[ChatHistory, frozenset[str]], Move]
 
 
-class ToolCallingFake(ChatCompletionClientBase):
-    """A model that calls tools: declares function calling, so Semantic Kernel offers it the
-    agent's functions and runs the calls it streams. `plan` decides each move; every request's
-    offered tool names are recorded in `offered`; `fail` makes it fail like a model that is
-    down; a stalled move sets `stalled` and waits until cancelled, then sets `cancelled`."""
+class ToolCallingFake(ComputedToolCaller):
+    """A model that calls tools (the same plumbing as the offline router): `plan` decides each
+    move; every request's offered tool names are recorded in `offered`; `fail` makes it fail
+    like a model that is down; a stalled move sets `stalled` and waits until cancelled, then
+    sets `cancelled`."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
-    SUPPORTS_FUNCTION_CALLING: ClassVar[bool] = True
 
     plan: Plan
     fail: bool = False
@@ -123,63 +111,20 @@ class ToolCallingFake(ChatCompletionClientBase):
     stalled: asyncio.Event = Field(default_factory=asyncio.Event)
     cancelled: asyncio.Event = Field(default_factory=asyncio.Event)
 
-    def get_prompt_execution_settings_class(self) -> type[PromptExecutionSettings]:
-        return OpenAIChatPromptExecutionSettings
-
-    def _update_function_choice_settings_callback(self) -> Any:
-        return update_settings_from_function_call_configuration
-
-    def _reset_function_choice_settings(self, settings: PromptExecutionSettings) -> None:
-        if isinstance(settings, OpenAIChatPromptExecutionSettings):
-            settings.tool_choice = None
-            settings.tools = None
-
-    async def _move(self, chat_history: ChatHistory, settings: PromptExecutionSettings) -> Move:
-        tools = getattr(settings, "tools", None) or []
-        offered = frozenset(tool["function"]["name"] for tool in tools)
+    async def next_move(self, history: ChatHistory, offered: frozenset[str]) -> Call | Reply:
         self.offered.append(offered)
         if self.fail:
             raise ConnectionError("fake model is down")
-        move = self.plan(chat_history, offered)
+        move = self.plan(history, offered)
         if move is None:
             self.stalled.set()
             try:
-                await asyncio.Event().wait()
+                await asyncio.Event().wait()  # never set: only cancellation ends it
             except asyncio.CancelledError:
                 self.cancelled.set()
                 raise
-        return move
-
-    async def _inner_get_chat_message_contents(
-        self, chat_history: ChatHistory, settings: PromptExecutionSettings
-    ) -> list[ChatMessageContent]:
-        raise NotImplementedError("agents stream")
-
-    async def _inner_get_streaming_chat_message_contents(
-        self,
-        chat_history: ChatHistory,
-        settings: PromptExecutionSettings,
-        function_invoke_attempt: int = 0,
-    ) -> AsyncGenerator[list[StreamingChatMessageContent], Any]:
-        move = await self._move(chat_history, settings)
-        if isinstance(move, CallTool):
-            call = FunctionCallContent(
-                id=f"call_{len(self.offered)}",
-                index=0,
-                name=move.function,
-                arguments=json.dumps(move.arguments),
-            )
-            items: dict[str, Any] = {"items": [call], "finish_reason": FinishReason.TOOL_CALLS}
-        else:
-            items = {"content": move or "", "finish_reason": FinishReason.STOP}
-        yield [
-            StreamingChatMessageContent(
-                role=AuthorRole.ASSISTANT,
-                choice_index=0,
-                function_invoke_attempt=function_invoke_attempt,
-                **items,
-            )
-        ]
+            raise AssertionError("unreachable")
+        return Reply(move) if isinstance(move, str) else move
 
 
 def last_tool_result(history: ChatHistory) -> dict[str, Any] | None:

@@ -174,13 +174,15 @@ def answer(function_name: str, result: str) -> str:
     return "Done."
 
 
-class RulesRouterChat(ChatCompletionClientBase):
-    """A chat service that "calls" tools by the rules above. Declares function calling, so
-    Semantic Kernel offers it the agent's functions and runs the calls it makes."""
+class ComputedToolCaller(ChatCompletionClientBase):
+    """A chat service whose every move is computed, not generated: a tool call or a text.
+    Declares function calling, so Semantic Kernel offers it the agent's functions (as OpenAI
+    tool definitions) and runs the calls it makes. Subclasses decide `next_move`."""
 
     SUPPORTS_FUNCTION_CALLING: ClassVar[bool] = True
 
-    named_in_question: NamedInQuestion
+    async def next_move(self, history: ChatHistory, offered: frozenset[str]) -> Call | Reply:
+        raise NotImplementedError
 
     def get_prompt_execution_settings_class(self) -> type[PromptExecutionSettings]:
         return OpenAIChatPromptExecutionSettings
@@ -197,24 +199,9 @@ class RulesRouterChat(ChatCompletionClientBase):
             settings.tool_choice = None
             settings.tools = None
 
-    async def _next(self, history: ChatHistory, settings: PromptExecutionSettings) -> Call | Reply:
-        last = history.messages[-1]
-        results = [item for item in last.items if isinstance(item, FunctionResultContent)]
-        if results:
-            return Reply(answer(results[-1].function_name, str(results[-1].result)))
-        question = next(
-            (m.content for m in reversed(history.messages) if m.role == AuthorRole.USER), ""
-        )
+    async def _message(self, history: ChatHistory, settings: PromptExecutionSettings) -> Any:
         tools = getattr(settings, "tools", None) or []
-        offered = frozenset(tool["function"]["name"] for tool in tools)
-        title, category = await self.named_in_question(question)
-        move = route(question, title, category, offered)
-        if isinstance(move, Call) and move.function not in offered:
-            return Reply("I cannot look that up right now.")
-        return move
-
-    @staticmethod
-    def _message(move: Call | Reply) -> dict[str, Any]:
+        move = await self.next_move(history, frozenset(t["function"]["name"] for t in tools))
         if isinstance(move, Reply):
             return {"content": move.text, "finish_reason": FinishReason.STOP}
         call = FunctionCallContent(
@@ -225,8 +212,8 @@ class RulesRouterChat(ChatCompletionClientBase):
     async def _inner_get_chat_message_contents(
         self, chat_history: ChatHistory, settings: PromptExecutionSettings
     ) -> list[ChatMessageContent]:
-        move = await self._next(chat_history, settings)
-        return [ChatMessageContent(role=AuthorRole.ASSISTANT, **self._message(move))]
+        message = await self._message(chat_history, settings)
+        return [ChatMessageContent(role=AuthorRole.ASSISTANT, **message)]
 
     async def _inner_get_streaming_chat_message_contents(
         self,
@@ -234,12 +221,32 @@ class RulesRouterChat(ChatCompletionClientBase):
         settings: PromptExecutionSettings,
         function_invoke_attempt: int = 0,
     ) -> AsyncGenerator[list[StreamingChatMessageContent], Any]:
-        move = await self._next(chat_history, settings)
+        message = await self._message(chat_history, settings)
         yield [
             StreamingChatMessageContent(
                 role=AuthorRole.ASSISTANT,
                 choice_index=0,
                 function_invoke_attempt=function_invoke_attempt,
-                **self._message(move),
+                **message,
             )
         ]
+
+
+class RulesRouterChat(ComputedToolCaller):
+    """The store agent's offline "model": the rules above, as tool calls and answers."""
+
+    named_in_question: NamedInQuestion
+
+    async def next_move(self, history: ChatHistory, offered: frozenset[str]) -> Call | Reply:
+        last = history.messages[-1]
+        results = [item for item in last.items if isinstance(item, FunctionResultContent)]
+        if results:
+            return Reply(answer(results[-1].function_name, str(results[-1].result)))
+        question = next(
+            (m.content for m in reversed(history.messages) if m.role == AuthorRole.USER), ""
+        )
+        title, category = await self.named_in_question(question)
+        move = route(question, title, category, offered)
+        if isinstance(move, Call) and move.function not in offered:
+            return Reply("I cannot look that up right now.")
+        return move

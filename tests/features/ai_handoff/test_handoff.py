@@ -14,10 +14,10 @@ from semantic_kernel.contents import ChatHistory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from features.ai_handoff.rules_router import Call
 from shared.ai_kernel import get_ai
 from shared.settings import Settings, get_app_settings
 from tests.fakes import (
-    CallTool,
     FakeChat,
     Move,
     ToolCallingFake,
@@ -42,9 +42,9 @@ def store_clerk(history: ChatHistory, offered: frozenset[str]) -> Move:
     question = str(history.messages[-1].content)
     if "France" in question:
         if "Handoff-transfer_to_GeneralAgent" in offered:
-            return CallTool("Handoff-transfer_to_GeneralAgent")
+            return Call("Handoff-transfer_to_GeneralAgent", {})
         return "Paris."  # the general agent
-    return CallTool("Store-search_films", {"title": "academy dinosaur"})
+    return Call("Store-search_films", {"title": "academy dinosaur"})
 
 
 @pytest.fixture
@@ -139,7 +139,7 @@ async def test_a_failing_tool_is_reported_to_the_model_and_listed(
             seen.append(result)
             return "The catalogue is unavailable."
         # PostgreSQL refuses NUL in text: the tool's query fails.
-        return CallTool("Store-streaming_recommendations", {"category": "\x00"})
+        return Call("Store-streaming_recommendations", {"category": "\x00"})
 
     model.plan = plan
 
