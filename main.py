@@ -21,6 +21,7 @@ from features.auth.route import router as auth_router
 from features.films.route import router as films_router
 from features.health.route import router as health_router
 from features.rentals.route import router as rentals_router
+from features.subscriptions.route import router as subscriptions_router
 from features.web.route import router as web_router
 from shared.ai_kernel import AISlots, build_ai_runtime
 from shared.database import open_database
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, dev: DevSettings | None = None)
     for router in (
         films_router,
         rentals_router,
+        subscriptions_router,
         health_router,
         auth_router,
         ai_ask_router,

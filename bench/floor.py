@@ -26,8 +26,8 @@ from features.films.dtos import FilmOut
 from features.rentals import query as rentals
 from shared.database import asyncpg_connect_args, compiled_statement
 
-PAGE = compiled_statement(films.PAGE.statement)
-PAGE_BY_CATEGORY = compiled_statement(films.PAGE_BY_CATEGORY.statement)
+PAGE = compiled_statement(films.paged_select(frozenset()).statement)
+PAGE_BY_CATEGORY = compiled_statement(films.paged_select(frozenset({"category"})).statement)
 FILM = compiled_statement(films.ONE)
 CHECKS = compiled_statement(rentals.CHECKS)
 INSERT = compiled_statement(rentals.INSERT)

@@ -21,12 +21,14 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    column,
     false,
     func,
+    literal_column,
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import DOMAIN
+from sqlalchemy.dialects.postgresql import DOMAIN, TSVECTOR, ExcludeConstraint
 from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import Field, SQLModel, col
 
@@ -62,6 +64,9 @@ class Film(SQLModel, table=True):
     rating: str | None = Field(default=None, sa_type=mpaa_rating)
     rental_rate: Decimal = Field(sa_type=Numeric(4, 2))
     length: int | None = Field(default=None, sa_type=SmallInteger)
+    # Pagila's: title + description as a tsvector ('english'), kept current by a trigger and
+    # GiST-indexed. Read in searches only.
+    fulltext: str | None = Field(default=None, sa_column=Column(TSVECTOR, nullable=False))
     # Added by migration 0001.
     streaming_available: bool = Field(
         default=False, sa_column_kwargs={"server_default": false(), "nullable": False}
@@ -119,6 +124,28 @@ class Staff(SQLModel, table=True):
     staff_id: int = Field(primary_key=True)
 
 
+class City(SQLModel, table=True):
+    __tablename__ = "city"
+
+    city_id: int = Field(primary_key=True)
+    city: str = Field(sa_type=Text)
+
+
+class Address(SQLModel, table=True):
+    __tablename__ = "address"
+
+    address_id: int = Field(primary_key=True)
+    address: str = Field(sa_type=Text)
+    city_id: int
+
+
+class Store(SQLModel, table=True):
+    __tablename__ = "store"
+
+    store_id: int = Field(primary_key=True)
+    address_id: int
+
+
 class Inventory(SQLModel, table=True):
     __tablename__ = "inventory"
 
@@ -155,11 +182,27 @@ class Rental(SQLModel, table=True):
     )
 
 
+# Migration 0004: a customer's subscriptions never overlap. `end_date` is the last day included
+# (NULL: open-ended), hence the closed range '[]'.
+NO_OVERLAPPING_SUBSCRIPTIONS = "ex_streaming_subscription_no_overlap"
+SUBSCRIPTION_CUSTOMER_FK = "fk_streaming_subscription_customer"
+SUBSCRIPTION_PERIOD = "daterange(start_date, end_date, '[]')"
+
+
 class StreamingSubscription(SQLModel, table=True):
     """Migration 0002: a customer's streaming plan over a date range (open-ended if no end)."""
 
     __tablename__ = "streaming_subscription"
     __table_args__ = (
+        ExcludeConstraint(
+            ("customer_id", "="),
+            (
+                func.daterange(column("start_date"), column("end_date"), literal_column("'[]'")),
+                "&&",
+            ),
+            name=NO_OVERLAPPING_SUBSCRIPTIONS,
+            using="gist",
+        ),
         CheckConstraint(
             "end_date IS NULL OR end_date >= start_date",
             name="ck_streaming_subscription_end_after_start",
@@ -170,8 +213,9 @@ class StreamingSubscription(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(
         sa_column=Column(
+            "customer_id",  # named here: the exclusion constraint refers to it by name
             Integer,
-            ForeignKey("customer.customer_id", name="fk_streaming_subscription_customer"),
+            ForeignKey("customer.customer_id", name=SUBSCRIPTION_CUSTOMER_FK),
             nullable=False,
         )
     )

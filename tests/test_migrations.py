@@ -24,6 +24,10 @@ async def _schema_state(url: str) -> dict[str, object]:
             "open_rental_index": await conn.fetchval(
                 "SELECT to_regclass('public.uq_rental_open_inventory') IS NOT NULL"
             ),
+            "no_overlap_constraint": await conn.fetchval(
+                "SELECT count(*) FROM pg_constraint"
+                " WHERE conname = 'ex_streaming_subscription_no_overlap' AND contype = 'x'"
+            ),
             "films": await conn.fetchval("SELECT count(*) FROM film"),
         }
     finally:
@@ -34,12 +38,14 @@ UPGRADED = {
     "streaming_available": 1,
     "subscription_table": True,
     "open_rental_index": True,
+    "no_overlap_constraint": 1,
     "films": 1000,
 }
 BASE = {
     "streaming_available": 0,
     "subscription_table": False,
     "open_rental_index": False,
+    "no_overlap_constraint": 0,
     "films": 1000,
 }
 
@@ -76,8 +82,17 @@ async def test_subscription_constraints(fresh_pagila_url: str) -> None:
     try:
         await conn.execute(
             "INSERT INTO streaming_subscription (customer_id, plan_name, start_date, end_date)"
-            " VALUES (1, 'basic', '2026-01-01', NULL), (1, 'premium', '2026-01-01', '2026-02-01')"
+            " VALUES (1, 'premium', '2026-01-01', '2026-01-31'), (1, 'basic', '2026-02-01', NULL),"
+            " (2, 'basic', '2026-01-15', NULL)"
         )
+        # The last day is included: a period starting on it overlaps.
+        with pytest.raises(
+            asyncpg.ExclusionViolationError, match="ex_streaming_subscription_no_overlap"
+        ):
+            await conn.execute(
+                "INSERT INTO streaming_subscription (customer_id, plan_name, start_date, end_date)"
+                " VALUES (1, 'premium', '2026-01-31', '2026-01-31')"
+            )
         with pytest.raises(
             asyncpg.CheckViolationError, match="ck_streaming_subscription_end_after_start"
         ):

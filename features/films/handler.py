@@ -1,16 +1,24 @@
+import structlog
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from features.films import query
-from features.films.dtos import FilmOut
+from features.films.dtos import FilmAvailability, FilmOut, StoreAvailability
+from features.films.query import FilmFilters
 from shared.database import Database
 from shared.errors import NotFoundError
 from shared.pagination import Page, PageParams
 
+log = structlog.get_logger(__name__)
+
 _FilmPage = Page[FilmOut]
 
 
-async def list_films(db: Database, page: PageParams, category: str | None) -> Page[FilmOut]:
-    total, items = await query.fetch_page(
-        db, limit=page.limit, offset=page.offset, category=category
-    )
+def _not_found(film_id: int) -> NotFoundError:
+    return NotFoundError(f"Film {film_id} not found.")
+
+
+async def list_films(db: Database, page: PageParams, filters: FilmFilters) -> Page[FilmOut]:
+    total, items = await query.fetch_page(db, limit=page.limit, offset=page.offset, filters=filters)
     # Validated once, from plain dicts; FastAPI then only checks the type and dumps to JSON.
     return _FilmPage.model_validate(
         {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
@@ -20,5 +28,38 @@ async def list_films(db: Database, page: PageParams, category: str | None) -> Pa
 async def get_film(db: Database, film_id: int) -> FilmOut:
     row = await query.fetch_one(db, film_id)
     if row is None:
-        raise NotFoundError(f"Film {film_id} not found.")
+        raise _not_found(film_id)
     return FilmOut.model_validate(dict(row))
+
+
+async def get_availability(db: Database, film_id: int) -> FilmAvailability:
+    rows = await query.fetch_availability(db, film_id)
+    if not rows:
+        raise _not_found(film_id)
+    stores = [
+        StoreAvailability(
+            store_id=row["store_id"],
+            address=f"{row['address']}, {row['city']}",
+            copies=row["copies"],
+            in_stock=len(row["available_inventory_ids"] or ()),
+            available_inventory_ids=row["available_inventory_ids"] or [],
+        )
+        for row in rows
+        if row["store_id"] is not None  # a film without copies: one row, no store
+    ]
+    return FilmAvailability(
+        film_id=rows[0]["film_id"],
+        title=rows[0]["title"],
+        copies=sum(store.copies for store in stores),
+        in_stock=sum(store.in_stock for store in stores),
+        stores=stores,
+    )
+
+
+async def set_streaming(session: AsyncSession, film_id: int, streaming: bool) -> FilmOut:
+    if await query.set_streaming(session, film_id, streaming) is None:
+        raise _not_found(film_id)
+    row = await query.fetch_one_in(session, film_id)
+    assert row is not None  # updated in this transaction
+    log.info("film.streaming_set", film_id=film_id, streaming_available=streaming)
+    return FilmOut.model_validate(dict(row._mapping))

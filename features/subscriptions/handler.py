@@ -1,0 +1,104 @@
+"""Subscription rules. Race safety: the overlap check gives a clear 409 in the common case; the
+exclusion constraint `NO_OVERLAPPING_SUBSCRIPTIONS` decides between concurrent requests."""
+
+from datetime import date
+from typing import Any
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from features.subscriptions import query
+from features.subscriptions.dtos import SubscriptionCreate, SubscriptionOut
+from shared.database import Database, violated_constraint
+from shared.errors import ConflictError, InvalidFieldError, NotFoundError
+from shared.models import NO_OVERLAPPING_SUBSCRIPTIONS, SUBSCRIPTION_CUSTOMER_FK
+from shared.pagination import Page, PageParams
+
+log = structlog.get_logger(__name__)
+
+_SubscriptionPage = Page[SubscriptionOut]
+
+
+def _period(start: date, end: date | None) -> str:
+    return f"{start.isoformat()} to {end.isoformat() if end else 'open-ended'}"
+
+
+def _out(row: Any) -> SubscriptionOut:
+    return SubscriptionOut.model_validate(dict(row._mapping))
+
+
+def _customer_not_found(customer_id: int) -> NotFoundError:
+    return NotFoundError(f"Customer {customer_id} not found.")
+
+
+async def subscribe(
+    session: AsyncSession, customer_id: int, body: SubscriptionCreate
+) -> SubscriptionOut:
+    clash = await query.overlapping(session, customer_id, body.start_date, body.end_date)
+    if clash is not None:
+        raise ConflictError(
+            f"Customer {customer_id} already has subscription {clash.subscription_id} "
+            f"({_period(clash.start_date, clash.end_date)}), which overlaps "
+            f"{_period(body.start_date, body.end_date)}."
+        )
+    try:
+        row = await query.insert_subscription(
+            session, customer_id, body.plan_name, body.start_date, body.end_date
+        )
+    except IntegrityError as exc:
+        constraint = violated_constraint(exc)
+        if constraint == NO_OVERLAPPING_SUBSCRIPTIONS:
+            # Lost a race: a concurrent request subscribed this customer for an overlapping period.
+            log.info("subscription.conflict", customer_id=customer_id)
+            raise ConflictError(
+                f"Customer {customer_id} already has a subscription overlapping "
+                f"{_period(body.start_date, body.end_date)}."
+            ) from None
+        if constraint == SUBSCRIPTION_CUSTOMER_FK:
+            raise _customer_not_found(customer_id) from None
+        raise
+    subscription = _out(row)
+    log.info("subscription.created", subscription_id=subscription.subscription_id)
+    return subscription
+
+
+async def end(
+    session: AsyncSession, subscription_id: int, end_date: date | None
+) -> SubscriptionOut:
+    row = await query.end_subscription(session, subscription_id, end_date)
+    if row is not None:
+        return _out(row)
+    current = await query.fetch_one_in(session, subscription_id)
+    if current is None:
+        raise NotFoundError(f"Subscription {subscription_id} not found.")
+    requested = end_date or await query.today_in(session)
+    if requested < current.start_date:
+        raise InvalidFieldError(
+            "end_date",
+            f"Subscription {subscription_id} starts on {current.start_date.isoformat()}; "
+            f"it cannot end on {requested.isoformat()}.",
+        )
+    raise ConflictError(
+        f"Subscription {subscription_id} already ends on {current.end_date.isoformat()}."
+    )
+
+
+async def get_subscription(db: Database, subscription_id: int) -> SubscriptionOut:
+    row = await query.fetch_one(db, subscription_id)
+    if row is None:
+        raise NotFoundError(f"Subscription {subscription_id} not found.")
+    return SubscriptionOut.model_validate(dict(row))
+
+
+async def list_customer_subscriptions(
+    db: Database, customer_id: int, page: PageParams
+) -> Page[SubscriptionOut]:
+    total, items = await query.fetch_customer_page(
+        db, customer_id, limit=page.limit, offset=page.offset
+    )
+    if total == 0 and not await query.customer_exists(db, customer_id):
+        raise _customer_not_found(customer_id)
+    return _SubscriptionPage.model_validate(
+        {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+    )

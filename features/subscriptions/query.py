@@ -1,0 +1,138 @@
+"""Data access for streaming subscriptions. "Today" is the database's current_date."""
+
+from datetime import date
+from typing import Any
+
+import asyncpg
+from sqlalchemy import Date, Row, and_, bindparam, func, insert, literal_column, select, update
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from features.rentals.query import customer_exists
+from shared.database import Database, execute
+from shared.models import SUBSCRIPTION_PERIOD, StreamingSubscription
+from shared.pagination import PagedSelect
+
+__all__ = ["customer_exists"]  # read from the rentals slice: the same customer rows
+
+S = StreamingSubscription
+_TODAY = func.current_date()
+
+
+def _active() -> ColumnElement[bool]:
+    return and_(
+        col(S.start_date) <= _TODAY, col(S.end_date).is_(None) | (col(S.end_date) >= _TODAY)
+    )
+
+
+_COLUMNS: tuple[Any, ...] = (
+    col(S.id).label("subscription_id"),
+    col(S.customer_id),
+    col(S.plan_name),
+    col(S.start_date),
+    col(S.end_date),
+    _active().label("active"),
+)
+
+_PERIOD: ColumnElement[Any] = literal_column(SUBSCRIPTION_PERIOD)
+_REQUESTED = func.daterange(
+    bindparam("start_date", type_=Date), bindparam("end_date", type_=Date), literal_column("'[]'")
+)
+
+# The first of the customer's subscriptions the requested period overlaps, for a clear 409.
+OVERLAPPING = (
+    select(*_COLUMNS)
+    .where(col(S.customer_id) == bindparam("customer_id"), _PERIOD.op("&&")(_REQUESTED))
+    .order_by(col(S.start_date))
+    .limit(1)
+)
+
+INSERT = (
+    insert(S)
+    .values(
+        customer_id=bindparam("customer_id"),
+        plan_name=bindparam("plan_name"),
+        start_date=bindparam("start_date"),
+        end_date=bindparam("end_date"),
+    )
+    .returning(*_COLUMNS)
+)
+
+_END = func.coalesce(bindparam("new_end_date", type_=Date), _TODAY)
+# Ends a subscription that is open or ends later; never extends one (that could overlap).
+END = (
+    update(S)
+    .where(
+        col(S.id) == bindparam("target_id"),
+        col(S.start_date) <= _END,
+        col(S.end_date).is_(None) | (col(S.end_date) > _END),
+    )
+    .values(end_date=_END)
+    .returning(*_COLUMNS)
+)
+
+ONE = select(*_COLUMNS).where(col(S.id) == bindparam("subscription_id"))
+TODAY = select(_TODAY.label("today"))
+
+
+def _customer_page() -> PagedSelect:
+    of_customer = col(S.customer_id) == bindparam("customer_id")
+    page = (
+        select(*_COLUMNS)
+        .where(of_customer)
+        .order_by(col(S.start_date).desc(), col(S.id).desc())
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+    count = select(func.count().label("total")).where(of_customer)
+    return PagedSelect.build(
+        count,
+        page,
+        lambda c: [c.start_date.desc(), c.subscription_id.desc()],
+        key="subscription_id",
+    )
+
+
+_CUSTOMER_PAGE = _customer_page()
+
+
+async def overlapping(
+    session: AsyncSession, customer_id: int, start: date, end: date | None
+) -> Row[Any] | None:
+    params = {"customer_id": customer_id, "start_date": start, "end_date": end}
+    return (await execute(session, OVERLAPPING, params)).first()
+
+
+async def insert_subscription(
+    session: AsyncSession, customer_id: int, plan_name: str, start: date, end: date | None
+) -> Row[Any]:
+    params = {"customer_id": customer_id, "plan_name": plan_name, "start_date": start}
+    return (await execute(session, INSERT, {**params, "end_date": end})).one()
+
+
+async def end_subscription(
+    session: AsyncSession, subscription_id: int, end: date | None
+) -> Row[Any] | None:
+    params = {"target_id": subscription_id, "new_end_date": end}
+    return (await execute(session, END, params)).one_or_none()
+
+
+async def fetch_one(db: Database, subscription_id: int) -> asyncpg.Record | None:
+    return await db.read_one(ONE, {"subscription_id": subscription_id})
+
+
+async def fetch_one_in(session: AsyncSession, subscription_id: int) -> Row[Any] | None:
+    return (await execute(session, ONE, {"subscription_id": subscription_id})).one_or_none()
+
+
+async def today_in(session: AsyncSession) -> date:
+    today: date = (await execute(session, TODAY)).scalar_one()
+    return today
+
+
+async def fetch_customer_page(
+    db: Database, customer_id: int, *, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    params = {"customer_id": customer_id, "limit": limit, "offset": offset}
+    return await _CUSTOMER_PAGE.fetch(db, params)

@@ -1,0 +1,82 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Path, Response, status
+
+from features.subscriptions import handler
+from features.subscriptions.dtos import SubscriptionCreate, SubscriptionEnd, SubscriptionOut
+from shared.auth import AdminGuard
+from shared.database import DatabaseDep, WriteSessionDep
+from shared.errors import (
+    UNAUTHORIZED_RESPONSE,
+    UNAVAILABLE_RESPONSE,
+    ConflictError,
+    NotFoundError,
+)
+from shared.models import MAX_ID
+from shared.pagination import Page, PageParamsDep
+
+router = APIRouter(tags=["subscriptions"], responses=UNAVAILABLE_RESPONSE)
+
+CustomerId = Annotated[int, Path(ge=1, le=MAX_ID)]
+SubscriptionId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+@router.post(
+    "/customers/{customer_id}/subscriptions",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[AdminGuard],
+    summary="Subscribe a customer to streaming for a period (never overlapping another)",
+    responses={
+        **UNAUTHORIZED_RESPONSE,
+        **NotFoundError.response_doc("No such customer"),
+        **ConflictError.response_doc("The customer has a subscription in that period"),
+    },
+)
+async def create_subscription(
+    session: WriteSessionDep,
+    customer_id: CustomerId,
+    body: SubscriptionCreate,
+    response: Response,
+) -> SubscriptionOut:
+    subscription = await handler.subscribe(session, customer_id, body)
+    response.headers["Location"] = f"/subscriptions/{subscription.subscription_id}"
+    return subscription
+
+
+@router.get(
+    "/customers/{customer_id}/subscriptions",
+    summary="A customer's subscriptions, latest start first",
+    responses=NotFoundError.response_doc("No such customer"),
+)
+async def list_customer_subscriptions(
+    db: DatabaseDep, customer_id: CustomerId, page: PageParamsDep
+) -> Page[SubscriptionOut]:
+    return await handler.list_customer_subscriptions(db, customer_id, page)
+
+
+@router.get(
+    "/subscriptions/{subscription_id}",
+    summary="One subscription",
+    responses=NotFoundError.response_doc("No such subscription"),
+)
+async def get_subscription(db: DatabaseDep, subscription_id: SubscriptionId) -> SubscriptionOut:
+    return await handler.get_subscription(db, subscription_id)
+
+
+@router.put(
+    "/subscriptions/{subscription_id}/end",
+    dependencies=[AdminGuard],
+    summary="End a subscription (today, or on a given day)",
+    responses={
+        **UNAUTHORIZED_RESPONSE,
+        **NotFoundError.response_doc("No such subscription"),
+        **ConflictError.response_doc("It already ends on or before that day"),
+        422: {"description": "Invalid body, or an end before the subscription starts"},
+    },
+)
+async def end_subscription(
+    session: WriteSessionDep,
+    subscription_id: SubscriptionId,
+    body: Annotated[SubscriptionEnd | None, Body()] = None,
+) -> SubscriptionOut:
+    return await handler.end(session, subscription_id, body.end_date if body else None)

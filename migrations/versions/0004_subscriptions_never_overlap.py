@@ -1,0 +1,34 @@
+"""streaming_subscription: a customer's subscriptions never overlap (exclusion constraint)
+
+The database, not a check-then-insert, keeps two concurrent requests from both succeeding: the
+API checks first for a clear message, and maps a violation of this constraint to 409. GiST
+needs btree_gist for the `customer_id WITH =` part (a trusted contrib extension).
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-23
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+from shared.models import NO_OVERLAPPING_SUBSCRIPTIONS, SUBSCRIPTION_PERIOD
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+    op.execute(
+        f"ALTER TABLE streaming_subscription ADD CONSTRAINT {NO_OVERLAPPING_SUBSCRIPTIONS}"
+        f" EXCLUDE USING gist (customer_id WITH =, {SUBSCRIPTION_PERIOD} WITH &&)"
+    )
+
+
+def downgrade() -> None:
+    op.drop_constraint(NO_OVERLAPPING_SUBSCRIPTIONS, "streaming_subscription")
+    # btree_gist stays: it may predate this revision or serve other objects, and is inert.
