@@ -25,7 +25,7 @@ from features.subscriptions.route import router as subscriptions_router
 from features.web.route import router as web_router
 from shared.ai_kernel import AISlots, build_ai_runtime
 from shared.database import open_database
-from shared.errors import install_error_handlers
+from shared.errors import APP_RESPONSES, install_error_handlers
 from shared.observability import RequestContextMiddleware, configure_logging
 from shared.settings import (
     Settings,
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, dev: DevSettings | None = None)
         summary="The Pagila DVD-rental database over async FastAPI + SQLModel, with Gen-AI "
         "endpoints on Semantic Kernel.",
         lifespan=lifespan,
+        responses=APP_RESPONSES,
         # FastAPI's native OpenTelemetry looks up the tracer, meter and logger providers on
         # every request; none is configured here (structlog lines are our telemetry), and the
         # look-ups cost more than our access line.

@@ -108,6 +108,14 @@ class InvalidFieldError(AppError):
         }
 
 
+class BadRequestError(AppError):
+    """A body that cannot be read at all (not UTF-8, a broken form); FastAPI raises it."""
+
+    status_code = 400
+
+
+# Every operation may answer these; documented once, for the whole app.
+APP_RESPONSES = BadRequestError.response_doc("The request body could not be read")
 UNAUTHORIZED_RESPONSE = UnauthorizedError.response_doc("Missing or invalid bearer token")
 UNAVAILABLE_RESPONSE = ServiceUnavailableError.response_doc(
     "A dependency (database or model) is unavailable; retry after `Retry-After` seconds"

@@ -33,6 +33,7 @@ class FakeChat(ChatCompletionClientBase):
 
     chunks: list[str] = Field(default_factory=list)
     replies: list[str] = Field(default_factory=list)
+    reply_always: str | None = None  # answers every (non-streamed) request once `replies` is empty
     endless: bool = False
     chunk_delay_s: float = 0.0
     fail_before_first: bool = False
@@ -48,7 +49,9 @@ class FakeChat(ChatCompletionClientBase):
         self.requests.append((chat_history, settings))
         if self.fail_before_first:
             raise ConnectionError("fake model is down")
-        reply = self.replies.pop(0)
+        reply = (
+            self.replies.pop(0) if self.replies or self.reply_always is None else self.reply_always
+        )
         return [
             ChatMessageContent(
                 role=AuthorRole.ASSISTANT, content=reply, finish_reason=FinishReason.STOP

@@ -4,7 +4,6 @@ depends on may live in one process only (a cache, a counter, a lazily built stat
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,20 +14,14 @@ import httpx
 import pytest
 
 from shared.settings import PROJECT_ROOT
+from tests.support import free_port
 
 PATHS = ["/films?limit=5&offset=10", "/films?category=horror&limit=3", "/films/42", "/rentals/7"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def two_workers(test_db_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "server.log"
     env = {
         **os.environ,
