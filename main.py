@@ -18,6 +18,7 @@ from features.ai_ask.route import router as ai_ask_router
 from features.ai_handoff.route import router as ai_handoff_router
 from features.ai_summary.route import router as ai_summary_router
 from features.auth.route import router as auth_router
+from features.categories.route import router as categories_router
 from features.films.route import router as films_router
 from features.health.route import router as health_router
 from features.rentals.route import router as rentals_router
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, dev: DevSettings | None = None)
         films_router,
         rentals_router,
         subscriptions_router,
+        categories_router,
         health_router,
         auth_router,
         ai_ask_router,

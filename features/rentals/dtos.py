@@ -25,3 +25,27 @@ class RentalOut(BaseModel):
     staff_id: int
     rental_date: datetime
     return_date: datetime | None
+
+
+class CustomerRentalOut(RentalOut):
+    """A rental in a customer's list: with the film, so that a person can read it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "rental_id": 16050,
+                    "customer_id": 5,
+                    "inventory_id": 1,
+                    "staff_id": 1,
+                    "rental_date": "2026-11-23T10:15:00+00:00",
+                    "return_date": None,
+                    "film_id": 1,
+                    "title": "ACADEMY DINOSAUR",
+                }
+            ]
+        }
+    )
+
+    film_id: int
+    title: str

@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from features.rentals import query
-from features.rentals.dtos import RentalCreate, RentalOut
+from features.rentals.dtos import CustomerRentalOut, RentalCreate, RentalOut
 from shared.database import Database, violated_constraint
 from shared.errors import ConflictError, InvalidFieldError, NotFoundError
 from shared.models import OPEN_RENTAL_INDEX, PAGILA_RENTAL_UNIQUE_INDEX
@@ -14,7 +14,7 @@ from shared.pagination import Page, PageParams
 
 log = structlog.get_logger(__name__)
 
-_RentalPage = Page[RentalOut]
+_CustomerRentalPage = Page[CustomerRentalOut]
 
 
 def _copy_is_out(inventory_id: int) -> ConflictError:
@@ -66,12 +66,12 @@ async def get_rental(db: Database, rental_id: int) -> RentalOut:
 
 async def list_customer_rentals(
     db: Database, customer_id: int, page: PageParams
-) -> Page[RentalOut]:
+) -> Page[CustomerRentalOut]:
     total, items = await query.fetch_customer_page(
         db, customer_id, limit=page.limit, offset=page.offset
     )
     if total == 0 and not await query.customer_exists(db, customer_id):
         raise NotFoundError(f"Customer {customer_id} not found.")
-    return _RentalPage.model_validate(
+    return _CustomerRentalPage.model_validate(
         {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
     )

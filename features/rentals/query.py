@@ -12,7 +12,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.database import Database, execute
-from shared.models import Customer, Inventory, Rental, Staff
+from shared.models import Customer, Film, Inventory, Rental, Staff
 from shared.pagination import PagedSelect
 
 _RENTAL_COLUMNS = (
@@ -62,7 +62,9 @@ _ONE = select(*_RENTAL_COLUMNS).where(col(Rental.rental_id) == bindparam("rental
 def _customer_page() -> PagedSelect:
     of_customer = col(Rental.customer_id) == bindparam("customer_id")
     page = (
-        select(*_RENTAL_COLUMNS)
+        select(*_RENTAL_COLUMNS, col(Film.film_id), col(Film.title))
+        .join(Inventory, col(Inventory.inventory_id) == col(Rental.inventory_id))
+        .join(Film, col(Film.film_id) == col(Inventory.film_id))
         .where(of_customer)
         .order_by(col(Rental.rental_date).desc(), col(Rental.rental_id).desc())
         .limit(bindparam("limit"))
@@ -125,6 +127,6 @@ async def fetch_one_in(session: AsyncSession, rental_id: int) -> Row[Any] | None
 async def fetch_customer_page(
     db: Database, customer_id: int, *, limit: int, offset: int
 ) -> tuple[int, list[dict[str, Any]]]:
-    """A customer's rentals, newest first, with the total, in one round trip."""
+    """A customer's rentals with their films, newest first, and the total, in one round trip."""
     params = {"customer_id": customer_id, "limit": limit, "offset": offset}
     return await _CUSTOMER_PAGE.fetch(db, params)

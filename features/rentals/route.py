@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 
 from features.rentals import handler
-from features.rentals.dtos import RentalCreate, RentalOut
+from features.rentals.dtos import CustomerRentalOut, RentalCreate, RentalOut
 from shared.auth import AdminGuard
 from shared.database import DatabaseDep, WriteSessionDep
 from shared.errors import (
@@ -62,7 +62,7 @@ async def return_rental(session: WriteSessionDep, rental_id: RentalId) -> Rental
 )
 async def list_customer_rentals(
     db: DatabaseDep, customer_id: CustomerId, page: PageParamsDep
-) -> Page[RentalOut]:
+) -> Page[CustomerRentalOut]:
     return await handler.list_customer_rentals(db, customer_id, page)
 
 

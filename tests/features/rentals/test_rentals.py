@@ -231,6 +231,19 @@ async def test_customer_rentals_newest_first_with_total(
     assert [r["rental_id"] for r in first["items"] + second["items"]] == expected[:20]
     dates = [r["rental_date"] for r in first["items"]]
     assert dates == sorted(dates, reverse=True)
+    # Each with its film, for a person to read.
+    films = (
+        await db.execute(
+            text(
+                "SELECT r.rental_id, f.film_id, f.title FROM rental r"
+                " JOIN inventory i USING (inventory_id) JOIN film f USING (film_id)"
+                " WHERE r.customer_id = 3"
+            )
+        )
+    ).all()
+    by_rental = {rental_id: (film_id, title) for rental_id, film_id, title in films}
+    for rental in first["items"]:
+        assert (rental["film_id"], rental["title"]) == by_rental[rental["rental_id"]]
 
 
 async def test_new_rental_comes_first_in_the_customer_list(
@@ -240,7 +253,18 @@ async def test_new_rental_comes_first_in_the_customer_list(
 
     listing = (await client.get("/customers/3/rentals", params={"limit": 1})).json()
 
-    assert listing["items"] == [new]
+    [listed] = listing["items"]
+    assert {k: v for k, v in listed.items() if k not in ("film_id", "title")} == new
+    film = (
+        await db.execute(
+            text(
+                "SELECT film_id, title FROM inventory JOIN film USING (film_id)"
+                " WHERE inventory_id = :i"
+            ),
+            {"i": new["inventory_id"]},
+        )
+    ).one()
+    assert (listed["film_id"], listed["title"]) == tuple(film)
 
 
 async def test_customer_rentals_of_unknown_customer_is_404(client: httpx.AsyncClient) -> None:

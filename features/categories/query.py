@@ -1,0 +1,23 @@
+"""Data access for categories."""
+
+import asyncpg
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from shared.database import Database
+from shared.models import Category, FilmCategory
+
+ALL = (
+    select(
+        col(Category.category_id),
+        col(Category.name),
+        func.count(col(FilmCategory.film_id)).label("films"),
+    )
+    .outerjoin(FilmCategory, col(FilmCategory.category_id) == col(Category.category_id))
+    .group_by(col(Category.category_id), col(Category.name))
+    .order_by(col(Category.name))
+)
+
+
+async def fetch_all(db: Database) -> list[asyncpg.Record]:
+    return await db.read(ALL)
