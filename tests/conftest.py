@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.app",
     "tests.fixtures.ai",
     "tests.fixtures.logs",
+    "tests.fixtures.browser",
 ]

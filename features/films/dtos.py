@@ -12,7 +12,7 @@ class FilmOut(BaseModel):
                     "title": "ACADEMY DINOSAUR",
                     "description": "A Epic Drama of a Feminist And a Mad Scientist who must "
                     "Battle a Teacher in The Canadian Rockies",
-                    "release_year": 2012,
+                    "release_year": 2006,
                     "rating": "PG",
                     "rental_rate": 0.99,
                     "length": 86,

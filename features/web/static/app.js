@@ -1,23 +1,479 @@
-// Streams /ai/ask over fetch + ReadableStream (SSE framing), with a Stop button that aborts
-// the request; or asks the store assistant (/ai/handoff) and shows who answered and the films
-// its tools found; renders /ai/summary as a card. No dependencies, no build step.
+// The store front: browse and search the catalogue, open a film (facts, availability, AI
+// summary), rent a copy, see a customer's rentals and return them; staff sign in through
+// POST /token (the token lives in this tab's sessionStorage only). The assistant streams
+// /ai/ask (SSE over fetch, with Stop) or asks /ai/handoff. No dependencies, no build step.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+const TOKEN_KEY = "pagila.token";
+const PAGE_SIZE = 10;
+const RENTALS_PAGE_SIZE = 10;
 
-function showError(box, message) {
+// -- talking to the API ------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function token() {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+async function detailOf(response) {
+  try {
+    const body = await response.json();
+    if (typeof body.detail === "string") return body.detail;
+    if (Array.isArray(body.detail)) {
+      return body.detail.map((d) => `${d.loc ? d.loc[d.loc.length - 1] + ": " : ""}${d.msg}`).join("; ");
+    }
+  } catch (_) { /* not JSON */ }
+  return "";
+}
+
+// What went wrong, in words a person can act on (never a bare status code).
+async function explain(response) {
+  const detail = await detailOf(response);
+  const retry = response.headers.get("Retry-After");
+  const later = retry ? ` Please try again in ${retry} seconds.` : " Please try again shortly.";
+  const reference = response.headers.get("X-Request-ID");
+  switch (response.status) {
+    case 401:
+      return "You are not signed in as staff, or your sign-in has expired: sign in and try again.";
+    case 404:
+      return detail || "That no longer exists.";
+    case 409:
+      return `Not possible: ${detail}`;
+    case 422:
+      return `Please check what you entered: ${detail}`;
+    case 429:
+      return `Too many attempts.${later}`;
+    case 502:
+    case 504:
+      return `The assistant could not answer this time.${later}`;
+    case 503:
+      return `The store is unavailable right now (${detail || "a service is down"}).${later}` +
+        (reference ? ` Reference: ${reference}.` : "");
+    default:
+      return `Something went wrong on our side.${later}` + (reference ? ` Reference: ${reference}.` : "");
+  }
+}
+
+async function api(path, { method = "GET", body, form, auth = false, signal } = {}) {
+  const headers = { Accept: "application/json" };
+  let payload;
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  } else if (form !== undefined) {
+    payload = new URLSearchParams(form);
+  }
+  if (auth && token()) headers.Authorization = `Bearer ${token()}`;
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body: payload, signal });
+  } catch (err) {
+    if (err.name === "AbortError") throw err;
+    throw new ApiError("Cannot reach the store's server: check your connection and try again.", 0);
+  }
+  if (!response.ok) {
+    if (response.status === 401 && auth) setSignedIn(false);
+    throw new ApiError(await explain(response), response.status);
+  }
+  return response.status === 204 ? null : response.json();
+}
+
+function show(box, message) {
   box.textContent = message;
   box.hidden = false;
 }
 
-async function errorMessage(response) {
-  try {
-    const body = await response.json();
-    if (typeof body.detail === "string") return body.detail;
-    if (Array.isArray(body.detail)) return body.detail.map((d) => d.msg).join("; ");
-  } catch (_) { /* not JSON */ }
-  return `HTTP ${response.status}`;
+function hide(...boxes) {
+  for (const box of boxes) box.hidden = true;
 }
+
+function money(value) {
+  return `$${Number(value).toFixed(2)}`;
+}
+
+function when(iso) {
+  return iso ? new Date(iso).toLocaleString() : "";
+}
+
+// -- staff sign-in -----------------------------------------------------------------------------
+
+function setSignedIn(signedIn, newToken) {
+  if (signedIn && newToken) sessionStorage.setItem(TOKEN_KEY, newToken);
+  if (!signedIn) sessionStorage.removeItem(TOKEN_KEY);
+  $("signed-in").hidden = !signedIn;
+  $("signed-out").hidden = signedIn;
+  $("sign-in-form").hidden = true;
+}
+
+$("sign-in-open").addEventListener("click", () => {
+  $("signed-out").hidden = true;
+  $("sign-in-form").hidden = false;
+  $("username").focus();
+});
+
+$("sign-in-cancel").addEventListener("click", () => {
+  setSignedIn(Boolean(token()));
+  hide($("sign-in-error"));
+  $("sign-in-open").focus();
+});
+
+$("sign-in-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const errorBox = $("sign-in-error");
+  hide(errorBox);
+  try {
+    const result = await api("/token", {
+      method: "POST",
+      form: { username: $("username").value, password: $("password").value },
+    });
+    $("password").value = "";
+    setSignedIn(true, result.access_token);
+    $("sign-out").focus();
+  } catch (err) {
+    show(errorBox, err.status === 401 ? "Wrong user name or password." : err.message);
+  }
+});
+
+$("sign-out").addEventListener("click", () => {
+  setSignedIn(false);
+  $("sign-in-open").focus();
+});
+
+// -- the catalogue -----------------------------------------------------------------------------
+
+const search = { offset: 0, total: 0, controller: null };
+
+function searchParams() {
+  const params = new URLSearchParams({ limit: PAGE_SIZE, offset: search.offset });
+  const q = $("q").value.trim();
+  if (q) params.set("q", q);
+  if ($("category").value) params.set("category", $("category").value);
+  if ($("rating").value) params.set("rating", $("rating").value);
+  if ($("streaming").checked) params.set("streaming", "true");
+  return params;
+}
+
+function cell(row, text, label, className) {
+  const td = row.insertCell();
+  td.textContent = text;
+  if (label) td.dataset.label = label;
+  if (className) td.className = className;
+  return td;
+}
+
+function showResults(page) {
+  const rows = $("results").tBodies[0];
+  rows.replaceChildren();
+  for (const film of page.items) {
+    const row = rows.insertRow();
+    row.dataset.filmId = film.film_id;
+    const title = row.insertCell();
+    const open = document.createElement("button");
+    open.type = "button";
+    open.className = "link";
+    open.textContent = film.title;
+    open.addEventListener("click", () => openFilm(film.film_id));
+    title.append(open);
+    if (film.streaming_available) {
+      const badge = document.createElement("span");
+      badge.className = "badge yes";
+      badge.textContent = "streams";
+      title.append(" ", badge);
+    }
+    cell(row, film.category || "—", "Category");
+    cell(row, film.rating || "not rated", "Rating");
+    cell(row, film.length ? `${film.length} min` : "—", "Length", "num");
+    cell(row, money(film.rental_rate), "Price", "num");
+  }
+  search.total = page.total;
+  const first = page.total ? page.offset + 1 : 0;
+  const last = page.offset + page.items.length;
+  $("page-info").textContent = page.total ? `${first}–${last} of ${page.total}` : "";
+  $("results-status").textContent = page.total
+    ? `${page.total} film${page.total === 1 ? "" : "s"} found.`
+    : "No films match: try fewer or other words.";
+  $("prev-page").disabled = page.offset === 0;
+  $("next-page").disabled = last >= page.total;
+}
+
+async function runSearch() {
+  if (search.controller) search.controller.abort(); // only the latest search may show
+  const controller = (search.controller = new AbortController());
+  hide($("catalogue-error"));
+  $("results-status").textContent = "Searching…";
+  try {
+    showResults(await api(`/films?${searchParams()}`, { signal: controller.signal }));
+  } catch (err) {
+    if (err.name === "AbortError") return;
+    $("results-status").textContent = "";
+    show($("catalogue-error"), err.message);
+  }
+}
+
+function newSearch() {
+  search.offset = 0;
+  runSearch();
+}
+
+let typing = null;
+$("q").addEventListener("input", () => {
+  clearTimeout(typing);
+  typing = setTimeout(newSearch, 300);
+});
+$("search-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  clearTimeout(typing);
+  newSearch();
+});
+for (const id of ["category", "rating", "streaming"]) $(id).addEventListener("change", newSearch);
+$("prev-page").addEventListener("click", () => {
+  search.offset = Math.max(0, search.offset - PAGE_SIZE);
+  runSearch();
+});
+$("next-page").addEventListener("click", () => {
+  search.offset += PAGE_SIZE;
+  runSearch();
+});
+
+async function loadCategories() {
+  try {
+    for (const category of await api("/categories")) {
+      const option = document.createElement("option");
+      option.value = category.name;
+      option.textContent = `${category.name} (${category.films})`;
+      $("category").append(option);
+    }
+  } catch (err) {
+    show($("catalogue-error"), err.message);
+  }
+}
+
+// -- a film: facts, availability, rent, summary ------------------------------------------------
+
+const current = { filmId: null, availability: null };
+
+function fact(list, name, value) {
+  const dt = document.createElement("dt");
+  dt.textContent = name;
+  const dd = document.createElement("dd");
+  dd.textContent = value;
+  list.append(dt, dd);
+}
+
+function showFilm(film) {
+  $("film-title").textContent = film.title;
+  $("film-description").textContent = film.description || "";
+  const facts = $("film-facts");
+  facts.replaceChildren();
+  fact(facts, "Category", film.category || "—");
+  fact(facts, "Rating", film.rating || "not rated");
+  fact(facts, "Length", film.length ? `${film.length} minutes` : "—");
+  fact(facts, "Released", film.release_year || "—");
+  fact(facts, "Price", `${money(film.rental_rate)} per rental`);
+  fact(facts, "Streaming", film.streaming_available ? "available" : "not available");
+}
+
+function showAvailability(availability) {
+  current.availability = availability;
+  const rows = $("availability").tBodies[0];
+  rows.replaceChildren();
+  const stores = $("rent-store");
+  const chosen = stores.value;
+  stores.replaceChildren();
+  for (const store of availability.stores) {
+    const row = rows.insertRow();
+    cell(row, `Store ${store.store_id} · ${store.address}`);
+    cell(row, `${store.in_stock} of ${store.copies} in`);
+    const option = document.createElement("option");
+    option.value = store.store_id;
+    option.textContent = `Store ${store.store_id} (${store.in_stock} in)`;
+    option.disabled = store.in_stock === 0;
+    stores.append(option);
+  }
+  if (availability.stores.length === 0) {
+    const row = rows.insertRow();
+    cell(row, "No store has a copy of this film.");
+    cell(row, "");
+  }
+  const firstIn = availability.stores.find((s) => s.in_stock > 0);
+  if ([...stores.options].some((o) => o.value === chosen && !o.disabled)) stores.value = chosen;
+  else if (firstIn) stores.value = String(firstIn.store_id);
+  $("rent-button").disabled = !firstIn;
+}
+
+async function refreshAvailability() {
+  if (current.filmId === null) return;
+  showAvailability(await api(`/films/${current.filmId}/availability`));
+}
+
+async function openFilm(filmId) {
+  current.filmId = filmId;
+  hide($("film-error"), $("rent-result"), $("summary-error"), $("summary-card"));
+  for (const row of $("results").tBodies[0].rows) {
+    row.classList.toggle("selected", row.dataset.filmId === String(filmId));
+  }
+  try {
+    const [film, availability] = await Promise.all([
+      api(`/films/${filmId}`),
+      api(`/films/${filmId}/availability`),
+    ]);
+    if (current.filmId !== filmId) return; // another film was opened meanwhile
+    showFilm(film);
+    showAvailability(availability);
+    $("film-panel").hidden = false;
+    $("film-title").focus();
+  } catch (err) {
+    $("film-panel").hidden = false;
+    show($("film-error"), err.message);
+  }
+}
+
+$("rent-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const errorBox = $("film-error");
+  hide(errorBox, $("rent-result"));
+  if (!token()) {
+    show(errorBox, "Only staff can rent: sign in first (top of the page).");
+    return;
+  }
+  const customerId = Number($("rent-customer").value);
+  const store = current.availability.stores.find((s) => String(s.store_id) === $("rent-store").value);
+  if (!store || store.in_stock === 0) {
+    show(errorBox, "No copy is on the shelf in that store: choose another store.");
+    return;
+  }
+  const copy = store.available_inventory_ids[0]; // the page chooses a free copy
+  $("rent-button").disabled = true;
+  try {
+    const rental = await api(`/customers/${customerId}/rentals`, {
+      method: "POST",
+      body: { inventory_id: copy, staff_id: store.store_id }, // each store's manager hands it out
+      auth: true,
+    });
+    show($("rent-result"),
+      `Rented: copy ${rental.inventory_id} of ${$("film-title").textContent} to customer ${customerId} (rental ${rental.rental_id}).`);
+    $("rentals-customer").value = customerId;
+    loadRentals(customerId, 0);
+  } catch (err) {
+    show(errorBox, err.status === 409
+      ? `Someone else has just rented that copy (${err.message.replace(/^Not possible: /, "")}) The shelf below is up to date again: please try again.`
+      : err.message);
+  } finally {
+    try {
+      await refreshAvailability();
+    } catch (err) {
+      show(errorBox, err.message);
+    }
+  }
+});
+
+$("summary-button").addEventListener("click", async () => {
+  const button = $("summary-button");
+  hide($("summary-error"), $("summary-card"));
+  button.disabled = true;
+  button.textContent = "Summarising…";
+  try {
+    const film = await api("/ai/summary", { method: "POST", body: { film_id: current.filmId } });
+    $("card-rating").textContent = `Rated ${film.rating}`;
+    const rec = $("card-recommended");
+    rec.textContent = film.recommended ? "Recommended" : "Not recommended";
+    rec.className = film.recommended ? "badge yes" : "badge";
+    $("card-summary").textContent = film.summary;
+    $("summary-card").hidden = false;
+  } catch (err) {
+    show($("summary-error"), err.message);
+  } finally {
+    button.disabled = false;
+    button.textContent = "Summarise with AI";
+  }
+});
+
+// -- a customer's rentals ----------------------------------------------------------------------
+
+const rentals = { customerId: null, offset: 0 };
+
+function showRentals(page, notice) {
+  const table = $("rentals");
+  const rows = table.tBodies[0];
+  rows.replaceChildren();
+  for (const rental of page.items) {
+    const row = rows.insertRow();
+    row.dataset.rentalId = rental.rental_id;
+    cell(row, rental.title, "Film");
+    cell(row, when(rental.rental_date), "Rented");
+    cell(row, rental.return_date ? when(rental.return_date) : "not yet", "Returned");
+    const action = row.insertCell();
+    if (!rental.return_date) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary";
+      button.textContent = "Return";
+      button.setAttribute("aria-label", `Return ${rental.title}`);
+      button.addEventListener("click", () => returnRental(rental, button));
+      action.append(button);
+    }
+  }
+  table.hidden = page.items.length === 0;
+  const open = page.items.filter((r) => !r.return_date).length;
+  $("rentals-status").textContent = (notice ? `${notice} ` : "") + (page.total
+    ? `Customer ${rentals.customerId}: ${page.total} rental${page.total === 1 ? "" : "s"}` +
+      (open ? `, ${open} not returned on this page.` : ".")
+    : `Customer ${rentals.customerId} has not rented anything yet.`);
+  const last = page.offset + page.items.length;
+  $("rentals-page-info").textContent = page.total ? `${page.offset + 1}–${last} of ${page.total}` : "";
+  $("rentals-prev").disabled = page.offset === 0;
+  $("rentals-next").disabled = last >= page.total;
+}
+
+async function loadRentals(customerId, offset, notice) {
+  rentals.customerId = customerId;
+  rentals.offset = offset;
+  hide($("rentals-error"));
+  try {
+    const params = new URLSearchParams({ limit: RENTALS_PAGE_SIZE, offset });
+    showRentals(await api(`/customers/${customerId}/rentals?${params}`), notice);
+  } catch (err) {
+    $("rentals").hidden = true;
+    $("rentals-status").textContent = "";
+    show($("rentals-error"), err.message);
+  }
+}
+
+async function returnRental(rental, button) {
+  hide($("rentals-error"));
+  if (!token()) {
+    show($("rentals-error"), "Only staff can take a copy back: sign in first (top of the page).");
+    return;
+  }
+  button.disabled = true;
+  let notice;
+  try {
+    await api(`/rentals/${rental.rental_id}/return`, { method: "PUT", auth: true });
+    notice = `Returned: ${rental.title}.`;
+  } catch (err) {
+    show($("rentals-error"), err.message);
+  }
+  await loadRentals(rentals.customerId, rentals.offset, notice);
+  if (current.filmId === rental.film_id) refreshAvailability().catch(() => {});
+}
+
+$("rentals-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  loadRentals(Number($("rentals-customer").value), 0);
+});
+$("rentals-prev").addEventListener("click", () =>
+  loadRentals(rentals.customerId, Math.max(0, rentals.offset - RENTALS_PAGE_SIZE)));
+$("rentals-next").addEventListener("click", () =>
+  loadRentals(rentals.customerId, rentals.offset + RENTALS_PAGE_SIZE));
+
+// -- the assistant -----------------------------------------------------------------------------
 
 // Yields {event, data} for each SSE event in a fetch() body.
 async function* sseEvents(body) {
@@ -46,11 +502,11 @@ async function* sseEvents(body) {
   }
 }
 
-let controller = null;
+let asking = null;
 
-function setAsking(asking) {
-  $("ask-button").disabled = asking;
-  $("stop-button").disabled = !asking;
+function setAsking(busy) {
+  $("ask-button").disabled = busy;
+  $("stop-button").disabled = !busy;
 }
 
 const AGENTS = { search: "the store (database)", general: "the general assistant" };
@@ -61,11 +517,11 @@ function showHandoff(result) {
   const tools = result.tool_calls.map((c) => c.name + (c.ok ? "" : " (failed)"));
   $("handoff-tools").textContent = tools.length ? `· looked up: ${tools.join(", ")}` : "";
   const table = $("handoff-films");
-  const rows = table.querySelector("tbody");
+  const rows = table.tBodies[0];
   rows.replaceChildren();
   for (const film of result.films) {
     const row = rows.insertRow();
-    for (const value of [film.title, film.rating || "not rated", `$${film.rental_rate}`]) {
+    for (const value of [film.title, film.rating || "not rated", money(film.rental_rate)]) {
       row.insertCell().textContent = value;
     }
   }
@@ -73,88 +529,61 @@ function showHandoff(result) {
   $("handoff").hidden = false;
 }
 
-async function askStore(question, signal) {
-  const response = await fetch("/ai/handoff", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ question }),
-    signal,
-  });
-  if (!response.ok) throw new Error(await errorMessage(response));
-  showHandoff(await response.json());
+async function askStream(question, signal) {
+  let response;
+  try {
+    response = await fetch(`/ai/ask?question=${encodeURIComponent(question)}`, {
+      headers: { Accept: "text/event-stream" },
+      signal,
+    });
+  } catch (err) {
+    if (err.name === "AbortError") throw err;
+    throw new ApiError("Cannot reach the store's server: check your connection and try again.", 0);
+  }
+  if (!response.ok) throw new ApiError(await explain(response), response.status);
+  $("ask-status").textContent = "Answering…";
+  for await (const { event, data } of sseEvents(response.body)) {
+    if (event === "message") $("answer").textContent += data.delta;
+    else if (event === "error") throw new Error(data.message);
+    else if (event === "done") $("ask-status").textContent = "Done.";
+  }
 }
 
 $("ask-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const question = $("question").value.trim();
-  const answer = $("answer");
   const errorBox = $("ask-error");
   const status = $("ask-status");
-  answer.textContent = "";
-  errorBox.hidden = true;
-  $("handoff").hidden = true;
-  if (!question) return showError(errorBox, "Please type a question.");
+  $("answer").textContent = "";
+  hide(errorBox, $("handoff"));
+  if (!question) return show(errorBox, "Please type a question.");
   const mode = new FormData($("ask-form")).get("mode");
 
-  controller = new AbortController();
+  asking = new AbortController();
   setAsking(true);
   status.textContent = "Thinking…";
   try {
     if (mode === "store") {
-      await askStore(question, controller.signal);
+      showHandoff(await api("/ai/handoff", {
+        method: "POST", body: { question }, auth: Boolean(token()), signal: asking.signal,
+      }));
       status.textContent = "Done.";
-      return;
-    }
-    const response = await fetch(`/ai/ask?question=${encodeURIComponent(question)}`, {
-      headers: { Accept: "text/event-stream" },
-      signal: controller.signal,
-    });
-    if (!response.ok) throw new Error(await errorMessage(response));
-    status.textContent = "Answering…";
-    for await (const { event, data } of sseEvents(response.body)) {
-      if (event === "message") answer.textContent += data.delta;
-      else if (event === "error") throw new Error(data.message);
-      else if (event === "done") status.textContent = "Done.";
+    } else {
+      await askStream(question, asking.signal);
     }
   } catch (err) {
     if (err.name === "AbortError") status.textContent = "Stopped.";
-    else { status.textContent = ""; showError(errorBox, err.message || "The request failed."); }
+    else { status.textContent = ""; show(errorBox, err.message || "The request failed."); }
   } finally {
-    controller = null;
+    asking = null;
     setAsking(false);
   }
 });
 
-$("stop-button").addEventListener("click", () => controller && controller.abort());
+$("stop-button").addEventListener("click", () => asking && asking.abort());
 
-$("summary-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const errorBox = $("summary-error");
-  const card = $("summary-card");
-  const button = $("summary-button");
-  errorBox.hidden = true;
-  card.hidden = true;
-  button.disabled = true;
-  button.textContent = "Summarising…";
-  try {
-    const response = await fetch("/ai/summary", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ film_id: Number($("film-id").value) }),
-    });
-    if (!response.ok) throw new Error(await errorMessage(response));
-    const film = await response.json();
-    $("card-title").textContent = film.title;
-    $("card-rating").textContent = `Rated ${film.rating}`;
-    const rec = $("card-recommended");
-    rec.textContent = film.recommended ? "Recommended" : "Not recommended";
-    rec.className = film.recommended ? "badge yes" : "badge";
-    $("card-summary").textContent = film.summary;
-    card.hidden = false;
-  } catch (err) {
-    showError(errorBox, err.message || "The request failed.");
-  } finally {
-    button.disabled = false;
-    button.textContent = "Summarise";
-  }
-});
+// -- start -------------------------------------------------------------------------------------
+
+setSignedIn(Boolean(token()));
+loadCategories();
+runSearch();

@@ -1,45 +1,15 @@
-"""The page in real headless Chromium (Debian's), driven by Playwright, against the live app
-with the fake model."""
+"""The page's assistant, docs and headers in real Chromium (tests/fixtures/browser.py), against
+the live app with the fake model. The store front itself: test_store_front.py."""
 
 import asyncio
-import json
-import os
-import shutil
-from collections.abc import AsyncIterator
 
-import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
-from sqlalchemy import text
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.fakes import FakeChat
 from tests.support import make_settings
 
-CHROMIUM = shutil.which("chromium")
-if CHROMIUM is None and not os.environ.get("CI"):
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
-    )
 SETTINGS = make_settings()
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    assert CHROMIUM is not None, "CI must install chromium (see .ci/run)"
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        await chromium.close()
-
-
-@pytest.fixture
-async def page(browser: Browser, live_url: str) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": 390, "height": 844})  # a phone
-    tab = await context.new_page()
-    await tab.goto(f"{live_url}/")
-    yield tab
-    await context.close()
 
 
 async def test_answer_streams_in_progressively(page: Page, fake_chat: FakeChat) -> None:
@@ -83,32 +53,6 @@ async def test_model_errors_are_shown(page: Page, fake_chat: FakeChat) -> None:
 
     await expect(page.locator("#ask-error")).to_be_visible()
     await expect(page.locator("#ask-error")).to_contain_text("language model is unavailable")
-
-
-async def test_summary_card_renders(page: Page, fake_chat: FakeChat, db: AsyncConnection) -> None:
-    title: str = (await db.execute(text("SELECT title FROM film WHERE film_id = 7"))).scalar_one()
-    fake_chat.replies = [
-        json.dumps({"title": title, "rating": "PG-13", "recommended": False,
-                    "summary": "A hunter and a butler in a jet boat."})
-    ]  # fmt: skip
-
-    await page.fill("#film-id", "7")
-    await page.click("#summary-button")
-
-    card = page.locator("#summary-card")
-    await expect(card).to_be_visible()
-    await expect(page.locator("#card-title")).to_have_text(title)
-    await expect(page.locator("#card-rating")).to_have_text("Rated PG-13")
-    await expect(page.locator("#card-recommended")).to_have_text("Not recommended")
-    await expect(page.locator("#card-summary")).to_have_text("A hunter and a butler in a jet boat.")
-
-
-async def test_unknown_film_shows_an_error(page: Page, fake_chat: FakeChat) -> None:
-    await page.fill("#film-id", "4242")
-    await page.click("#summary-button")
-
-    await expect(page.locator("#summary-error")).to_have_text("Film 4242 not found.")
-    await expect(page.locator("#summary-card")).to_be_hidden()
 
 
 async def test_the_page_has_a_favicon(page: Page, live_url: str) -> None:
