@@ -152,7 +152,9 @@ def _echo(value: Any) -> Any:
         return value if math.isfinite(value) else str(value)
     if isinstance(value, str | bytes):
         text = value if isinstance(value, str) else value.decode(errors="replace")
-        return text if len(text) <= ECHO_MAX_CHARS else text[:ECHO_MAX_CHARS] + "…"
+        text = text if len(text) <= ECHO_MAX_CHARS else text[:ECHO_MAX_CHARS] + "…"
+        # A lone surrogate ("\ud800" is valid JSON) cannot be encoded as UTF-8: escape it.
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
     return f"<{type(value).__name__}>"
 
 

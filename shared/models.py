@@ -143,6 +143,7 @@ class Store(SQLModel, table=True):
     __tablename__ = "store"
 
     store_id: int = Field(primary_key=True)
+    manager_staff_id: int
     address_id: int
 
 

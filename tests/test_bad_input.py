@@ -24,6 +24,17 @@ CASES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/customers/1/rentals", {"inventory_id": "10", "staff_id": 1}),
     ("POST", "/ai/summary", {"film_id": TOO_BIG}),
     ("POST", "/ai/summary", {"film_id": "1"}),
+    ("GET", "/films?q=dino%00saur", None),
+    ("GET", f"/films/{TOO_BIG}/availability", None),
+    ("PATCH", f"/films/{TOO_BIG}", {"streaming_available": True}),
+    ("GET", f"/customers/{TOO_BIG}/subscriptions", None),
+    ("POST", f"/customers/{TOO_BIG}/subscriptions", {"plan_name": "x", "start_date": "2026-01-01"}),
+    ("POST", "/customers/1/subscriptions", {"plan_name": "a\x00b", "start_date": "2026-01-01"}),
+    ("POST", "/customers/1/subscriptions", {"plan_name": "x", "start_date": "0"}),
+    ("POST", "/customers/1/subscriptions", {"plan_name": "x", "start_date": "1767225600"}),
+    ("POST", "/customers/1/subscriptions", {"plan_name": "x", "start_date": 1767225600}),
+    ("GET", f"/subscriptions/{TOO_BIG}", None),
+    ("PUT", f"/subscriptions/{TOO_BIG}/end", None),
 ]
 
 
@@ -71,4 +82,27 @@ async def test_a_422_never_echoes_unbounded_or_non_json_input(
 
     assert response.status_code == 422, response.text[:300]
     assert len(response.content) < 2_000
+    assert response.json()["detail"][0]["msg"]
+
+
+@pytest.mark.parametrize(
+    ("path", "raw"),
+    [
+        ("/customers/1/subscriptions", b'{"plan_name": "\\ud800", "start_date": "2026-01-01"}'),
+        ("/customers/1/subscriptions", b'{"\\udfff": 1, "plan_name": "x", "start_date": "x"}'),
+        ("/films/1", b'{"streaming_available": true, "\\ud800": 1}'),
+        ("/ai/handoff", b'{"question": "\\ud800"}'),
+    ],
+    ids=["surrogate-value", "surrogate-key", "surrogate-extra-key", "surrogate-question"],
+)
+async def test_a_lone_surrogate_is_a_422_not_a_500(
+    client: httpx.AsyncClient, path: str, raw: bytes
+) -> None:
+    """ "\\ud800" is valid JSON but no UTF-8 text: the 422 must not echo it as is."""
+    method = "PATCH" if path.startswith("/films") else "POST"
+    headers = {**ADMIN, "Content-Type": "application/json"}
+
+    response = await client.request(method, path, content=raw, headers=headers)
+
+    assert response.status_code == 422, response.text[:300]
     assert response.json()["detail"][0]["msg"]

@@ -47,6 +47,8 @@ def served(test_db_url: str) -> Iterator[str]:
                 break
             except httpx.TransportError:
                 time.sleep(0.2)
+        else:
+            pytest.fail("just serve did not answer within 120 s")
         yield url
     finally:
         os.killpg(server.pid, 15)

@@ -50,6 +50,9 @@ class FilmPatch(BaseModel):
 
 class StoreAvailability(BaseModel):
     store_id: int
+    manager_staff_id: int = Field(
+        description="The store's manager: a staff_id that can hand its copies out."
+    )
     address: str = Field(description="The store's street address and city.")
     copies: int = Field(description="Copies this store owns.")
     in_stock: int = Field(description="Copies on the shelf now (not rented out).")
@@ -70,6 +73,7 @@ class FilmAvailability(BaseModel):
                     "stores": [
                         {
                             "store_id": 1,
+                            "manager_staff_id": 1,
                             "address": "47 MySakila Drive, Lethbridge",
                             "copies": 4,
                             "in_stock": 4,
@@ -77,6 +81,7 @@ class FilmAvailability(BaseModel):
                         },
                         {
                             "store_id": 2,
+                            "manager_staff_id": 2,
                             "address": "28 MySQL Boulevard, Woodridge",
                             "copies": 4,
                             "in_stock": 3,

@@ -39,6 +39,7 @@ async def get_availability(db: Database, film_id: int) -> FilmAvailability:
     stores = [
         StoreAvailability(
             store_id=row["store_id"],
+            manager_staff_id=row["manager_staff_id"],
             address=f"{row['address']}, {row['city']}",
             copies=row["copies"],
             in_stock=len(row["available_inventory_ids"] or ()),

@@ -135,6 +135,7 @@ AVAILABILITY = (
         col(Film.film_id),
         col(Film.title),
         col(Inventory.store_id),
+        col(Store.manager_staff_id),
         col(Address.address),
         col(City.city),
         func.count(col(Inventory.inventory_id)).label("copies"),
@@ -151,6 +152,7 @@ AVAILABILITY = (
         col(Film.film_id),
         col(Film.title),
         col(Inventory.store_id),
+        col(Store.manager_staff_id),
         col(Address.address),
         col(City.city),
     )

@@ -1,3 +1,4 @@
+import re
 from datetime import date
 from typing import Annotated, Any, Self
 
@@ -10,12 +11,15 @@ from pydantic import (
     model_validator,
 )
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
 
 def _iso_date_only(value: Any) -> Any:
-    """Dates are ISO strings ("2026-12-01"); Pydantic would also read a number as a timestamp."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        raise ValueError("a date is written YYYY-MM-DD")
-    return value
+    """Dates are written YYYY-MM-DD. Pydantic would also read a number, or a string of digits,
+    as a Unix timestamp ("0" = 1970-01-01)."""
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+        return value
+    raise ValueError("a date is written YYYY-MM-DD")
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]

@@ -4,13 +4,14 @@ exclusion constraint `NO_OVERLAPPING_SUBSCRIPTIONS` decides between concurrent r
 from datetime import date
 from typing import Any
 
+import asyncpg
 import structlog
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from features.subscriptions import query
 from features.subscriptions.dtos import SubscriptionCreate, SubscriptionOut
-from shared.database import Database, violated_constraint
+from shared.database import Database, driver_error, violated_constraint
 from shared.errors import ConflictError, InvalidFieldError, NotFoundError
 from shared.models import NO_OVERLAPPING_SUBSCRIPTIONS, SUBSCRIPTION_CUSTOMER_FK
 from shared.pagination import Page, PageParams
@@ -46,11 +47,15 @@ async def subscribe(
         row = await query.insert_subscription(
             session, customer_id, body.plan_name, body.start_date, body.end_date
         )
-    except IntegrityError as exc:
-        constraint = violated_constraint(exc)
-        if constraint == NO_OVERLAPPING_SUBSCRIPTIONS:
-            # Lost a race: a concurrent request subscribed this customer for an overlapping period.
-            log.info("subscription.conflict", customer_id=customer_id)
+    except DBAPIError as exc:
+        # Lost a race: a concurrent request subscribed this customer for an overlapping period.
+        # Two conflicting inserts can also each wait for the other under an exclusion
+        # constraint; PostgreSQL then aborts one as a deadlock: the same conflict.
+        constraint = violated_constraint(exc) if isinstance(exc, IntegrityError) else None
+        if constraint == NO_OVERLAPPING_SUBSCRIPTIONS or isinstance(
+            driver_error(exc), asyncpg.DeadlockDetectedError
+        ):
+            log.info("subscription.conflict", customer_id=customer_id, constraint=constraint)
             raise ConflictError(
                 f"Customer {customer_id} already has a subscription overlapping "
                 f"{_period(body.start_date, body.end_date)}."
@@ -74,11 +79,14 @@ async def end(
         raise NotFoundError(f"Subscription {subscription_id} not found.")
     requested = end_date or await query.today_in(session)
     if requested < current.start_date:
+        day = requested.isoformat() if end_date else f"today ({requested.isoformat()})"
         raise InvalidFieldError(
             "end_date",
             f"Subscription {subscription_id} starts on {current.start_date.isoformat()}; "
-            f"it cannot end on {requested.isoformat()}.",
+            f"it cannot end {'on ' if end_date else ''}{day}.",
         )
+    if current.end_date is None:  # ended and reopened meanwhile? Only a retry can tell.
+        raise ConflictError(f"Subscription {subscription_id} changed meanwhile; please retry.")
     raise ConflictError(
         f"Subscription {subscription_id} already ends on {current.end_date.isoformat()}."
     )

@@ -11,9 +11,8 @@ Create Date: 2026-11-23
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
-
-from shared.models import NO_OVERLAPPING_SUBSCRIPTIONS, SUBSCRIPTION_PERIOD
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -21,7 +20,29 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Written out, not imported: a revision must keep meaning what it meant when it was written.
+NO_OVERLAPPING_SUBSCRIPTIONS = "ex_streaming_subscription_no_overlap"
+SUBSCRIPTION_PERIOD = "daterange(start_date, end_date, '[]')"
+
+
 def upgrade() -> None:
+    overlapping = (
+        op.get_bind()
+        .execute(
+            sa.text(
+                "SELECT count(*) FROM streaming_subscription a JOIN streaming_subscription b"
+                " ON a.customer_id = b.customer_id AND a.id < b.id"
+                " AND daterange(a.start_date, a.end_date, '[]')"
+                " && daterange(b.start_date, b.end_date, '[]')"
+            )
+        )
+        .scalar_one()
+    )
+    if overlapping:
+        raise RuntimeError(
+            f"{overlapping} pairs of streaming subscriptions overlap (same customer): end or "
+            "delete one of each pair, then run this migration again."
+        )
     op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
     op.execute(
         f"ALTER TABLE streaming_subscription ADD CONSTRAINT {NO_OVERLAPPING_SUBSCRIPTIONS}"

@@ -257,7 +257,7 @@ async function loadCategories() {
 
 // -- a film: facts, availability, rent, summary ------------------------------------------------
 
-const current = { filmId: null, availability: null };
+const current = { filmId: null, availability: null, controller: null };
 
 function fact(list, name, value) {
   const dt = document.createElement("dt");
@@ -309,27 +309,43 @@ function showAvailability(availability) {
 }
 
 async function refreshAvailability() {
-  if (current.filmId === null) return;
-  showAvailability(await api(`/films/${current.filmId}/availability`));
+  const filmId = current.filmId;
+  if (filmId === null) return;
+  const availability = await api(`/films/${filmId}/availability`);
+  if (current.filmId === filmId) showAvailability(availability);
+}
+
+function setFilmActions(enabled) {
+  $("rent-button").disabled = !enabled;
+  $("summary-button").disabled = !enabled;
 }
 
 async function openFilm(filmId) {
+  if (current.controller) current.controller.abort(); // only the latest film may show
+  const controller = (current.controller = new AbortController());
   current.filmId = filmId;
+  current.availability = null;
+  setFilmActions(false); // nothing acts on a film until it is on screen
   hide($("film-error"), $("rent-result"), $("summary-error"), $("summary-card"));
   for (const row of $("results").tBodies[0].rows) {
     row.classList.toggle("selected", row.dataset.filmId === String(filmId));
   }
   try {
     const [film, availability] = await Promise.all([
-      api(`/films/${filmId}`),
-      api(`/films/${filmId}/availability`),
+      api(`/films/${filmId}`, { signal: controller.signal }),
+      api(`/films/${filmId}/availability`, { signal: controller.signal }),
     ]);
-    if (current.filmId !== filmId) return; // another film was opened meanwhile
     showFilm(film);
     showAvailability(availability);
+    $("summary-button").disabled = false;
     $("film-panel").hidden = false;
     $("film-title").focus();
   } catch (err) {
+    if (err.name === "AbortError") return;
+    $("film-title").textContent = "This film could not be shown";
+    $("film-description").textContent = "";
+    $("film-facts").replaceChildren();
+    $("availability").tBodies[0].replaceChildren();
     $("film-panel").hidden = false;
     show($("film-error"), err.message);
   }
@@ -343,35 +359,39 @@ $("rent-form").addEventListener("submit", async (e) => {
     show(errorBox, "Only staff can rent: sign in first (top of the page).");
     return;
   }
-  const customerId = Number($("rent-customer").value);
-  const store = current.availability.stores.find((s) => String(s.store_id) === $("rent-store").value);
+  const film = current.availability;
+  const store = film && film.stores.find((s) => String(s.store_id) === $("rent-store").value);
   if (!store || store.in_stock === 0) {
     show(errorBox, "No copy is on the shelf in that store: choose another store.");
     return;
   }
+  const customerId = Number($("rent-customer").value);
   const copy = store.available_inventory_ids[0]; // the page chooses a free copy
+  let outcome = errorBox;
   $("rent-button").disabled = true;
   try {
     const rental = await api(`/customers/${customerId}/rentals`, {
       method: "POST",
-      body: { inventory_id: copy, staff_id: store.store_id }, // each store's manager hands it out
+      body: { inventory_id: copy, staff_id: store.manager_staff_id },
       auth: true,
     });
     show($("rent-result"),
-      `Rented: copy ${rental.inventory_id} of ${$("film-title").textContent} to customer ${customerId} (rental ${rental.rental_id}).`);
+      `Rented: copy ${rental.inventory_id} of ${film.title} to customer ${customerId} (rental ${rental.rental_id}).`);
+    outcome = $("rent-result");
     $("rentals-customer").value = customerId;
     loadRentals(customerId, 0);
   } catch (err) {
     show(errorBox, err.status === 409
       ? `Someone else has just rented that copy (${err.message.replace(/^Not possible: /, "")}) The shelf below is up to date again: please try again.`
       : err.message);
-  } finally {
-    try {
-      await refreshAvailability();
-    } catch (err) {
-      show(errorBox, err.message);
-    }
   }
+  try {
+    if (current.filmId === film.film_id) await refreshAvailability();
+  } catch (err) {
+    show(errorBox, err.message);
+    $("rent-button").disabled = false;
+  }
+  outcome.focus(); // the button may have been disabled under the keyboard's focus
 });
 
 $("summary-button").addEventListener("click", async () => {
@@ -397,7 +417,7 @@ $("summary-button").addEventListener("click", async () => {
 
 // -- a customer's rentals ----------------------------------------------------------------------
 
-const rentals = { customerId: null, offset: 0 };
+const rentals = { customerId: null, offset: 0, controller: null };
 
 function showRentals(page, notice) {
   const table = $("rentals");
@@ -433,13 +453,19 @@ function showRentals(page, notice) {
 }
 
 async function loadRentals(customerId, offset, notice) {
+  if (rentals.controller) rentals.controller.abort(); // only the latest list may show
+  const controller = (rentals.controller = new AbortController());
   rentals.customerId = customerId;
   rentals.offset = offset;
   hide($("rentals-error"));
   try {
     const params = new URLSearchParams({ limit: RENTALS_PAGE_SIZE, offset });
-    showRentals(await api(`/customers/${customerId}/rentals?${params}`), notice);
+    const page = await api(`/customers/${customerId}/rentals?${params}`, { signal: controller.signal });
+    showRentals(page, notice);
   } catch (err) {
+    if (err.name === "AbortError") return;
+    $("rentals-prev").disabled = $("rentals-next").disabled = true;
+    $("rentals-page-info").textContent = "";
     $("rentals").hidden = true;
     $("rentals-status").textContent = "";
     show($("rentals-error"), err.message);
@@ -461,7 +487,10 @@ async function returnRental(rental, button) {
     show($("rentals-error"), err.message);
   }
   await loadRentals(rentals.customerId, rentals.offset, notice);
-  if (current.filmId === rental.film_id) refreshAvailability().catch(() => {});
+  $("rentals-status").focus(); // the Return button is gone with the list it was in
+  if (current.filmId === rental.film_id) {
+    refreshAvailability().catch((err) => show($("film-error"), err.message));
+  }
 }
 
 $("rentals-form").addEventListener("submit", (e) => {

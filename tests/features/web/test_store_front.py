@@ -18,6 +18,7 @@ from tests.support import ADMIN, make_settings
 
 SETTINGS = make_settings()
 CUSTOMER = 77
+DASH = "\u2013"  # the page writes ranges as "1\u201310 of 42"
 
 
 @pytest.fixture
@@ -165,7 +166,7 @@ async def test_filters_and_pages_show_what_the_api_finds(page: Page, live_url: s
     titles = page.locator("#results tbody tr button.link")
     await expect(titles).to_have_text([film["title"] for film in api["items"]])
     await expect(page.locator("#page-info")).to_have_text(
-        f"1–{min(10, api['total'])} of {api['total']}"
+        f"1{DASH}{min(10, api['total'])} of {api['total']}"
     )
 
     await page.select_option("#rating", "")
@@ -174,7 +175,7 @@ async def test_filters_and_pages_show_what_the_api_finds(page: Page, live_url: s
         await page.request.get(f"{live_url}/films?category=Horror&limit=10&offset=10")
     ).json()
     await expect(titles).to_have_text([film["title"] for film in second["items"]])
-    await expect(page.locator("#page-info")).to_contain_text("11–20 of")
+    await expect(page.locator("#page-info")).to_contain_text(f"11{DASH}20 of")
 
 
 async def test_nothing_found_is_said(page: Page) -> None:
@@ -192,11 +193,15 @@ async def test_the_catalogue_works_from_the_keyboard(page: Page) -> None:
     await page.keyboard.type("dinosaur")
     await page.keyboard.press("Enter")
     first = page.locator("#results tbody tr button.link").first
-    await expect(first).to_be_visible()
+    await expect(first).to_have_text("ACADEMY DINOSAUR")
 
-    await first.focus()
+    # Category, rating, streaming, Search, then the first film.
+    for _ in range(5):
+        await page.keyboard.press("Tab")
+    await expect(first).to_be_focused()
     await page.keyboard.press("Enter")
 
+    await expect(page.locator("#film-title")).to_have_text("ACADEMY DINOSAUR")
     await expect(page.locator("#film-title")).to_be_focused()
 
 
