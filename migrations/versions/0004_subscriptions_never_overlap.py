@@ -26,7 +26,7 @@ SUBSCRIPTION_PERIOD = "daterange(start_date, end_date, '[]')"
 
 
 def upgrade() -> None:
-    overlapping = (
+    overlapping: int = (
         op.get_bind()
         .execute(
             sa.text(
