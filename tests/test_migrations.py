@@ -109,3 +109,19 @@ async def test_subscription_constraints(fresh_pagila_url: str) -> None:
             )
     finally:
         await conn.close()
+
+
+async def test_overlapping_rows_stop_0004_with_a_message(fresh_pagila_url: str) -> None:
+    await migrate(fresh_pagila_url, "0003")
+    conn = await connect(fresh_pagila_url)
+    try:
+        await conn.execute(
+            "INSERT INTO streaming_subscription (customer_id, plan_name, start_date, end_date)"
+            " VALUES (1, 'basic', '2026-01-01', NULL), (1, 'premium', '2026-03-01', '2026-03-31')"
+        )
+    finally:
+        await conn.close()
+
+    with pytest.raises(RuntimeError, match=r"overlap \(1 pair\(s\), same customer\)"):
+        await migrate(fresh_pagila_url)
+    assert (await _schema_state(fresh_pagila_url))["no_overlap_constraint"] == 0

@@ -40,7 +40,7 @@ def upgrade() -> None:
     )
     if overlapping:
         raise RuntimeError(
-            f"{overlapping} pairs of streaming subscriptions overlap (same customer): end or "
+            f"Streaming subscriptions overlap ({overlapping} pair(s), same customer): end or "
             "delete one of each pair, then run this migration again."
         )
     op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
