@@ -1,7 +1,7 @@
 """The floor: the same work as the API done the barest way, to compare against in one run.
 
 A bare Starlette app on an asyncpg pool: no ORM, no validation, no middleware, no logging. It
-runs the very SQL the API runs (compiled from the API's own statements at start-up, so the two
+runs the very SQL the API runs (compiled from the API's own statements, once, so the two
 cannot drift) and returns the same JSON (tests/bench/test_floor.py checks both).
 
     DATABASE_URL=postgresql+asyncpg://... uvicorn bench.floor:app --port 8100
@@ -26,8 +26,7 @@ from features.films.dtos import FilmOut
 from features.rentals import query as rentals
 from shared.database import asyncpg_connect_args, compiled_statement
 
-PAGE = compiled_statement(films.paged_select(frozenset()).statement)
-PAGE_BY_CATEGORY = compiled_statement(films.paged_select(frozenset({"category"})).statement)
+FILTERS = ("q", "category", "rating", "streaming")
 FILM = compiled_statement(films.ONE)
 CHECKS = compiled_statement(rentals.CHECKS)
 INSERT = compiled_statement(rentals.INSERT)
@@ -54,11 +53,14 @@ def _film(record: asyncpg.Record) -> dict[str, Any]:
 
 
 async def list_films(request: Request) -> Response:
-    limit = int(request.query_params.get("limit", 20))
-    offset = int(request.query_params.get("offset", 0))
-    category = request.query_params.get("category")
-    sql = PAGE if category is None else PAGE_BY_CATEGORY
-    params = {"limit": limit, "offset": offset, "category": category}
+    query = request.query_params
+    limit = int(query.get("limit", 20))
+    offset = int(query.get("offset", 0))
+    filters: dict[str, Any] = {name: query[name] for name in FILTERS if name in query}
+    if "streaming" in filters:
+        filters["streaming"] = filters["streaming"] == "true"
+    sql = compiled_statement(films.paged_select(frozenset(filters)).statement)
+    params = {**filters, "limit": limit, "offset": offset}
     rows = await request.app.state.pool.fetch(sql.sql, *sql.args(params))
     items = [_film(row) for row in rows if row["film_id"] is not None]
     total = rows[0]["total"] if rows else 0

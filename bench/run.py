@@ -37,6 +37,7 @@ WRK_DIR = Path(__file__).parent / "wrk"
 SCENARIOS = {
     "GET /films?limit=20&offset=100": ("get.lua", "/films?limit=20&offset=100"),
     "GET /films?category=comedy": ("get.lua", "/films?category=comedy"),
+    "GET /films?q=drama (full text)": ("get.lua", "/films?q=drama"),
     "GET /films/{id}": ("films_by_id.lua", None),
     "POST rental + PUT return": ("rent_return.lua", None),
 }

@@ -13,6 +13,9 @@ PATHS = [
     "/films?category=comedy",
     "/films?category=COMEDY&limit=3&offset=50",
     "/films?offset=5000",
+    "/films?q=drama",
+    "/films?q=%22mad%20scientist%22&category=documentary&rating=PG&limit=5",
+    "/films?streaming=false&rating=G&offset=20",
     "/films/1",
     "/films/1000",
 ]
