@@ -53,8 +53,8 @@ async function explain(response) {
     case 502:
     case 504:
       return `The assistant could not answer this time.${later}`;
-    case 503:
-      return `The store is unavailable right now (${detail || "a service is down"}).${later}` +
+    case 503: // the detail names what is down (the database, the language model)
+      return `Temporarily unavailable: ${detail || "a service the store needs is down."}${later}` +
         (reference ? ` Reference: ${reference}.` : "");
     default:
       return `Something went wrong on our side.${later}` + (reference ? ` Reference: ${reference}.` : "");

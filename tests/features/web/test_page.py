@@ -2,6 +2,7 @@
 the live app with the fake model. The store front itself: test_store_front.py."""
 
 import asyncio
+import re
 
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -51,8 +52,15 @@ async def test_model_errors_are_shown(page: Page, fake_chat: FakeChat) -> None:
     await page.fill("#question", "Anyone there?")
     await page.click("#ask-button")
 
-    await expect(page.locator("#ask-error")).to_be_visible()
-    await expect(page.locator("#ask-error")).to_contain_text("language model is unavailable")
+    error = page.locator("#ask-error")
+    await expect(error).to_be_visible()
+    # A 503 in words: what is down, when to retry, and the request id to quote.
+    await expect(error).to_contain_text(
+        "Temporarily unavailable: The language model is unavailable"
+    )
+    await expect(error).to_contain_text("Please try again in 5 seconds.")
+    await expect(error).to_contain_text(re.compile(r"Reference: [0-9a-f]{32}\."))
+    await expect(error).not_to_contain_text("503")
 
 
 async def test_the_page_has_a_favicon(page: Page, live_url: str) -> None:
