@@ -9,6 +9,7 @@ import contextlib
 import importlib.resources
 import importlib.util
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -48,6 +49,13 @@ def _child_environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in _INHERITED_ENV or k.startswith("LC_")}
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+def _launcher() -> list[str]:
+    """On Linux, `setpriv --pdeathsig` (util-linux) has the kernel send the server SIGTERM when
+    the app dies, however it dies (SIGKILL included): no orphaned server holding the port."""
+    setpriv = shutil.which("setpriv") if sys.platform == "linux" else None
+    return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
 
 
 def _free_port() -> int:
@@ -114,7 +122,7 @@ class LocalModelServer:
     async def _spawn(self) -> None:
         """Starts the server process on our port and waits until it answers."""
         self._process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "llama_cpp.server",
+            *_launcher(), sys.executable, "-m", "llama_cpp.server",
             "--model", str(self.model_path),
             "--model_alias", self.model_id,
             "--host", "127.0.0.1",
@@ -127,6 +135,10 @@ class LocalModelServer:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=self._stderr,
             env=_child_environment(),
+            # Its own session: a Ctrl+C or a signal to `just serve`'s process group reaches only
+            # the app, whose shutdown stops the model in order; were the model hit first, the
+            # supervisor would take it for a crash.
+            start_new_session=True,
         )  # fmt: skip
         await self._wait_until_healthy()
         self._healthy = True

@@ -6,7 +6,9 @@ import asyncio
 import os
 import signal
 import socket
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,6 +19,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from devenv.local_llm import LocalModelServer
 from features.ai_summary.dtos import FilmSummary
 from main import create_app
+from shared.settings import PROJECT_ROOT
 from tests.support import make_dev_settings, make_settings, serve_on_loopback
 
 pytestmark = pytest.mark.llm
@@ -168,3 +171,63 @@ async def test_a_killed_model_server_is_restarted_and_reported(test_db_url: str)
         answer = await http.get("/ai/ask", params={"question": "Name a film genre."})
         assert answer.status_code == 200
         assert answer.text.strip()
+
+
+def _running(pid: int) -> bool:
+    """True while the process exists and is not a zombie (nobody may reap an orphan here)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+APP_THAT_STARTS_THE_MODEL = """
+import asyncio, os
+from devenv.local_llm import LocalModelServer
+
+async def main() -> None:
+    server = LocalModelServer(None, context=512, startup_timeout_s=120)
+    await server.start()
+    print("model", server.pid, os.getsid(server.pid), flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
+async def test_the_model_server_ends_with_the_app_and_keeps_out_of_its_signals() -> None:
+    """A real fault: SIGKILL to the app's process (no shutdown code runs). Its model server
+    must not outlive it, holding memory and a port; and it runs in a session of its own, so a
+    Ctrl+C to the app's process group reaches the app alone."""
+    app = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        APP_THAT_STARTS_THE_MODEL,
+        cwd=PROJECT_ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    model_pid = None
+    try:
+        assert app.stdout is not None
+        async with asyncio.timeout(150):
+            while not (line := await app.stdout.readline()).startswith(b"model "):
+                assert line, "the app exited before starting the model"
+        model_pid, model_session = map(int, line.split()[1:])
+        assert _running(model_pid)
+        assert model_session != os.getsid(app.pid)
+
+        os.kill(app.pid, signal.SIGKILL)
+        await app.wait()
+
+        async with asyncio.timeout(10):
+            while _running(model_pid):  # noqa: ASYNC110 - polling another process
+                await asyncio.sleep(0.1)
+    finally:
+        if app.returncode is None:
+            app.kill()
+            await app.wait()
+        if model_pid is not None and _running(model_pid):  # the bug this test is about
+            os.kill(model_pid, signal.SIGKILL)
