@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
@@ -33,6 +33,14 @@ class Page[T](BaseModel):
     total: int
     limit: int
     offset: int
+
+    @classmethod
+    def of(cls, total: int, items: list[dict[str, Any]], page: PageParams) -> Self:
+        """Validated once, from plain dicts (`PagedSelect.fetch`'s rows); FastAPI then only
+        checks the type and dumps it. Call it on a parametrised class: `Page[FilmOut].of`."""
+        return cls.model_validate(
+            {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+        )
 
 
 @dataclass(frozen=True)

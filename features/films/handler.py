@@ -19,10 +19,7 @@ def _not_found(film_id: int) -> NotFoundError:
 
 async def list_films(db: Database, page: PageParams, filters: FilmFilters) -> Page[FilmOut]:
     total, items = await query.fetch_page(db, limit=page.limit, offset=page.offset, filters=filters)
-    # Validated once, from plain dicts; FastAPI then only checks the type and dumps to JSON.
-    return _FilmPage.model_validate(
-        {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
-    )
+    return _FilmPage.of(total, items, page)
 
 
 async def get_film(db: Database, film_id: int) -> FilmOut:

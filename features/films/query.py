@@ -140,14 +140,17 @@ _OPEN_RENTAL = exists().where(
 )
 # Per store: copies, and the ones on the shelf (no open rental; exact, as migration 0003 allows
 # one open rental per copy). A film without copies gives one row with a NULL store.
+_PER_STORE = (
+    col(Film.film_id),
+    col(Film.title),
+    col(Inventory.store_id),
+    col(Store.manager_staff_id),
+    col(Address.address),
+    col(City.city),
+)
 AVAILABILITY = (
     select(
-        col(Film.film_id),
-        col(Film.title),
-        col(Inventory.store_id),
-        col(Store.manager_staff_id),
-        col(Address.address),
-        col(City.city),
+        *_PER_STORE,
         func.count(col(Inventory.inventory_id)).label("copies"),
         func.array_agg(aggregate_order_by(col(Inventory.inventory_id), col(Inventory.inventory_id)))
         .filter(~_OPEN_RENTAL)
@@ -158,14 +161,7 @@ AVAILABILITY = (
     .outerjoin(Address, col(Address.address_id) == col(Store.address_id))
     .outerjoin(City, col(City.city_id) == col(Address.city_id))
     .where(col(Film.film_id) == bindparam("film_id"))
-    .group_by(
-        col(Film.film_id),
-        col(Film.title),
-        col(Inventory.store_id),
-        col(Store.manager_staff_id),
-        col(Address.address),
-        col(City.city),
-    )
+    .group_by(*_PER_STORE)
     .order_by(col(Inventory.store_id))
 )
 

@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from features.films import handler
 from features.films.dtos import FilmAvailability, FilmOut, FilmPatch
@@ -8,14 +8,15 @@ from features.films.query import FilmFilters
 from shared.auth import AdminGuard
 from shared.database import DatabaseDep, WriteSessionDep
 from shared.errors import UNAUTHORIZED_RESPONSE, UNAVAILABLE_RESPONSE, NotFoundError
-from shared.models import MAX_ID, Rating
+from shared.models import Rating
 from shared.pagination import Page, PageParamsDep
+from shared.params import IdPath
 
 router = APIRouter(prefix="/films", tags=["films"], responses=UNAVAILABLE_RESPONSE)
 
 # PostgreSQL text cannot hold NUL: a 422, not a 500.
 NO_NUL = r"^[^\x00]+$"
-FilmId = Annotated[int, Path(ge=1, le=MAX_ID)]
+FilmId = IdPath
 _NO_SUCH_FILM = NotFoundError.response_doc("No such film")
 
 

@@ -72,6 +72,4 @@ async def list_customer_rentals(
     )
     if total == 0 and not await query.customer_exists(db, customer_id):
         raise NotFoundError(f"Customer {customer_id} not found.")
-    return _CustomerRentalPage.model_validate(
-        {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
-    )
+    return _CustomerRentalPage.of(total, items, page)

@@ -1,6 +1,4 @@
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Response, status
 
 from features.rentals import handler
 from features.rentals.dtos import CustomerRentalOut, RentalCreate, RentalOut
@@ -12,13 +10,13 @@ from shared.errors import (
     ConflictError,
     NotFoundError,
 )
-from shared.models import MAX_ID
 from shared.pagination import Page, PageParamsDep
+from shared.params import IdPath
 
 router = APIRouter(tags=["rentals"], responses=UNAVAILABLE_RESPONSE)
 
-CustomerId = Annotated[int, Path(ge=1, le=MAX_ID)]
-RentalId = Annotated[int, Path(ge=1, le=MAX_ID)]
+CustomerId = IdPath
+RentalId = IdPath
 
 
 @router.post(

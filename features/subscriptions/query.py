@@ -9,12 +9,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from features.rentals.query import customer_exists
 from shared.database import Database, execute
 from shared.models import SUBSCRIPTION_PERIOD, StreamingSubscription
 from shared.pagination import PagedSelect
-
-__all__ = ["customer_exists"]  # read from the rentals slice: the same customer rows
 
 S = StreamingSubscription
 _TODAY = func.current_date()

@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Response, status
+from fastapi import APIRouter, Body, Response, status
 
 from features.subscriptions import handler
 from features.subscriptions.dtos import SubscriptionCreate, SubscriptionEnd, SubscriptionOut
@@ -12,13 +12,13 @@ from shared.errors import (
     ConflictError,
     NotFoundError,
 )
-from shared.models import MAX_ID
 from shared.pagination import Page, PageParamsDep
+from shared.params import IdPath
 
 router = APIRouter(tags=["subscriptions"], responses=UNAVAILABLE_RESPONSE)
 
-CustomerId = Annotated[int, Path(ge=1, le=MAX_ID)]
-SubscriptionId = Annotated[int, Path(ge=1, le=MAX_ID)]
+CustomerId = IdPath
+SubscriptionId = IdPath
 
 
 @router.post(
