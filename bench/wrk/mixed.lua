@@ -3,36 +3,23 @@
 -- from its own slice of the free copies (the file given as the first argument).
 package.path = package.path .. ";" .. debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "?.lua"
 local report = require("report")
-
-local threads = {}
-local thread_count = 0
-
-function setup(thread)
-  thread:set("index", thread_count)
-  thread_count = thread_count + 1
-  table.insert(threads, thread)
-end
+local renting = require("renting")
 
 local CATEGORIES = { "action", "comedy", "drama", "horror", "sci-fi", "family", "games", "music" }
-local copies, pending = {}, {}
-local n, next_copy, customer = 0, 0, 0
+local n = 0
 rented, returned, conflicts, server_errors = 0, 0, 0, 0
 
+function setup(thread)
+  renting.setup(thread)
+end
+
 function init(args)
-  local slot, i = index, 0
-  for line in io.lines(args[1]) do
-    if i % tonumber(args[3]) == slot then table.insert(copies, tonumber(line)) end
-    i = i + 1
-  end
-  wrk.headers["Authorization"] = "Bearer " .. args[2]
-  wrk.headers["Content-Type"] = "application/json"
+  renting.init(args, index)
 end
 
 function request()
-  local rental = table.remove(pending)
-  if rental then
-    return wrk.format("PUT", "/rentals/" .. rental .. "/return", nil, "")
-  end
+  local give_back = renting.pending_return()
+  if give_back then return give_back end
   n = n + 1
   local kind = n % 10
   if kind < 4 then
@@ -42,10 +29,7 @@ function request()
   elseif kind < 8 then
     return wrk.format("GET", "/films/" .. (n % 1000 + 1))
   end
-  next_copy = next_copy % #copies + 1
-  customer = customer % 599 + 1
-  local body = '{"inventory_id":' .. copies[next_copy] .. ',"staff_id":1}'
-  return wrk.format("POST", "/customers/" .. customer .. "/rentals", nil, body)
+  return renting.rent()
 end
 
 function response(status, headers, body)
@@ -53,7 +37,7 @@ function response(status, headers, body)
     server_errors = server_errors + 1
   elseif status == 201 then
     rented = rented + 1
-    table.insert(pending, body:match('"rental_id":%s*(%d+)'))
+    renting.rented(body)
   elseif status == 409 then
     conflicts = conflicts + 1
   elseif status == 200 and headers["Location"] == nil and body:match('"return_date":%s*"') then
@@ -62,9 +46,6 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local totals = { rented = 0, returned = 0, conflicts = 0, server_errors = 0 }
-  for _, t in ipairs(threads) do
-    for k, _ in pairs(totals) do totals[k] = totals[k] + t:get(k) end
-  end
-  report.report(summary, latency, totals)
+  local names = { "rented", "returned", "conflicts", "server_errors" }
+  report.report(summary, latency, renting.totals(names))
 end

@@ -2,46 +2,26 @@
 -- the file given as the first argument), and returns each as soon as its 201 arrives.
 package.path = package.path .. ";" .. debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "?.lua"
 local report = require("report")
+local renting = require("renting")
 
-local threads = {}
-local thread_count = 0
-
-function setup(thread)
-  thread:set("index", thread_count)
-  thread_count = thread_count + 1
-  table.insert(threads, thread)
-end
-
-local copies, pending = {}, {}
-local next_copy, customer = 0, 0
 rented, returned, conflicts, other = 0, 0, 0, 0
 
+function setup(thread)
+  renting.setup(thread)
+end
+
 function init(args)
-  local token = args[2]
-  local slot, i = index, 0
-  for line in io.lines(args[1]) do
-    if i % tonumber(args[3]) == slot then table.insert(copies, tonumber(line)) end
-    i = i + 1
-  end
-  wrk.headers["Authorization"] = "Bearer " .. token
-  wrk.headers["Content-Type"] = "application/json"
+  renting.init(args, index)
 end
 
 function request()
-  local rental = table.remove(pending)
-  if rental then
-    return wrk.format("PUT", "/rentals/" .. rental .. "/return", nil, "")
-  end
-  next_copy = next_copy % #copies + 1
-  customer = customer % 599 + 1
-  local body = '{"inventory_id":' .. copies[next_copy] .. ',"staff_id":1}'
-  return wrk.format("POST", "/customers/" .. customer .. "/rentals", nil, body)
+  return renting.pending_return() or renting.rent()
 end
 
 function response(status, headers, body)
   if status == 201 then
     rented = rented + 1
-    table.insert(pending, body:match('"rental_id":%s*(%d+)'))
+    renting.rented(body)
   elseif status == 200 then
     returned = returned + 1
   elseif status == 409 then
@@ -52,9 +32,5 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local totals = { rented = 0, returned = 0, conflicts = 0, other = 0 }
-  for _, t in ipairs(threads) do
-    for k, _ in pairs(totals) do totals[k] = totals[k] + t:get(k) end
-  end
-  report.report(summary, latency, totals)
+  report.report(summary, latency, renting.totals({ "rented", "returned", "conflicts", "other" }))
 end
