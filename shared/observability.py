@@ -137,8 +137,19 @@ def configure_logging(settings: Settings) -> None:
     # Our middleware writes the access line (with request id and duration).
     logging.getLogger("uvicorn.access").disabled = True
     # Libraries that log each HTTP call or prompt at INFO; shared/ai_calls.py logs LLM calls.
+    # Semantic Kernel's agent runtime logs every message it routes (the user's question, the
+    # agents' answers) under loggers of its own, outside `semantic_kernel`.
     for name in ("httpx", "httpx2", "openai", "semantic_kernel"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    # Their warnings and errors quote messages too, and an agent actor logs every exception
+    # that passes through it, a cancelled run (client gone, timeout) included, as an ERROR
+    # with its text: only CRITICAL passes. A run's outcome is ours to log (handoff.run).
+    for name in (
+        "in_process_runtime",
+        "in_process_runtime.events",
+        "semantic_kernel.agents.orchestration",
+    ):
+        logging.getLogger(name).setLevel(max(logging.CRITICAL, root.level))
 
 
 class RequestContextMiddleware:

@@ -18,15 +18,15 @@ from semantic_kernel.contents import (
 )
 from semantic_kernel.contents.utils.finish_reason import FinishReason
 
-from features.ai_handoff.rules_router import Call, ComputedToolCaller, Reply
 from shared.ai_kernel import AIRuntime
+from shared.computed_chat import Call, ComputedToolCaller, Reply
 
 
 class FakeChat(ChatCompletionClientBase):
     """Streams `chunks` (forever, if `endless`), or answers from `replies` in order.
 
     `fail_before_first` / `fail_after` make it fail like a model that is down or crashes;
-    `gate` (an event) holds the stream after the first chunk until the test opens it;
+    `gate` (an event) holds the stream after `gate_at` chunks (default 1) until the test opens it;
     `closed` is set when the upstream generator is closed, however that happens."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -39,6 +39,7 @@ class FakeChat(ChatCompletionClientBase):
     fail_before_first: bool = False
     fail_after: int | None = None
     gate: asyncio.Event | None = None
+    gate_at: int = 1
     closed: asyncio.Event = Field(default_factory=asyncio.Event)
     yielded: int = 0
     requests: list[tuple[ChatHistory, PromptExecutionSettings]] = Field(default_factory=list)
@@ -72,7 +73,7 @@ class FakeChat(ChatCompletionClientBase):
             while index < len(self.chunks) or self.endless:
                 if self.fail_after is not None and index == self.fail_after:
                     raise RuntimeError("fake model crashed")
-                if index == 1 and self.gate is not None:
+                if index == self.gate_at and self.gate is not None:
                     await self.gate.wait()
                 await asyncio.sleep(self.chunk_delay_s)
                 self.yielded += 1

@@ -1,4 +1,3 @@
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -26,7 +25,7 @@ class HandoffRequest(BaseModel):
 
 
 class ToolCall(BaseModel):
-    name: str = Field(examples=["search_films"])
+    name: str = Field(examples=["film_details"])
     arguments: dict[str, Any] = Field(examples=[{"title": "ACADEMY DINOSAUR"}])
     ok: bool = Field(description="False when the tool failed (the model was told so).")
 
@@ -37,7 +36,7 @@ class FilmHit(BaseModel):
     film_id: int
     title: str
     rating: str | None
-    rental_rate: Decimal = Field(examples=["0.99"])
+    rental_rate: float = Field(examples=[0.99], description="Price of one rental, as in /films.")
 
 
 class HandoffAnswer(BaseModel):

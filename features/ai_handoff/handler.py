@@ -4,29 +4,26 @@ GeneralAgent, run by Semantic Kernel's HandoffOrchestration.
 One execution path. With a model that can call tools, the model drives both agents
 (`router: llm`); with the embedded local model, which cannot, the SearchAgent's chat service is
 the deterministic rules router and the GeneralAgent stays on the local model (`router: rules`).
-Each request gets its own runtime and agents, stopped however the run ends.
+Each request gets its own runtime and agents, stopped however the run ends. A run can be
+streamed: the agents' text arrives as it is written (the general agent's token by token).
 """
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
 
 import structlog
 from semantic_kernel import Kernel
-from semantic_kernel.agents import (
-    ChatCompletionAgent,
-    HandoffOrchestration,
-    OrchestrationHandoffs,
-)
+from semantic_kernel.agents import ChatCompletionAgent, HandoffOrchestration, OrchestrationHandoffs
 from semantic_kernel.agents.orchestration.handoffs import HANDOFF_PLUGIN_NAME
 from semantic_kernel.agents.runtime import InProcessRuntime
 from semantic_kernel.connectors.ai.function_choice_behavior import FunctionChoiceBehavior
-from semantic_kernel.contents import ChatMessageContent
+from semantic_kernel.contents import ChatMessageContent, StreamingChatMessageContent
 from semantic_kernel.exceptions import KernelException
 from semantic_kernel.functions import KernelArguments
 
-from features.ai_handoff import query
 from features.ai_handoff.dtos import HandoffAnswer
 from features.ai_handoff.rules_router import RulesRouterChat
 from features.ai_handoff.tools import (
@@ -36,6 +33,7 @@ from features.ai_handoff.tools import (
     StoreTools,
     ToolRecord,
 )
+from features.ai_handoff.understanding import read_question
 from shared.ai_calls import LLMUnavailableError
 from shared.ai_kernel import AIRuntime
 from shared.database import Database
@@ -52,6 +50,8 @@ GENERAL_MAX_TOKENS = 256
 # A model that is down or refuses the request (connection errors, the connectors' service
 # errors): 503. Anything else raised in a run is a bug and stays one (500).
 _MODEL_FAILURES = (KernelException, ConnectionError, OSError)
+# How long the runtime's cancelled handlers get to unwind.
+_STOP_WAIT_S = 2.0
 
 
 def _agents(
@@ -61,17 +61,17 @@ def _agents(
     if ai.tool_calling:
         search_kernel.add_service(ai.chat)
     else:
-        rules = RulesRouterChat(
-            ai_model_id="rules-router", named_in_question=partial(query.named_in_question, db)
+        search_kernel.add_service(
+            RulesRouterChat(ai_model_id="rules-router", read_question=partial(read_question, db))
         )
-        search_kernel.add_service(rules)
     search_kernel.add_plugin(StoreTools(db, record), plugin_name=STORE_PLUGIN)
     if staff:  # a guest's model is never offered customer data
         search_kernel.add_plugin(CustomerTools(db, record), plugin_name=CUSTOMERS_PLUGIN)
     search = ChatCompletionAgent(
         name=SEARCH_AGENT,
-        description="Answers questions about the store's films, prices, availability, "
-        "streaming and rentals from its database.",
+        description="Answers questions about the store's films (price, copies, story, cast, "
+        "length, rating), finds films by category, rating, actor, price, length or topic, and "
+        "looks up rentals, from its database.",
         instructions=SEARCH_INSTRUCTIONS,
         kernel=search_kernel,
         # It answers or hands off; "complete_task" would end a run without an answer.
@@ -101,77 +101,179 @@ async def _stop(runtime: InProcessRuntime) -> None:
     # handler starts), then cancel the handlers' tasks until none is left (InProcessRuntime
     # keeps them in `_background_tasks`, with no public accessor).
     await runtime.stop()
+    deadline = asyncio.get_running_loop().time() + _STOP_WAIT_S
     while tasks := list(runtime._background_tasks):
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        left = deadline - asyncio.get_running_loop().time()
+        done, pending = await asyncio.wait(tasks, timeout=max(left, 0))
+        for task in done:
+            # Retrieved, so not reported as "never retrieved": a handler cancelled after stop()
+            # fails in its cleanup (task_done() on the runtime's new, empty queue).
+            if not task.cancelled():
+                task.exception()
+        if pending:  # never seen; a run must not hang its request on a stubborn handler
+            log.warning("handoff.handlers_left_running", count=len(pending))
+            return
+
+
+def _outcome(exc: BaseException | None) -> str:
+    """The run's outcome for the log line, from how it ended."""
+    if exc is None:
+        return "ok"
+    if isinstance(exc, asyncio.CancelledError | GeneratorExit):
+        return "cancelled"  # the client went away
+    if isinstance(exc, GatewayTimeoutError):
+        return "timeout"
+    if isinstance(exc, LLMUnavailableError):
+        return "model_unavailable"
+    if isinstance(exc, BadGatewayError):
+        return "empty"
+    return "error"
+
+
+class HandoffRun:
+    """One question through the orchestration. `start()` runs it until its first text (or its
+    end), so that a model that is down is a 503 before any response byte; then `deltas()`
+    streams the agents' text, and `answer()` is the final answer. `aclose()` ends the run
+    however far it got, and logs it (once)."""
+
+    def __init__(
+        self, ai: AIRuntime, db: Database, question: str, *, staff: bool, timeout_s: float
+    ) -> None:
+        self._question = question
+        self._timeout_s = timeout_s
+        self._record = ToolRecord()
+        self._replies: list[ChatMessageContent] = []  # each agent's full replies, in order
+        self._deltas: asyncio.Queue[str] = asyncio.Queue()
+        self._head: str | None = None  # the first text, taken by start()
+        self._router = "llm" if ai.tool_calling else "rules"
+        search, general = _agents(ai, db, self._record, staff=staff)
+        self._orchestration: HandoffOrchestration[str, ChatMessageContent] = HandoffOrchestration(
+            members=[search, general],
+            handoffs=OrchestrationHandoffs().add(
+                search, general, description="Transfer any question that is not about the store."
+            ),
+            agent_response_callback=self._on_reply,
+            streaming_agent_response_callback=self._on_delta,
+        )
+        self._runtime = InProcessRuntime()
+        self._started = time.perf_counter()
+        self._task: asyncio.Task[HandoffAnswer] | None = None
+        self._logged = False
+
+    def _on_reply(self, message: ChatMessageContent | list[ChatMessageContent]) -> None:
+        self._replies += message if isinstance(message, list) else [message]
+
+    def _on_delta(self, message: StreamingChatMessageContent, is_final: bool) -> None:
+        if message.content:
+            self._deltas.put_nowait(message.content)
+
+    async def _run(self) -> HandoffAnswer:
+        self._runtime.start()
+        result = await self._orchestration.invoke(task=self._question, runtime=self._runtime)
+        try:
+            await result.get(timeout=self._timeout_s)
+        except TimeoutError:
+            if result.event.is_set():  # a TimeoutError raised inside the run: not ours
+                raise
+            result.cancel()
+            raise GatewayTimeoutError(
+                f"The assistant did not answer within {self._timeout_s:g} s; please retry."
+            ) from None
+        except AppError:
+            raise
+        except _MODEL_FAILURES as exc:
+            raise LLMUnavailableError() from exc
+        texts = [m for m in self._replies if (m.content or "").strip()]
+        if not texts:
+            raise BadGatewayError("The assistant's model returned an empty answer; please retry.")
+        last = texts[-1]
+        return HandoffAnswer(
+            agent="search" if last.name == SEARCH_AGENT else "general",
+            answer=last.content.strip(),
+            tool_calls=self._record.calls,
+            films=list(self._record.films.values()),
+            router=self._router,
+        )
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+        first = asyncio.create_task(self._deltas.get())
+        try:
+            await asyncio.wait({self._task, first}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException as exc:
+            await self.aclose(exc)
+            raise
+        finally:
+            if first.done() and not first.cancelled():
+                self._head = first.result()
+            first.cancel()
+        if self._task.done() and self._task.exception() is not None:
+            error = self._task.exception()
+            assert error is not None
+            await self.aclose(error)
+            raise error
+
+    async def deltas(self) -> AsyncIterator[str]:
+        """The agents' text as it is written, until the run ends."""
+        assert self._task is not None
+        if self._head is not None:
+            yield self._head
+        while True:
+            if not self._deltas.empty():
+                yield self._deltas.get_nowait()
+                continue
+            if self._task.done():
+                return
+            getter = asyncio.create_task(self._deltas.get())
+            try:
+                await asyncio.wait({self._task, getter}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if not getter.done():
+                    getter.cancel()
+            if getter.done() and not getter.cancelled():
+                yield getter.result()
+
+    async def answer(self) -> HandoffAnswer:
+        """The final answer; raises what ended the run (503, 504, 502) instead."""
+        assert self._task is not None
+        try:
+            answer = await self._task
+        except BaseException as exc:
+            await self.aclose(exc)
+            raise
+        await self.aclose()
+        return answer
+
+    async def aclose(self, exc: BaseException | None = None) -> None:
+        if self._logged:
+            return
+        self._logged = True
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            exc = exc or asyncio.CancelledError()
+        await _stop(self._runtime)
+        answered_by = self._replies[-1].name if self._replies else None
+        log.info(
+            "handoff.run",
+            router=self._router,
+            agent=answered_by,
+            tools=[call.name for call in self._record.calls] or None,
+            failed_tools=[call.name for call in self._record.calls if not call.ok] or None,
+            outcome=_outcome(exc),
+            duration_ms=round((time.perf_counter() - self._started) * 1000, 1),
+        )
 
 
 async def ask(
     ai: AIRuntime, db: Database, question: str, *, staff: bool, timeout_s: float
 ) -> HandoffAnswer:
-    started = time.perf_counter()
-    record = ToolRecord()
-    replies: list[ChatMessageContent] = []  # each agent's full replies, in order
-
-    def on_reply(message: object) -> None:
-        if isinstance(message, ChatMessageContent):
-            replies.append(message)
-
-    search, general = _agents(ai, db, record, staff=staff)
-    orchestration: HandoffOrchestration[str, ChatMessageContent] = HandoffOrchestration(
-        members=[search, general],
-        handoffs=OrchestrationHandoffs().add(
-            search, general, description="Transfer any question that is not about the store."
-        ),
-        agent_response_callback=on_reply,
-    )
-    router = "llm" if ai.tool_calling else "rules"
-    outcome = "error"
-    runtime = InProcessRuntime()
-    runtime.start()
+    """The whole answer at once."""
+    run = HandoffRun(ai, db, question, staff=staff, timeout_s=timeout_s)
     try:
-        result = await orchestration.invoke(task=question, runtime=runtime)
-        try:
-            await result.get(timeout=timeout_s)
-        except TimeoutError:
-            if result.event.is_set():  # a TimeoutError raised inside the run: not ours
-                raise
-            result.cancel()
-            outcome = "timeout"
-            raise GatewayTimeoutError(
-                f"The assistant did not answer within {timeout_s:g} s; please retry."
-            ) from None
-        except AppError:
-            raise
-        except _MODEL_FAILURES as exc:
-            outcome = "model_unavailable"
-            raise LLMUnavailableError() from exc
-        texts = [m for m in replies if (m.content or "").strip()]
-        if not texts:
-            outcome = "empty"
-            raise BadGatewayError("The assistant's model returned an empty answer; please retry.")
-        last = texts[-1]
-        outcome = "ok"
-        return HandoffAnswer(
-            agent="search" if last.name == SEARCH_AGENT else "general",
-            answer=last.content.strip(),
-            tool_calls=record.calls,
-            films=list(record.films.values()),
-            router=router,
-        )
-    except asyncio.CancelledError:
-        outcome = "cancelled"  # the client went away
-        raise
+        await run.start()
+        return await run.answer()
     finally:
-        await _stop(runtime)
-        answered_by = replies[-1].name if replies else None
-        log.info(
-            "handoff.run",
-            router=router,
-            agent=answered_by,
-            tools=[call.name for call in record.calls] or None,
-            failed_tools=[call.name for call in record.calls if not call.ok] or None,
-            outcome=outcome,
-            duration_ms=round((time.perf_counter() - started) * 1000, 1),
-        )
+        await run.aclose(asyncio.CancelledError())  # a no-op once the run was logged

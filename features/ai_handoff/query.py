@@ -1,128 +1,230 @@
-"""Data access for the store assistant's tools and its offline router. Statements are built
-once; each call is one read on a pooled connection, released at once, so no connection is held
-while a model thinks."""
+"""Data access for the store assistant: the linker's look at a question and the tools' reads.
 
+Each call is one read on a pooled connection, released at once, so no connection is held while a
+model thinks. The statements are written by hand (the linker and the film finder are shapes the
+query builder would only obscure), compiled once, and bound by name.
+"""
+
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
-from sqlalchemy import String, and_, bindparam, cast, exists, func, literal, select, true
-from sqlmodel import col
+from sqlalchemy import Boolean, Integer, Numeric, String, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from shared.database import Database
-from shared.models import (
-    Category,
-    Customer,
-    Film,
-    FilmCategory,
-    Inventory,
-    Rental,
-    film_category_name,
-)
 
-SEARCH_LIMIT = 5
+LIST_LIMIT = 10  # films named in one answer, at most
 RENTALS_LIMIT = 5
 
-_FILM = (
-    col(Film.film_id),
-    col(Film.title),
-    col(Film.rating),
-    col(Film.rental_rate),
-    film_category_name().label("category"),
+# What the question's words name in the catalogue: films (both title words), actors (first and
+# last name), categories. A word matches a name's word when they start with the same letter and
+# differ by at most 2 edits (words of 6+ letters), 1 (4-5 letters) or none (shorter): typos, not
+# other words; or by one edit more when they also sound alike (double metaphone: "bail" for
+# "bale"). Titles and names are split with split_part (two words each in Pagila):
+# ~2 ms for a question.
+LINK = text("""
+WITH words AS (SELECT DISTINCT w FROM unnest(:words) AS w),
+name_words AS (
+    SELECT 'film' AS kind, title AS name, lower(split_part(title, ' ', 1)) AS w,
+           array_length(string_to_array(title, ' '), 1) AS n_words
+    FROM film
+    UNION ALL
+    SELECT 'film', title, lower(split_part(title, ' ', 2)),
+           array_length(string_to_array(title, ' '), 1)
+    FROM film
+    UNION ALL
+    SELECT 'actor', first_name || ' ' || last_name, lower(first_name), 2 FROM actor
+    UNION ALL
+    SELECT 'actor', first_name || ' ' || last_name, lower(last_name), 2 FROM actor
+    UNION ALL
+    SELECT 'category', name, lower(name), 1 FROM category
+),
+pairs AS (
+    SELECT nw.kind, nw.name, nw.n_words, nw.w, q.w AS said,
+           levenshtein_less_equal(nw.w, q.w, 2) AS edits,
+           CASE WHEN length(nw.w) >= 6 THEN 2 WHEN length(nw.w) >= 4 THEN 1 ELSE 0 END AS allowed
+    FROM name_words AS nw
+    JOIN words AS q ON left(nw.w, 1) = left(q.w, 1) AND abs(length(nw.w) - length(q.w)) <= 2
+),
+matched AS (
+    SELECT kind, name, n_words, w,
+           min(CASE WHEN edits <= allowed THEN edits
+                    WHEN edits <= allowed + 1 AND length(said) >= 4
+                         AND dmetaphone(w) = dmetaphone(said) THEN edits END)
+               AS distance
+    FROM pairs
+    GROUP BY kind, name, n_words, w
+)
+SELECT kind, name, count(*) = n_words AS whole, sum(distance)::int AS distance
+FROM matched
+WHERE distance IS NOT NULL
+GROUP BY kind, name, n_words
+ORDER BY count(*) = n_words DESC, sum(distance), kind, name
+""").bindparams(bindparam("words", type_=ARRAY(String)))
+
+# One film with everything a customer asks about it; the cast in billing order (by name).
+FILM_DETAILS = text("""
+SELECT f.film_id, f.title, f.description, f.release_year, f.rating::text AS rating,
+       f.rental_rate, f.rental_duration, f.length, f.streaming_available,
+       (SELECT c.name FROM film_category fc JOIN category c USING (category_id)
+        WHERE fc.film_id = f.film_id ORDER BY c.name LIMIT 1) AS category,
+       ARRAY(SELECT a.first_name || ' ' || a.last_name
+             FROM film_actor fa JOIN actor a USING (actor_id)
+             WHERE fa.film_id = f.film_id ORDER BY a.last_name, a.first_name) AS cast_names
+FROM film AS f
+WHERE lower(f.title) = lower(:title)
+""").bindparams(bindparam("title", type_=String))
+
+# Copies per store and how many are in: exact, as migration 0003 allows one open rental per
+# copy. A film without copies gives one row with a NULL store; no such film, no rows.
+AVAILABILITY_BY_TITLE = text("""
+SELECT f.film_id, f.title, f.rating::text AS rating, f.rental_rate, i.store_id,
+       count(i.inventory_id)::int AS copies,
+       (count(i.inventory_id) FILTER (WHERE NOT EXISTS (
+            SELECT FROM rental AS r
+            WHERE r.inventory_id = i.inventory_id AND r.return_date IS NULL)))::int AS in_stock
+FROM film AS f
+LEFT JOIN inventory AS i ON i.film_id = f.film_id
+WHERE lower(f.title) = lower(:title)
+GROUP BY f.film_id, i.store_id
+ORDER BY f.film_id, i.store_id
+""").bindparams(bindparam("title", type_=String))
+
+# Films by any combination of filters (NULL: any), sorted, with the exact total of matches.
+# `text` is a web-style search over Pagila's own film.fulltext (title + description).
+FIND_FILMS = text("""
+WITH hits AS (
+    SELECT f.film_id, f.title, f.rating::text AS rating, f.rental_rate, f.length,
+           f.release_year, c.name AS category,
+           CASE WHEN :text IS NULL THEN 0
+                ELSE ts_rank(f.fulltext, websearch_to_tsquery('english', :text)) END AS rank
+    FROM film AS f
+    LEFT JOIN LATERAL (
+        SELECT c.name FROM film_category AS fc JOIN category AS c USING (category_id)
+        WHERE fc.film_id = f.film_id ORDER BY c.name LIMIT 1
+    ) AS c ON true
+    WHERE (:text IS NULL OR f.fulltext @@ websearch_to_tsquery('english', :text))
+      AND (:category IS NULL OR EXISTS (
+            SELECT FROM film_category AS fc JOIN category AS k USING (category_id)
+            WHERE fc.film_id = f.film_id AND lower(k.name) = lower(:category)))
+      AND (:rating IS NULL OR f.rating::text = upper(:rating))
+      AND (:actor IS NULL OR EXISTS (
+            SELECT FROM film_actor AS fa JOIN actor AS a USING (actor_id)
+            WHERE fa.film_id = f.film_id
+              AND lower(a.first_name || ' ' || a.last_name) = lower(:actor)))
+      AND (:max_price IS NULL OR f.rental_rate <= :max_price)
+      AND (:min_length IS NULL OR f.length >= :min_length)
+      AND (:max_length IS NULL OR f.length <= :max_length)
+      AND (:streaming IS NULL OR f.streaming_available = :streaming)
+)
+SELECT hits.*, count(*) OVER ()::int AS total,
+       (SELECT count(*) FROM rental AS r JOIN inventory AS i USING (inventory_id)
+        WHERE i.film_id = hits.film_id)::int AS times_rented
+FROM hits
+ORDER BY
+    CASE WHEN :sort = 'price' THEN rental_rate END ASC,
+    CASE WHEN :sort = 'price_desc' THEN rental_rate END DESC,
+    CASE WHEN :sort = 'length' THEN length END ASC,
+    CASE WHEN :sort = 'length_desc' THEN length END DESC NULLS LAST,
+    CASE WHEN :sort = 'popular' THEN (SELECT count(*) FROM rental AS r
+        JOIN inventory AS i USING (inventory_id) WHERE i.film_id = hits.film_id) END DESC,
+    rank DESC, title
+LIMIT :limit
+""").bindparams(
+    bindparam("text", type_=String),
+    bindparam("category", type_=String),
+    bindparam("rating", type_=String),
+    bindparam("actor", type_=String),
+    bindparam("max_price", type_=Numeric(4, 2)),
+    bindparam("min_length", type_=Integer),
+    bindparam("max_length", type_=Integer),
+    bindparam("streaming", type_=Boolean),
+    bindparam("sort", type_=String),
+    bindparam("limit", type_=Integer),
 )
 
+CATEGORIES = text("""
+SELECT c.name, count(fc.film_id)::int AS films
+FROM category AS c LEFT JOIN film_category AS fc USING (category_id)
+GROUP BY c.category_id ORDER BY c.name
+""")
 
-def like_pattern(text: str) -> str:
-    """`%text%` for ILIKE ... ESCAPE '\\', with the user's own %, _ and \\ taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+# The actors in the most films; ties at the cut are all kept (rank, not row number).
+TOP_ACTORS = text("""
+SELECT name, films FROM (
+    SELECT a.first_name || ' ' || a.last_name AS name, count(*)::int AS films,
+           rank() OVER (ORDER BY count(*) DESC) AS place
+    FROM actor AS a JOIN film_actor AS fa USING (actor_id)
+    GROUP BY a.actor_id
+) AS ranked
+WHERE place <= :limit
+ORDER BY films DESC, name
+""").bindparams(bindparam("limit", type_=Integer))
 
+CUSTOMER = text("""
+SELECT customer_id, first_name, last_name FROM customer WHERE customer_id = :customer_id
+""").bindparams(bindparam("customer_id", type_=Integer))
 
-SEARCH_BY_TITLE = (
-    select(*_FILM)
-    .where(col(Film.title).ilike(bindparam("pattern"), escape="\\"))
-    .order_by(col(Film.title))
-    .limit(SEARCH_LIMIT)
-)
-
-# Exact, thanks to the one-open-rental-per-copy index: a copy is in when it has no open rental.
-_OPEN_RENTAL = exists().where(
-    and_(col(Rental.inventory_id) == col(Inventory.inventory_id), col(Rental.return_date).is_(None))
-)
-AVAILABILITY = (
-    select(
-        *_FILM,
-        col(Inventory.store_id),
-        func.count(col(Inventory.inventory_id)).label("copies"),
-        func.count(col(Inventory.inventory_id)).filter(~_OPEN_RENTAL).label("in_store"),
-    )
-    .outerjoin(Inventory, col(Inventory.film_id) == col(Film.film_id))
-    .where(func.lower(col(Film.title)) == func.lower(bindparam("title")))
-    .group_by(col(Film.film_id), col(Inventory.store_id))
-    .order_by(col(Film.film_id), col(Inventory.store_id))
-)
-
-CUSTOMER = select(
-    col(Customer.customer_id), col(Customer.first_name), col(Customer.last_name)
-).where(col(Customer.customer_id) == bindparam("customer_id"))
-
-RECENT_RENTALS = (
-    select(
-        col(Rental.rental_id),
-        col(Rental.rental_date),
-        col(Rental.return_date),
-        *_FILM,
-    )
-    .join(Inventory, col(Inventory.inventory_id) == col(Rental.inventory_id))
-    .join(Film, col(Film.film_id) == col(Inventory.film_id))
-    .where(col(Rental.customer_id) == bindparam("customer_id"))
-    .order_by(col(Rental.rental_date).desc(), col(Rental.rental_id).desc())
-    .limit(RENTALS_LIMIT)
-)
-
-_IN_CATEGORY = exists().where(
-    col(FilmCategory.film_id) == col(Film.film_id),
-    col(FilmCategory.category_id) == col(Category.category_id),
-    func.lower(col(Category.name)) == func.lower(bindparam("category", type_=String)),
-)
-STREAMING = (
-    select(*_FILM)
-    .where(col(Film.streaming_available).is_(true()))
-    .where(cast(bindparam("category", type_=String), String).is_(None) | _IN_CATEGORY)
-    .order_by(col(Film.title))
-    .limit(SEARCH_LIMIT)
-)
+RECENT_RENTALS = text("""
+SELECT r.rental_id, r.rental_date, r.return_date, f.film_id, f.title,
+       f.rating::text AS rating, f.rental_rate
+FROM rental AS r
+JOIN inventory AS i USING (inventory_id)
+JOIN film AS f USING (film_id)
+WHERE r.customer_id = :customer_id
+ORDER BY r.rental_date DESC, r.rental_id DESC
+LIMIT :limit
+""").bindparams(bindparam("customer_id", type_=Integer), bindparam("limit", type_=Integer))
 
 
-def _words(text: Any) -> Any:
-    """Lower-case words separated by single spaces, padded by one space on each side."""
-    return literal(" ") + func.regexp_replace(func.lower(text), "[^[:alnum:]]+", " ", "g") + " "
+async def link(db: Database, words: list[str]) -> list[asyncpg.Record]:
+    return await db.read(LINK, {"words": words})
 
 
-# The catalogue title and the category a question names, whole words, any case (the longest
-# if several): the offline router's only look at the question.
-_QUESTION = _words(bindparam("question", type_=String))
-NAMED_IN_QUESTION = select(
-    select(col(Film.title))
-    .where(func.strpos(_QUESTION, _words(col(Film.title))) > 0)
-    .order_by(func.length(col(Film.title)).desc(), col(Film.title))
-    .limit(1)
-    .scalar_subquery()
-    .label("title"),
-    select(col(Category.name))
-    .where(func.strpos(_QUESTION, _words(col(Category.name))) > 0)
-    .order_by(func.length(col(Category.name)).desc())
-    .limit(1)
-    .scalar_subquery()
-    .label("category"),
-)
-
-
-async def search_by_title(db: Database, text: str) -> list[asyncpg.Record]:
-    return await db.read(SEARCH_BY_TITLE, {"pattern": like_pattern(text)})
+async def film_details(db: Database, title: str) -> asyncpg.Record | None:
+    return await db.read_one(FILM_DETAILS, {"title": title})
 
 
 async def availability(db: Database, title: str) -> list[asyncpg.Record]:
-    return await db.read(AVAILABILITY, {"title": title})
+    return await db.read(AVAILABILITY_BY_TITLE, {"title": title})
+
+
+async def find_films(
+    db: Database,
+    *,
+    text: str | None = None,
+    category: str | None = None,
+    rating: str | None = None,
+    actor: str | None = None,
+    max_price: Decimal | None = None,
+    min_length: int | None = None,
+    max_length: int | None = None,
+    streaming: bool | None = None,
+    sort: str | None = None,
+    limit: int = LIST_LIMIT,
+) -> list[asyncpg.Record]:
+    params: dict[str, Any] = {
+        "text": text,
+        "category": category,
+        "rating": rating,
+        "actor": actor,
+        "max_price": max_price,
+        "min_length": min_length,
+        "max_length": max_length,
+        "streaming": streaming,
+        "sort": sort,
+        "limit": limit,
+    }
+    return await db.read(FIND_FILMS, params)
+
+
+async def categories(db: Database) -> list[asyncpg.Record]:
+    return await db.read(CATEGORIES)
+
+
+async def top_actors(db: Database, limit: int) -> list[asyncpg.Record]:
+    return await db.read(TOP_ACTORS, {"limit": limit})
 
 
 async def customer(db: Database, customer_id: int) -> asyncpg.Record | None:
@@ -130,14 +232,4 @@ async def customer(db: Database, customer_id: int) -> asyncpg.Record | None:
 
 
 async def recent_rentals(db: Database, customer_id: int) -> list[asyncpg.Record]:
-    return await db.read(RECENT_RENTALS, {"customer_id": customer_id})
-
-
-async def streaming(db: Database, category: str | None) -> list[asyncpg.Record]:
-    return await db.read(STREAMING, {"category": category})
-
-
-async def named_in_question(db: Database, question: str) -> tuple[str | None, str | None]:
-    row = await db.read_one(NAMED_IN_QUESTION, {"question": question})
-    assert row is not None
-    return row["title"], row["category"]
+    return await db.read(RECENT_RENTALS, {"customer_id": customer_id, "limit": RENTALS_LIMIT})

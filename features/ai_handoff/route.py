@@ -1,15 +1,20 @@
+from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from features.ai_handoff import handler
 from features.ai_handoff.dtos import HandoffAnswer, HandoffRequest
+from shared import sse
 from shared.ai_kernel import AIRuntime, AISlotDep, get_ai
 from shared.auth import IsAdminDep
 from shared.database import DatabaseDep
 from shared.errors import (
     UNAUTHORIZED_RESPONSE,
     UNAVAILABLE_RESPONSE,
+    AppError,
     BadGatewayError,
     GatewayTimeoutError,
 )
@@ -18,15 +23,49 @@ from shared.settings import SettingsDep
 router = APIRouter(prefix="/ai", tags=["ai"], dependencies=[AISlotDep])
 
 
+class RunStreamResponse(StreamingResponse):
+    """Ends the run as soon as the response ends, however it ends (finished, client gone)."""
+
+    def __init__(self, run: handler.HandoffRun) -> None:
+        super().__init__(_events(run), media_type="text/event-stream", headers=sse.NO_BUFFERING)
+        self._run = run
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._run.aclose()
+
+
+async def _events(run: handler.HandoffRun) -> AsyncIterator[bytes]:
+    async for delta in sse.with_pings(run.deltas()):
+        yield sse.PING if delta is None else sse.message(delta)
+    try:
+        answer = await run.answer()
+    except AppError as exc:  # mid-stream: the status line is long gone
+        yield sse.event("error", sse.StreamError(message=exc.detail))
+        return
+    yield sse.event("done", answer)
+
+
 @router.post(
     "/handoff",
+    response_model=HandoffAnswer,
     summary="Ask the store's assistant: store questions are answered from the database, "
-    "others by the general agent",
-    description="A SearchAgent with database tools (film search, availability, streaming, "
-    "and, with the admin bearer token, a customer's rentals) answers store questions and "
-    "hands anything else to a GeneralAgent (Semantic Kernel's HandoffOrchestration). Without "
-    "a tool-calling model, a deterministic rules router plays the SearchAgent's model.",
+    "others by the general agent; JSON, or SSE with Accept: text/event-stream",
+    description="A SearchAgent with database tools (a film's details and cast, availability, "
+    "films by text, category, rating, actor, price, length or streaming, the categories, the "
+    "top actors, and, with the admin bearer token, a customer's rentals) answers store "
+    "questions and hands anything else to a GeneralAgent (Semantic Kernel's "
+    "HandoffOrchestration). Without a tool-calling model, a deterministic rules router plays "
+    "the SearchAgent's model. With `Accept: text/event-stream` the answer is streamed: "
+    "`message` events `{delta}` as the agents write (the general agent token by token), then "
+    "one `done` event with the whole answer (as the JSON response), or an `error` event.",
     responses={
+        200: {
+            "description": "The answer (JSON), or its stream (SSE)",
+            "content": {"text/event-stream": {}},
+        },
         **UNAUTHORIZED_RESPONSE,
         **BadGatewayError.response_doc("The model returned an empty answer"),
         **UNAVAILABLE_RESPONSE,
@@ -35,11 +74,18 @@ router = APIRouter(prefix="/ai", tags=["ai"], dependencies=[AISlotDep])
 )
 async def handoff(
     body: HandoffRequest,
+    request: Request,
     ai: Annotated[AIRuntime, Depends(get_ai)],
     db: DatabaseDep,
     staff: IsAdminDep,
     settings: SettingsDep,
-) -> HandoffAnswer:
-    return await handler.ask(
+) -> HandoffAnswer | StreamingResponse:
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        return await handler.ask(
+            ai, db, body.question, staff=staff, timeout_s=settings.handoff_timeout_s
+        )
+    run = handler.HandoffRun(
         ai, db, body.question, staff=staff, timeout_s=settings.handoff_timeout_s
     )
+    await run.start()  # a model that is down: 503 now, before any byte
+    return RunStreamResponse(run)

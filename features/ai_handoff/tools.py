@@ -1,14 +1,16 @@
 """The store agent's tools, as Semantic Kernel functions over the Pagila database.
 
-Each call is one short read (see query.py), returns compact JSON for the model, and is recorded
-(name, arguments, ok) with the films it returned, for the response. A tool that fails tells the
-model so in its result instead of raising: the run goes on and the call is listed `ok: false`.
+The same tools serve a tool-calling model (`router: llm`) and the offline rules router. Each call
+is one short read (see query.py), returns compact JSON, and is recorded (name, arguments, ok)
+with the films it returned, for the response. A tool that fails tells the model so in its
+result instead of raising: the run goes on and the call is listed `ok: false`.
 """
 
 import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 import asyncpg
@@ -18,13 +20,27 @@ from semantic_kernel.functions import kernel_function
 from features.ai_handoff import query
 from features.ai_handoff.dtos import FilmHit, ToolCall
 from shared.database import Database
-from shared.models import MAX_ID
+from shared.models import MAX_ID, MPAA_RATINGS
 
 log = structlog.get_logger(__name__)
 
+# Plugin and function names, stated once: the kernel calls a function `Plugin-function`.
 STORE_PLUGIN = "Store"
 CUSTOMERS_PLUGIN = "Customers"
-TITLE_MAX_CHARS = 100
+FILM_DETAILS = "film_details"
+FILM_AVAILABILITY = "film_availability"
+FIND_FILMS = "find_films"
+LIST_CATEGORIES = "list_categories"
+TOP_ACTORS = "top_actors"
+CUSTOMER_RENTALS = "customer_rentals"
+
+TEXT_MAX_CHARS = 200
+SORTS = ("price", "price_desc", "length", "length_desc", "popular")
+MAX_FILMS = 20
+
+
+def qualified(plugin: str, function: str) -> str:
+    return f"{plugin}-{function}"
 
 
 @dataclass
@@ -41,17 +57,31 @@ class ToolRecord:
                     film_id=row["film_id"],
                     title=row["title"],
                     rating=row["rating"],
-                    rental_rate=row["rental_rate"],
+                    rental_rate=float(row["rental_rate"]),
                 )
+
+
+class ToolInputError(ValueError):
+    """An argument the model passed is out of range: it is told which, and may try again."""
+
+
+def _money(value: Decimal) -> float:
+    return float(value)
 
 
 def _film(row: asyncpg.Record) -> dict[str, Any]:
     return {
         "title": row["title"],
         "rating": row["rating"],
-        "rental_rate": f"{row['rental_rate']:.2f}",
         "category": row["category"],
+        "rental_rate": _money(row["rental_rate"]),
+        "length": row["length"],
     }
+
+
+def _text(value: str | None) -> str | None:
+    value = (value or "").replace("\x00", "").strip()[:TEXT_MAX_CHARS]
+    return value or None
 
 
 class _Tools:
@@ -65,6 +95,9 @@ class _Tools:
         started = time.perf_counter()
         try:
             result = await work()
+        except ToolInputError as exc:
+            self._record.calls.append(ToolCall(name=name, arguments=arguments, ok=False))
+            return json.dumps({"error": str(exc)})
         except Exception as exc:  # the model is told, the response lists it; the run goes on
             self._record.calls.append(ToolCall(name=name, arguments=arguments, ok=False))
             log.warning(
@@ -82,64 +115,175 @@ class StoreTools(_Tools):
     """Tools anyone may use: the catalogue, prices, availability, streaming."""
 
     @kernel_function(
-        name="search_films",
-        description="Find films whose title contains the text (any case; at most 5): "
-        "title, rating, rental rate, category.",
+        name=FILM_DETAILS,
+        description="Everything about one film: what it is about (description), release year, "
+        "rating, rental rate and rental days, length in minutes, category, whether it streams, "
+        "and its cast. Needs the film's exact title (any case); find_films finds titles.",
     )
-    async def search_films(
-        self, title: Annotated[str, "Part of a film title, e.g. DINOSAUR"]
+    async def film_details(
+        self, title: Annotated[str, "The film's exact title, any case, e.g. ACADEMY DINOSAUR"]
     ) -> str:
         async def work() -> dict[str, Any]:
-            text = title.strip()[:TITLE_MAX_CHARS]
-            rows = await query.search_by_title(self._db, text)
-            self._record.saw(rows)
-            return {"query": text, "films": [_film(row) for row in rows]}
+            row = await query.film_details(self._db, _text(title) or "")
+            if row is None:
+                return {"title": title, "found": False}
+            self._record.saw([row])
+            return {
+                "found": True,
+                "title": row["title"],
+                "description": row["description"],
+                "release_year": row["release_year"],
+                "rating": row["rating"],
+                "rental_rate": _money(row["rental_rate"]),
+                "rental_days": row["rental_duration"],
+                "length": row["length"],
+                "category": row["category"],
+                "streaming": row["streaming_available"],
+                "cast": list(row["cast_names"]),
+            }
 
-        return await self._run("search_films", {"title": title}, work)
+        return await self._run(FILM_DETAILS, {"title": title}, work)
 
     @kernel_function(
-        name="film_availability",
-        description="A film's rental rate and, per store, how many copies it has and how many "
-        "are in now. Needs the exact title.",
+        name=FILM_AVAILABILITY,
+        description="A film's rental rate and, per store and in total, how many copies the "
+        "stores hold and how many are in now. Needs the film's exact title (any case).",
     )
     async def film_availability(
         self, title: Annotated[str, "The film's exact title, any case"]
     ) -> str:
         async def work() -> dict[str, Any]:
-            rows = await query.availability(self._db, title.strip()[:TITLE_MAX_CHARS])
+            rows = await query.availability(self._db, _text(title) or "")
             if not rows:
                 return {"title": title, "found": False}
             self._record.saw(rows)
             stores = [
-                {"store_id": r["store_id"], "copies": r["copies"], "in_store": r["in_store"]}
+                {"store_id": r["store_id"], "copies": r["copies"], "in_stock": r["in_stock"]}
                 for r in rows
                 if r["store_id"] is not None
             ]
-            return {**_film(rows[0]), "found": True, "stores": stores}
+            return {
+                "found": True,
+                "title": rows[0]["title"],
+                "rating": rows[0]["rating"],
+                "rental_rate": _money(rows[0]["rental_rate"]),
+                "copies": sum(s["copies"] for s in stores),
+                "in_stock": sum(s["in_stock"] for s in stores),
+                "stores": stores,
+            }
 
-        return await self._run("film_availability", {"title": title}, work)
+        return await self._run(FILM_AVAILABILITY, {"title": title}, work)
 
     @kernel_function(
-        name="streaming_recommendations",
-        description="Films available for streaming now (at most 5), optionally in one category "
-        "(e.g. Comedy).",
+        name=FIND_FILMS,
+        description="Find films by any combination of: words to search in titles and "
+        "descriptions (a topic, e.g. 'shark'), category, rating, an actor's full name, the "
+        "highest rental rate, a length range in minutes, streaming now. Sort by price, "
+        "price_desc, length, length_desc or popular (most rented); default best match, then "
+        "title. Returns the total number of matches and the first `limit` films.",
     )
-    async def streaming_recommendations(
-        self, category: Annotated[str | None, "A category name, or none for any"] = None
+    async def find_films(
+        self,
+        text: Annotated[str | None, "Words to search for in titles and descriptions"] = None,
+        category: Annotated[
+            str | None, "A category name, e.g. Comedy (see list_categories)"
+        ] = None,
+        rating: Annotated[str | None, "One of G, PG, PG-13, R, NC-17"] = None,
+        actor: Annotated[
+            str | None, "An actor's first and last name, e.g. PENELOPE GUINESS"
+        ] = None,
+        max_price: Annotated[float | None, "Highest rental rate in dollars, e.g. 2.99"] = None,
+        min_length: Annotated[int | None, "Shortest length in minutes"] = None,
+        max_length: Annotated[int | None, "Longest length in minutes"] = None,
+        streaming: Annotated[bool | None, "True: only films that stream now"] = None,
+        sort: Annotated[
+            str | None, "price, price_desc, length, length_desc or popular; none: best match"
+        ] = None,
+        limit: Annotated[int, "How many films to return, 1 to 20"] = query.LIST_LIMIT,
     ) -> str:
-        async def work() -> dict[str, Any]:
-            rows = await query.streaming(self._db, category.strip() if category else None)
-            self._record.saw(rows)
-            return {"category": category, "films": [_film(row) for row in rows]}
+        arguments = {
+            name: value
+            for name, value in {
+                "text": text,
+                "category": category,
+                "rating": rating,
+                "actor": actor,
+                "max_price": max_price,
+                "min_length": min_length,
+                "max_length": max_length,
+                "streaming": streaming,
+                "sort": sort,
+                "limit": limit,
+            }.items()
+            if value is not None
+        }
 
-        return await self._run("streaming_recommendations", {"category": category}, work)
+        async def work() -> dict[str, Any]:
+            if rating is not None and rating.upper() not in MPAA_RATINGS:
+                raise ToolInputError(f"rating must be one of {', '.join(MPAA_RATINGS)}")
+            if sort is not None and sort not in SORTS:
+                raise ToolInputError(f"sort must be one of {', '.join(SORTS)}")
+            try:
+                price = Decimal(str(max_price)) if max_price is not None else None
+            except InvalidOperation:
+                raise ToolInputError("max_price must be a number of dollars") from None
+            if price is not None and not price.is_finite():
+                raise ToolInputError("max_price must be a number of dollars")
+            rows = await query.find_films(
+                self._db,
+                text=_text(text),
+                category=_text(category),
+                rating=rating.upper() if rating else None,
+                actor=_text(actor),
+                max_price=price.quantize(Decimal("0.01")) if price is not None else None,
+                min_length=_length(min_length),
+                max_length=_length(max_length),
+                streaming=streaming,
+                sort=sort,
+                limit=max(1, min(limit, MAX_FILMS)),
+            )
+            self._record.saw(rows)
+            return {
+                "total": rows[0]["total"] if rows else 0,
+                "films": [_film(row) for row in rows],
+            }
+
+        return await self._run(FIND_FILMS, arguments, work)
+
+    @kernel_function(
+        name=LIST_CATEGORIES,
+        description="The catalogue's categories (genres), each with its number of films.",
+    )
+    async def list_categories(self) -> str:
+        async def work() -> dict[str, Any]:
+            rows = await query.categories(self._db)
+            return {"categories": [{"name": r["name"], "films": r["films"]} for r in rows]}
+
+        return await self._run(LIST_CATEGORIES, {}, work)
+
+    @kernel_function(
+        name=TOP_ACTORS,
+        description="The actors who appear in the most films, with their number of films "
+        "(ties at the cut included).",
+    )
+    async def top_actors(self, limit: Annotated[int, "How many, 1 to 20"] = 5) -> str:
+        async def work() -> dict[str, Any]:
+            rows = await query.top_actors(self._db, max(1, min(limit, MAX_FILMS)))
+            return {"actors": [{"name": r["name"], "films": r["films"]} for r in rows]}
+
+        return await self._run(TOP_ACTORS, {"limit": limit}, work)
+
+
+def _length(minutes: int | None) -> int | None:
+    # Pagila's film.length is a smallint; anything past it bounds nothing.
+    return None if minutes is None else max(0, min(minutes, 32767))
 
 
 class CustomerTools(_Tools):
     """Staff only: offered to the model only when the request carries the admin token."""
 
     @kernel_function(
-        name="customer_rentals",
+        name=CUSTOMER_RENTALS,
         description="A customer's most recent rentals (at most 5): film, rented, returned.",
     )
     async def customer_rentals(self, customer_id: Annotated[int, "The customer's id"]) -> str:
@@ -164,4 +308,4 @@ class CustomerTools(_Tools):
             name = f"{person['first_name']} {person['last_name']}".title()
             return {"customer_id": customer_id, "found": True, "name": name, "rentals": rentals}
 
-        return await self._run("customer_rentals", {"customer_id": customer_id}, work)
+        return await self._run(CUSTOMER_RENTALS, {"customer_id": customer_id}, work)

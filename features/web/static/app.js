@@ -1,7 +1,8 @@
 // The store front: browse and search the catalogue, open a film (facts, availability, AI
 // summary), rent a copy, see a customer's rentals and return them; staff sign in through
-// POST /token (the token lives in this tab's sessionStorage only). The assistant streams
-// /ai/ask (SSE over fetch, with Stop) or asks /ai/handoff. No dependencies, no build step.
+// POST /token (the token lives in this tab's sessionStorage only). "Ask the store" streams
+// /ai/handoff (SSE over fetch, with Stop): store questions are answered from the catalogue,
+// others by the model, token by token. No dependencies, no build step.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -538,19 +539,52 @@ function setAsking(busy) {
   $("stop-button").disabled = !busy;
 }
 
-const AGENTS = { search: "the store (database)", general: "the general assistant" };
+const AGENTS = { search: "the store", general: "the general assistant" };
+// What the store looked in, in a customer's words (never the tools' internal names).
+const LOOKED_IN = { customer_rentals: "customer records" };
+
+// A button that opens a film's panel, for each film an answer names.
+function filmLink(film, text) {
+  const link = document.createElement("button");
+  link.type = "button";
+  link.className = "link";
+  link.textContent = text;
+  link.addEventListener("click", () => openFilm(film.film_id));
+  return link;
+}
+
+// The answer's text, with every title of `films` in it turned into a link to that film.
+function renderAnswer(answer, films) {
+  const box = $("answer");
+  box.replaceChildren();
+  const titles = films.map((f) => f.title).sort((a, b) => b.length - a.length);
+  if (!titles.length) { box.textContent = answer; return; }
+  const escaped = titles.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  const pattern = new RegExp(`\\b(${escaped.join("|")})\\b`, "gi");
+  let last = 0;
+  for (const match of answer.matchAll(pattern)) {
+    box.append(answer.slice(last, match.index));
+    const film = films.find((f) => f.title.toLowerCase() === match[0].toLowerCase());
+    box.append(filmLink(film, match[0]));
+    last = match.index + match[0].length;
+  }
+  box.append(answer.slice(last));
+}
 
 function showHandoff(result) {
-  $("answer").textContent = result.answer;
+  renderAnswer(result.answer, result.films);
   $("handoff-agent").textContent = AGENTS[result.agent] || result.agent;
-  const tools = result.tool_calls.map((c) => c.name + (c.ok ? "" : " (failed)"));
-  $("handoff-tools").textContent = tools.length ? `· looked up: ${tools.join(", ")}` : "";
+  const places = [...new Set(result.tool_calls.map((c) => LOOKED_IN[c.name] || "the catalogue"))];
+  const failed = result.tool_calls.some((c) => !c.ok);
+  $("handoff-tools").textContent = places.length
+    ? `· looked up: ${places.join(" and ")}${failed ? " (a look-up failed)" : ""}` : "";
   const table = $("handoff-films");
   const rows = table.tBodies[0];
   rows.replaceChildren();
   for (const film of result.films) {
     const row = rows.insertRow();
-    for (const value of [film.title, film.rating || "not rated", money(film.rental_rate)]) {
+    row.insertCell().append(filmLink(film, film.title));
+    for (const value of [film.rating || "not rated", money(film.rental_rate)]) {
       row.insertCell().textContent = value;
     }
   }
@@ -558,23 +592,26 @@ function showHandoff(result) {
   $("handoff").hidden = false;
 }
 
-async function askStream(question, signal) {
+// POST /ai/handoff as SSE: the text as it is written, then the whole answer with its films.
+async function askStore(question, signal) {
+  const headers = { Accept: "text/event-stream", "Content-Type": "application/json" };
+  if (token()) headers.Authorization = `Bearer ${token()}`;
   let response;
   try {
-    response = await fetch(`/ai/ask?question=${encodeURIComponent(question)}`, {
-      headers: { Accept: "text/event-stream" },
-      signal,
+    response = await fetch("/ai/handoff", {
+      method: "POST", headers, body: JSON.stringify({ question }), signal,
     });
   } catch (err) {
     if (err.name === "AbortError") throw err;
     throw new ApiError("Cannot reach the store's server: check your connection and try again.", 0);
   }
+  if (response.status === 401) setSignedIn(false);
   if (!response.ok) throw new ApiError(await explain(response), response.status);
   $("ask-status").textContent = "Answering…";
   for await (const { event, data } of sseEvents(response.body)) {
     if (event === "message") $("answer").textContent += data.delta;
     else if (event === "error") throw new Error(data.message);
-    else if (event === "done") $("ask-status").textContent = "Done.";
+    else if (event === "done") { showHandoff(data); $("ask-status").textContent = "Done."; }
   }
 }
 
@@ -586,20 +623,12 @@ $("ask-form").addEventListener("submit", async (e) => {
   $("answer").textContent = "";
   hide(errorBox, $("handoff"));
   if (!question) return show(errorBox, "Please type a question.");
-  const mode = new FormData($("ask-form")).get("mode");
 
   asking = new AbortController();
   setAsking(true);
   status.textContent = "Thinking…";
   try {
-    if (mode === "store") {
-      showHandoff(await api("/ai/handoff", {
-        method: "POST", body: { question }, auth: Boolean(token()), signal: asking.signal,
-      }));
-      status.textContent = "Done.";
-    } else {
-      await askStream(question, asking.signal);
-    }
+    await askStore(question, asking.signal);
   } catch (err) {
     if (err.name === "AbortError") status.textContent = "Stopped.";
     else { status.textContent = ""; show(errorBox, err.message || "The request failed."); }

@@ -14,8 +14,8 @@ from semantic_kernel.contents import ChatHistory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from features.ai_handoff.rules_router import Call
 from shared.ai_kernel import get_ai
+from shared.computed_chat import Call
 from shared.settings import Settings, get_app_settings
 from tests.fakes import (
     FakeChat,
@@ -26,7 +26,7 @@ from tests.fakes import (
     tool_runtime,
 )
 from tests.fixtures.logs import of
-from tests.support import ADMIN
+from tests.support import ADMIN, column, scalar
 
 FILM_QUESTION = "What is the rental rate for the film ACADEMY DINOSAUR?"
 GENERAL_QUESTION = "What is the capital of France?"
@@ -37,14 +37,15 @@ def store_clerk(history: ChatHistory, offered: frozenset[str]) -> Move:
     """A model that looks films up and hands geography to the general agent."""
     result = last_tool_result(history)
     if result is not None:
-        films = result.get("films", [])
-        return f"{films[0]['title']} rents for ${films[0]['rental_rate']}." if films else "None."
+        if result.get("found"):
+            return f"{result['title']} rents for ${result['rental_rate']:.2f}."
+        return "None."
     question = str(history.messages[-1].content)
     if "France" in question:
         if "Handoff-transfer_to_GeneralAgent" in offered:
             return Call("Handoff-transfer_to_GeneralAgent", {})
         return "Paris."  # the general agent
-    return Call("Store-search_films", {"title": "academy dinosaur"})
+    return Call("Store-film_details", {"title": "academy dinosaur"})
 
 
 @pytest.fixture
@@ -78,16 +79,16 @@ async def test_a_film_question_calls_the_search_tool_and_answers_with_the_databa
     assert body["router"] == "llm"
     assert "1.23" in body["answer"]  # from the database, as it is now
     assert body["tool_calls"] == [
-        {"name": "search_films", "arguments": {"title": "academy dinosaur"}, "ok": True}
+        {"name": "film_details", "arguments": {"title": "academy dinosaur"}, "ok": True}
     ]
     assert body["films"][0] == {
         "film_id": 1,
         "title": "ACADEMY DINOSAUR",
         "rating": "PG",
-        "rental_rate": "1.23",
+        "rental_rate": 1.23,  # a number, as in /films
     }
     [run] = of(log_events, "handoff.run")
-    assert (run["agent"], run["tools"], run["outcome"]) == ("SearchAgent", ["search_films"], "ok")
+    assert (run["agent"], run["tools"], run["outcome"]) == ("SearchAgent", ["film_details"], "ok")
     assert all(FILM_QUESTION not in str(v) for e in log_events for v in e.values())
 
 
@@ -129,7 +130,7 @@ async def test_customer_rentals_are_offered_to_staff_only(
 
 
 async def test_a_failing_tool_is_reported_to_the_model_and_listed(
-    client: httpx.AsyncClient, model: ToolCallingFake
+    client: httpx.AsyncClient, db: AsyncConnection, model: ToolCallingFake
 ) -> None:
     seen: list[dict[str, Any]] = []
 
@@ -138,18 +139,40 @@ async def test_a_failing_tool_is_reported_to_the_model_and_listed(
         if result is not None:
             seen.append(result)
             return "The catalogue is unavailable."
-        # PostgreSQL refuses NUL in text: the tool's query fails.
-        return Call("Store-streaming_recommendations", {"category": "\x00"})
+        return Call("Store-find_films", {"streaming": True})
 
     model.plan = plan
+    # A real fault, in this test's transaction only (rolled back): the tool's query fails.
+    await db.execute(text("ALTER TABLE film RENAME COLUMN streaming_available TO gone"))
 
     response = await client.post("/ai/handoff", json={"question": "streaming?"})
 
     assert response.status_code == 200, response.text
     assert response.json()["tool_calls"] == [
-        {"name": "streaming_recommendations", "arguments": {"category": "\x00"}, "ok": False}
+        {"name": "find_films", "arguments": {"streaming": True, "limit": 10}, "ok": False}
     ]
-    assert "error" in seen[0]
+    assert seen[0] == {"error": "The store database could not answer (find_films)."}
+
+
+async def test_a_bad_argument_is_explained_to_the_model(
+    client: httpx.AsyncClient, model: ToolCallingFake
+) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def plan(history: ChatHistory, offered: frozenset[str]) -> Move:
+        result = last_tool_result(history)
+        if result is not None:
+            seen.append(result)
+            return "Sorry."
+        return Call("Store-find_films", {"rating": "XXX", "sort": "random"})
+
+    model.plan = plan
+
+    response = await client.post("/ai/handoff", json={"question": "rated xxx?"})
+
+    assert response.status_code == 200, response.text
+    assert seen == [{"error": "rating must be one of G, PG, PG-13, R, NC-17"}]
+    assert response.json()["tool_calls"][0]["ok"] is False
 
 
 async def test_model_down_is_503_with_a_fixed_message(
@@ -240,7 +263,7 @@ async def test_offline_a_film_question_is_answered_from_the_database(
     body = response.json()
     assert (body["agent"], body["router"]) == ("search", "rules")
     assert f"${await rate_of(db, 'ACADEMY DINOSAUR')}" in body["answer"]
-    assert [call["name"] for call in body["tool_calls"]] == ["search_films"]
+    assert [call["name"] for call in body["tool_calls"]] == ["film_details"]
     assert local_model.requests == []  # the local model was not needed
 
 
@@ -272,3 +295,88 @@ async def test_offline_customer_rentals_need_the_token(
     assert "staff" in guest["answer"]
     assert [call["name"] for call in staff["tool_calls"]] == ["customer_rentals"]
     assert "Mary Smith" in staff["answer"]  # Pagila's customer 1
+
+
+async def test_offline_films_of_an_actor_come_from_the_database(
+    client: httpx.AsyncClient, db: AsyncConnection, local_model: FakeChat
+) -> None:
+    response = await client.post(
+        "/ai/handoff", json={"question": "Which films does Penelope Guiness appear in?"}
+    )
+
+    body = response.json()
+    hers = set(
+        await column(
+            db, "SELECT title FROM film JOIN film_actor USING (film_id) WHERE actor_id = 1"
+        )
+    )
+    assert body["agent"] == "search"
+    assert f"({len(hers)}" in body["answer"]  # "Films with Penelope Guiness (19): ..."
+    assert body["films"]
+    assert {film["title"] for film in body["films"]} <= hers
+    assert body["tool_calls"][0]["arguments"]["actor"] == "PENELOPE GUINESS"
+
+
+async def test_offline_a_category_is_not_a_title_search(
+    client: httpx.AsyncClient, db: AsyncConnection, local_model: FakeChat
+) -> None:
+    response = await client.post("/ai/handoff", json={"question": "Do you have any horror movies?"})
+
+    body = response.json()
+    horror = set(
+        await column(
+            db,
+            "SELECT title FROM film JOIN film_category USING (film_id) "
+            "JOIN category USING (category_id) WHERE name = 'Horror'",
+        )
+    )
+    assert f"Horror films ({len(horror)}" in body["answer"]
+    assert {film["title"] for film in body["films"]} <= horror
+    assert "HORROR REIGN" not in body["answer"]  # a Travel film with "horror" in its title
+
+
+async def test_offline_a_topic_that_narrows_to_nothing_shows_what_there_is(
+    client: httpx.AsyncClient, db: AsyncConnection, local_model: FakeChat
+) -> None:
+    response = await client.post(
+        "/ai/handoff", json={"question": "any comedies about a xylophone?"}
+    )
+
+    body = response.json()
+    comedies = await scalar(
+        db,
+        "SELECT count(*) FROM film_category JOIN category USING (category_id) "
+        "WHERE name = 'Comedy'",
+    )
+    assert [call["arguments"].get("text") for call in body["tool_calls"]] == ["xylophone", None]
+    assert "gives none" in body["answer"]  # the no, for exactly what was asked
+    assert f"Comedy films ({comedies}" in body["answer"]  # and what there is
+
+
+async def test_a_tool_calling_model_drives_the_new_tools(
+    client: httpx.AsyncClient, db: AsyncConnection, model: ToolCallingFake
+) -> None:
+    def plan(history: ChatHistory, offered: frozenset[str]) -> Move:
+        result = last_tool_result(history)
+        if result is None:
+            return Call(
+                "Store-find_films", {"category": "Horror", "sort": "length_desc", "limit": 1}
+            )
+        if "films" in result:
+            return Call("Store-film_details", {"title": result["films"][0]["title"]})
+        return f"{result['title']}, {result['length']} minutes, with {result['cast'][0]}."
+
+    model.plan = plan
+
+    response = await client.post("/ai/handoff", json={"question": "longest horror film?"})
+
+    body = response.json()
+    longest = await scalar(
+        db,
+        "SELECT max(length) FROM film JOIN film_category USING (film_id) "
+        "JOIN category USING (category_id) WHERE name = 'Horror'",
+    )
+    assert [call["name"] for call in body["tool_calls"]] == ["find_films", "film_details"]
+    assert f"{longest} minutes" in body["answer"]
+    offered = model.offered[0]
+    assert {"Store-find_films", "Store-list_categories", "Store-top_actors"} <= offered

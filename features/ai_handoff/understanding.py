@@ -1,0 +1,449 @@
+"""What a store question asks, worked out without a model: words, catalogue links, intent.
+
+The offline router cannot ask the local model (it cannot call tools), so it reads a question the
+deterministic way: the question's words are linked to the catalogue by the database (titles and
+actors' names with typos allowed, categories with plurals and synonyms), and a few word patterns
+say what is asked about them (price, copies, plot, cast, length, year, rating) or how films are
+to be found (category, rating, actor, price and length bounds, cheapest / longest / shortest, a
+topic). The result is a plan: one store tool to call with its arguments, a reply, or a handoff.
+"""
+
+import re
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Literal
+
+from features.ai_handoff import query
+from shared.database import Database
+
+# Words of a question: letters and digits, with inner hyphens and apostrophes kept
+# ("sci-fi", "pg-13", "what's").
+_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+
+# Ways people name a category, mapped to Pagila's category names (lower case).
+CATEGORY_SYNONYMS: dict[str, str] = {
+    "comedies": "comedy",
+    "funny": "comedy",
+    "comedic": "comedy",
+    "scary": "horror",
+    "horrors": "horror",
+    "frightening": "horror",
+    "spooky": "horror",
+    "creepy": "horror",
+    "slasher": "horror",
+    "scifi": "sci-fi",
+    "sf": "sci-fi",
+    "documentaries": "documentary",
+    "docs": "documentary",
+    "documentry": "documentary",
+    "cartoon": "animation",
+    "cartoons": "animation",
+    "animated": "animation",
+    "anime": "animation",
+    "kids": "children",
+    "kid": "children",
+    "kids'": "children",
+    "childrens": "children",
+    "children's": "children",
+    "child": "children",
+    "dramas": "drama",
+    "dramatic": "drama",
+    "classic": "classics",
+    "musical": "music",
+    "musicals": "music",
+    "sport": "sports",
+    "foreign-language": "foreign",
+    "international": "foreign",
+    "actions": "action",
+}
+# Phrases of several words, replaced before splitting.
+_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\bsci(?:ence)?[\s-]?fi(?:ction)?\b"), " sci-fi "),
+    (re.compile(r"\bnew (?:releases?|arrivals?|films?|movies?|titles?)\b"), " category-new "),
+    (re.compile(r"\bfamily[\s-]friendly\b"), " family "),
+)
+# Category names that are also everyday words: they name a category only next to a film word
+# ("music films"), never alone ("music theory", "travel tips").
+_EVERYDAY_CATEGORIES = frozenset(
+    {"music", "sports", "travel", "games", "family", "foreign", "classics", "action", "children"}
+)
+
+_FILM_WORDS = re.compile(
+    r"\b(films?|movies?|dvds?|titles?|flicks?|pictures?|catalog(?:ue)?|genres?|categor(?:y|ies)|"
+    r"rent(?:al|als|ed|ing)?|in stock|copies|copy|stores?|shelf|streaming|stream|watch|"
+    r"rated|rating|actors?|actress(?:es)?|starring|stars?|cast)\b"
+)
+_ASKS_FOR_FILMS = re.compile(
+    r"\b(do you (?:have|carry|stock|sell)|have you got|got any|any good|you got|anything|"
+    r"looking for|recommend|suggest|something|show me|list|find|search|want to (?:watch|see)|"
+    r"in the mood)\b"
+)
+
+Intent = Literal["price", "availability", "about", "cast", "length", "year", "rating"]
+_FILM_INTENTS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
+    (
+        "cast",
+        re.compile(
+            r"\b(who(?:'s| is| are)? (?:in|starring|stars)|cast|actors?|actress(?:es)?|starring|"
+            r"stars|who plays?|who acts?|who acted|appears? in|who was in)\b"
+        ),
+    ),
+    (
+        "about",
+        re.compile(
+            r"\b(about|plot|story|storyline|synopsis|summary|summari[sz]e|describe|description|"
+            r"premise|what happens|what kind of (?:film|movie))\b"
+        ),
+    ),
+    ("length", re.compile(r"\b(how long|length|runtime|run time|running time|duration|minutes)\b")),
+    (
+        "year",
+        re.compile(r"\b(what year|which year|year|when (?:was|did)|released?|come out|came out)\b"),
+    ),
+    (
+        "rating",
+        re.compile(
+            r"\b(rated|rating|mpaa|age|suitable|appropriate|ok for|okay for|watch it|"
+            r"(?:year|yr)s? old)\b"
+        ),
+    ),
+    (
+        "availability",
+        re.compile(
+            r"\b(in stock|available|availability|copies|copy|on the shelf|on shelves|"
+            r"in store|which stores?|in now|have it|got it|do you have|have you got|"
+            r"can i (?:rent|get))\b"
+        ),
+    ),
+    ("price", re.compile(r"\b(how much|price|prices|cost|costs|rate|rates|charge|fee|\$)\b")),
+)
+
+_RATING = re.compile(
+    r"\b(?:rated\s+|rating\s+(?:of\s+)?)?(nc-?17|pg-?13|pg|g|r)\b(?:[-\s]?rated)?", re.IGNORECASE
+)
+_CUSTOMER = re.compile(r"\bcustomer\s*(?:#|no\.?|number|id)?\s*(\d{1,12})\b")
+_STREAMING = re.compile(r"\b(stream(?:ing|able|ed)?|watch (?:it )?online|online)\b")
+_CATEGORIES_LIST = re.compile(
+    r"\b(categories|genres|kinds of (?:films|movies)|types of (?:films|movies)|"
+    r"sorts of (?:films|movies)|what kind of (?:films|movies) do you)\b"
+)
+_TOP_ACTORS = re.compile(
+    r"\b(actors?|actress(?:es)?|stars|performers)\b.*\b(most|top|prolific|busiest|popular|"
+    r"best known|biggest)\b|\b(most|top|prolific|busiest|popular|biggest)\b.*\b(actors?|"
+    r"actress(?:es)?|stars|performers)\b"
+)
+_HOW_MANY = re.compile(r"\bhow many\b|\bnumber of\b|\bcount\b|\btotal\b")
+
+Sort = Literal["price", "price_desc", "length", "length_desc", "popular"]
+_SORTS: tuple[tuple[Sort, re.Pattern[str]], ...] = (
+    (
+        "price",
+        re.compile(r"\b(cheapest|least expensive|lowest price[sd]?|cheap|budget|bargains?)\b"),
+    ),
+    ("price_desc", re.compile(r"\b(most expensive|priciest|highest price[sd]?|dearest)\b")),
+    ("length_desc", re.compile(r"\b(longest|long(?:est)? ones?|lengthiest|epic length)\b")),
+    ("length", re.compile(r"\b(shortest|short(?:est)? ones?|quick watch|quickest)\b")),
+    ("popular", re.compile(r"\b(most popular|popular|most rented|best|top|favou?rites?|hits?)\b")),
+)
+_SUPERLATIVE = re.compile(
+    r"\b(the (?:cheapest|longest|shortest|most expensive|priciest|most popular|most rented))"
+    r"\s+(?:film|movie|one|title|dvd)\b"
+)
+
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "an": 1, "a": 1, "half": 0.5}
+_BOUND = re.compile(
+    r"\b(under|less than|below|shorter than|cheaper than|no more than|at most|up to|within|"
+    r"max(?:imum)?|over|more than|above|longer than|at least|min(?:imum)?)\s+"
+    r"(\$?\d+(?:\.\d+)?|an?|one|two|three|four)\s*"
+    r"(\$|dollars?|bucks?|cents?|minutes?|mins?|hours?|hrs?|h)?(?:\s+and\s+a\s+half)?",
+)
+_MAX_WORDS = frozenset(
+    {
+        "under",
+        "less than",
+        "below",
+        "shorter than",
+        "cheaper than",
+        "no more than",
+        "at most",
+        "up to",
+        "within",
+        "max",
+        "maximum",
+    }
+)
+_TOPIC_MARKER = re.compile(
+    r"\b(about|with an?|featuring|involving|where|in which|set in|on|concerning)\b"
+)
+
+# Words that carry no topic: function words, question words, and the words of the store itself.
+_FILLER = frozenset(
+    """a an the is are was were be been being am do does did done you your yours have has had
+    any some of for to in on at by with about from into onto over under than then that this
+    these those there their they them it its it's i i'm im me my mine we our us he she his her
+    what what's whats which who who's whos whom whose how when where why can could would should
+    will shall may might must please thanks thank hi hello hey ok okay like want wanna need
+    looking look find show tell give list get got go see watch watching seen buy just really
+    very so too also and or but not no yes if as all every each other another more most less
+    least much many one ones something anything things thing stuff kind kinds sort sorts type
+    types good great nice fun cool best top bad new old recent latest newest film films movie
+    movies dvd dvds flick flicks picture pictures title titles rent rental rentals renting rented
+    price prices cost costs rate rates cheap cheapest cheaper expensive priciest long longest
+    short shortest length minutes mins minute hour hours available availability stock copies
+    copy store stores shelf catalog catalogue rated rating category categories genre genres
+    star stars starring actor actors actress actresses cast streaming stream online tonight
+    today weekend night evening recommend recommendation suggest suggestion searching search
+    mood feel feeling maybe probably around about featuring involving set where wife husband
+    kid son daughter family friends friend date someone somebody people
+    here there now know think let's lets i'd i'll you've you're we're don't dont doesn't""".split()  # noqa: SIM905
+)
+
+
+def words_of(question: str) -> list[str]:
+    """The question's words, lower case, with category synonyms and plurals also as their
+    catalogue forms ("comedies" -> also "comedy"): what the linker matches names against."""
+    text = question.lower().replace("\u2019", "'")
+    for pattern, replacement in _PHRASES:
+        text = pattern.sub(replacement, text)
+    found: list[str] = []
+    for word in _WORD.findall(text):
+        found.append(word)
+        if word == "category-new":
+            found.append("new")
+        if word in CATEGORY_SYNONYMS:
+            found.append(CATEGORY_SYNONYMS[word])
+        if word.endswith("'s"):
+            found.append(word[:-2])
+        elif word.endswith("ies") and len(word) > 4:
+            found += [word[:-3] + "y", word[:-1]]  # "comedies", "movies"
+        elif word.endswith("s") and len(word) > 3 and not word.endswith("ss"):
+            found.append(word[:-1])
+    return list(dict.fromkeys(found))
+
+
+@dataclass(frozen=True)
+class Linked:
+    """What the question names in the catalogue, best match first (from the database)."""
+
+    films: tuple[str, ...] = ()  # every title word matched
+    actors: tuple[str, ...] = ()  # first and last name matched
+    actor_namesakes: tuple[str, ...] = ()  # one of the names matched exactly
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FilmQuery:
+    """Arguments of the find_films tool; None is "any"."""
+
+    text: str | None = None
+    category: str | None = None
+    rating: str | None = None
+    actor: str | None = None
+    max_price: Decimal | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    streaming: bool | None = None
+    sort: Sort | None = None
+    limit: int = 10
+
+    def arguments(self) -> dict[str, object]:
+        return {
+            name: str(value) if isinstance(value, Decimal) else value
+            for name, value in vars(self).items()
+            if value is not None and name != "limit"
+        } | {"limit": self.limit}
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """One store question, read."""
+
+    question: str
+    linked: Linked
+    film: str | None = None  # the one film asked about
+    film_intents: tuple[Intent, ...] = ()
+    films: FilmQuery | None = None
+    count: bool = False  # "how many ..."
+    superlative: bool = False  # "the longest film": one answer, ties shown
+    customer_id: int | None = None
+    catalogue: Literal["categories", "top_actors"] | None = None
+    store: bool = False  # is this about the store at all
+    topic_words: tuple[str, ...] = field(default=())
+
+
+def _rating(text: str) -> str | None:
+    for match in _RATING.finditer(text):
+        value = match.group(1).upper().replace("PG13", "PG-13").replace("NC17", "NC-17")
+        whole = match.group(0).lower()
+        # "g" and "r" are ratings only when said so ("rated r", "r-rated"), never alone.
+        if value in {"G", "R"} and "rat" not in whole:
+            continue
+        return value
+    return None
+
+
+def _bounds(text: str) -> tuple[Decimal | None, int | None, int | None]:
+    """(max price, min length, max length) from "under $2", "over 2 hours", "less than 90
+    minutes"; a bare number is a price up to 5, minutes from 30."""
+    max_price: Decimal | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    for match in _BOUND.finditer(text):
+        word, amount, unit = match.group(1), match.group(2), match.group(3) or ""
+        value = float(_NUMBER_WORDS.get(amount, 0) or amount.lstrip("$"))
+        if match.group(0).rstrip().endswith("and a half"):
+            value += 0.5
+        is_max = word in _MAX_WORDS
+        if amount.startswith("$") or unit in {"$", "dollar", "dollars", "buck", "bucks"}:
+            price: Decimal | None = Decimal(str(value))
+        elif unit.startswith("cent"):
+            price = Decimal(str(value)) / 100
+        elif unit.startswith(("hour", "hr", "h")):
+            price, value = None, value * 60
+        elif unit.startswith("min") or value >= 30:
+            price = None
+        elif value <= 5:
+            price = Decimal(str(value))
+        else:
+            continue
+        if price is not None:
+            if is_max:
+                max_price = price
+            continue
+        if is_max:
+            max_length = round(value)
+        else:
+            min_length = round(value)
+    return max_price, min_length, max_length
+
+
+def _category(linked: Linked, text: str) -> str | None:
+    for name in linked.categories:
+        lowered = name.lower()
+        everyday = lowered in _EVERYDAY_CATEGORIES
+        if lowered == "new":
+            if "category-new" in text:
+                return name
+            continue
+        if everyday and not _FILM_WORDS.search(text) and not _ASKS_FOR_FILMS.search(text):
+            continue
+        return name
+    return None
+
+
+def _topic(question: str, linked: Linked, category: str | None) -> tuple[str, ...]:
+    """The words left once links, filters and filler are taken out: a topic to search for."""
+    taken = {w for name in (*linked.films, *linked.actors) for w in _WORD.findall(name.lower())}
+    if category:
+        taken.add(category.lower())
+    left: list[str] = []
+    for word in _WORD.findall(question.lower().replace("\u2019", "'")):
+        base = CATEGORY_SYNONYMS.get(word, word)
+        if word in _FILLER or base in taken or base in _FILLER or word.isdigit():
+            continue
+        if base in CATEGORY_SYNONYMS.values() or _RATING.fullmatch(word):
+            continue
+        if word.startswith("$") or len(word) < 3:
+            continue
+        left.append(word)
+    return tuple(dict.fromkeys(left))
+
+
+def understand(question: str, linked: Linked) -> Understanding:
+    """Read a question, given what it names in the catalogue."""
+    text = question.lower().replace("\u2019", "'")
+    for pattern, replacement in _PHRASES:
+        text = pattern.sub(replacement, text)
+    base = Understanding(question=question, linked=linked)
+
+    customer = _CUSTOMER.search(text)
+    if customer:
+        return replace(base, customer_id=int(customer[1]), store=True)
+
+    film_words = bool(_FILM_WORDS.search(text))
+    asks_for_films = bool(_ASKS_FOR_FILMS.search(text))
+
+    lists_categories = _CATEGORIES_LIST.search(text) and not linked.films and not linked.actors
+    if lists_categories and (film_words or asks_for_films or "what" in text):
+        return replace(base, catalogue="categories", store=True)
+    if _TOP_ACTORS.search(text) and not linked.actors and not linked.films:
+        return replace(base, catalogue="top_actors", store=True)
+
+    category = _category(linked, text)
+    rating = _rating(question)
+    max_price, min_length, max_length = _bounds(text)
+    sort = next((name for name, pattern in _SORTS if pattern.search(text)), None)
+    streaming = True if _STREAMING.search(text) else None
+    actor = linked.actors[0] if linked.actors else None
+
+    intents = tuple(name for name, pattern in _FILM_INTENTS if pattern.search(text))
+    if linked.films and (not actor or intents):
+        # A film, named: what about it? (With an actor named too, only if something is asked
+        # about the film; else the actor's films.)
+        return replace(base, film=linked.films[0], film_intents=intents, store=True)
+
+    filters = any(
+        value is not None
+        for value in (category, rating, actor, max_price, min_length, max_length, streaming)
+    )
+    topic = _topic(question, linked, category)
+    has_topic_marker = bool(_TOPIC_MARKER.search(text))
+    store = filters or film_words or (sort is not None and asks_for_films)
+    if not store and not (asks_for_films and topic):
+        if linked.actor_namesakes and (film_words or asks_for_films):
+            return replace(base, store=True)
+        return base  # not about the store: the general agent's
+    use_topic = bool(topic) and (has_topic_marker or not filters)
+    namesakes = {w for name in linked.actor_namesakes for w in _WORD.findall(name.lower())}
+    if use_topic and not filters and namesakes.issuperset(topic):
+        return replace(base, store=True)  # "films with penelope": which Penelope?
+    if not filters and not topic and sort is None and not _HOW_MANY.search(text):
+        if linked.actor_namesakes:
+            return replace(base, store=True)
+        if not asks_for_films:
+            return base  # a film word in a question about something else ("a movie quote")
+    query = FilmQuery(
+        text=" ".join(topic) if use_topic else None,
+        category=category,
+        rating=rating,
+        actor=actor,
+        max_price=max_price,
+        min_length=min_length,
+        max_length=max_length,
+        streaming=streaming,
+        sort=sort,
+    )
+    return replace(
+        base,
+        films=query,
+        count=bool(_HOW_MANY.search(text)),
+        superlative=bool(_SUPERLATIVE.search(text)),
+        store=True,
+        topic_words=topic if use_topic else (),
+    )
+
+
+async def read_question(db: Database, question: str) -> Understanding:
+    """Link the question's words to the catalogue (one read), then read it."""
+    rows = await query.link(db, words_of(question))
+    whole = [row for row in rows if row["whole"]]
+    films = [r for r in whole if r["kind"] == "film"]
+    actors = [r for r in whole if r["kind"] == "actor"]
+    if (
+        films and actors
+    ):  # the closer match wins ("alien center" is not CUBA ALLEN); a tie keeps both
+        if films[0]["distance"] < actors[0]["distance"]:
+            actors = []
+        elif actors[0]["distance"] < films[0]["distance"]:
+            films = []
+    linked = Linked(
+        films=tuple(r["name"] for r in films),
+        actors=tuple(r["name"] for r in actors),
+        actor_namesakes=tuple(
+            r["name"]
+            for r in rows
+            if r["kind"] == "actor" and not r["whole"] and r["distance"] == 0
+        ),
+        categories=tuple(r["name"] for r in whole if r["kind"] == "category"),
+    )
+    return understand(question, linked)

@@ -1,0 +1,197 @@
+"""POST /ai/handoff as server-sent events, and what a run leaves in the logs, over a real
+socket (the app served by uvicorn on loopback), offline: the rules router plays the store's
+agent and a fake local model the general agent."""
+
+import asyncio
+import gc
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from httpx_sse import aconnect_sse
+
+from shared.ai_kernel import get_ai
+from shared.settings import Settings, get_app_settings
+from tests.fakes import FakeChat, fake_runtime
+from tests.fixtures.logs import of
+
+SSE = {"Accept": "text/event-stream"}
+STORE_QUESTION = "how much is academy dinosaur"
+GENERAL_QUESTION = "what is the capital of france"
+ANSWER_WORDS = ["Paris", " is", " the", " capital", " of", " France."]
+
+
+@pytest.fixture
+def local_model(app: FastAPI) -> Iterator[FakeChat]:
+    chat = FakeChat(ai_model_id="fake", chunks=list(ANSWER_WORDS))
+    runtime = fake_runtime(chat, provider="local")
+    app.dependency_overrides[get_ai] = lambda: runtime
+    yield chat
+    app.dependency_overrides.pop(get_ai, None)
+
+
+@pytest.fixture
+async def http(live_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=live_url, timeout=10) as client:
+        yield client
+
+
+async def _events(http: httpx.AsyncClient, question: str) -> list[tuple[str, Any]]:
+    async with aconnect_sse(
+        http, "POST", "/ai/handoff", json={"question": question}, headers=SSE
+    ) as source:
+        assert source.response.headers["content-type"].startswith("text/event-stream")
+        return [(e.event, json.loads(e.data)) async for e in source.aiter_sse()]
+
+
+async def test_a_general_answer_streams_token_by_token(
+    http: httpx.AsyncClient, local_model: FakeChat
+) -> None:
+    """The model holds after three tokens: the client must already have text by then (a run
+    that answered only at the end would deliver nothing, and this test would time out)."""
+    local_model.gate = asyncio.Event()
+    local_model.gate_at = 3
+
+    async with aconnect_sse(
+        http, "POST", "/ai/handoff", json={"question": GENERAL_QUESTION}, headers=SSE
+    ) as source:
+        events = source.aiter_sse()
+        first = await asyncio.wait_for(anext(events), timeout=5)
+        assert (first.event, json.loads(first.data)) == ("message", {"delta": "Paris"})
+        assert not local_model.gate.is_set()  # still held: this came while it was writing
+        local_model.gate.set()
+        rest = [(e.event, json.loads(e.data)) async for e in events]
+
+    deltas = ["Paris"] + [data["delta"] for name, data in rest if name == "message"]
+    assert "".join(deltas) == "".join(ANSWER_WORDS)
+    name, done = rest[-1]
+    assert name == "done"
+    assert (done["agent"], done["answer"], done["router"]) == (
+        "general",
+        "".join(ANSWER_WORDS),
+        "rules",
+    )
+
+
+async def test_a_store_answer_streams_then_ends_with_its_films(
+    http: httpx.AsyncClient, local_model: FakeChat
+) -> None:
+    events = await _events(http, STORE_QUESTION)
+
+    [(name, message), (end, done)] = events
+    assert (name, end) == ("message", "done")
+    assert message["delta"] == done["answer"]
+    assert done["agent"] == "search"
+    assert [film["title"] for film in done["films"]] == ["ACADEMY DINOSAUR"]
+    assert local_model.requests == []  # answered from the database alone
+
+
+async def test_a_model_down_is_503_before_any_byte(
+    http: httpx.AsyncClient, local_model: FakeChat
+) -> None:
+    local_model.fail_before_first = True
+
+    response = await http.post("/ai/handoff", json={"question": GENERAL_QUESTION}, headers=SSE)
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["retry-after"]
+
+
+async def test_a_client_that_leaves_ends_the_run(
+    http: httpx.AsyncClient, local_model: FakeChat, log_events: list[dict[str, Any]]
+) -> None:
+    local_model.endless = True
+    local_model.chunk_delay_s = 0.02
+
+    async with aconnect_sse(
+        http, "POST", "/ai/handoff", json={"question": GENERAL_QUESTION}, headers=SSE
+    ) as source:
+        await anext(source.aiter_sse())
+    # The connection is closed: the model's stream must be closed, not left generating.
+
+    await asyncio.wait_for(local_model.closed.wait(), timeout=5)
+    for _ in range(50):
+        if of(log_events, "handoff.run"):
+            break
+        await asyncio.sleep(0.05)
+    [run] = of(log_events, "handoff.run")
+    assert run["outcome"] == "cancelled"
+
+
+class _Everything(logging.Handler):
+    """Every stdlib record that passes its logger's level, as it would be printed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.NOTSET)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info:
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+        self.lines.append(f"{record.levelname} {record.name} {text}")
+
+
+@pytest.fixture
+def every_log_line(log_events: list[dict[str, Any]]) -> Iterator[list[str]]:
+    handler = _Everything()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler.lines
+    finally:
+        root.removeHandler(handler)
+        handler.lines.extend(json.dumps(e, default=str) for e in log_events)
+
+
+async def test_ordinary_runs_log_no_question_no_answer_and_no_traceback(
+    app: FastAPI,
+    http: httpx.AsyncClient,
+    local_model: FakeChat,
+    settings: Settings,
+    every_log_line: list[str],
+    log_events: list[dict[str, Any]],
+) -> None:
+    questions = [STORE_QUESTION, GENERAL_QUESTION, "tell me a story", "sing me a song"]
+    answers: list[str] = []
+    # A store question and a general one, each as JSON and as a stream.
+    for question in questions[:2]:
+        response = await http.post("/ai/handoff", json={"question": question})
+        answers.append(response.json()["answer"])
+        answers += [
+            data.get("answer", data.get("delta", "")) for _, data in await _events(http, question)
+        ]
+    # A model that is too slow: 504.
+    local_model.endless, local_model.chunk_delay_s = True, 0.05
+    quick = settings.model_copy(update={"handoff_timeout_s": 0.3})
+    app.dependency_overrides[get_app_settings] = lambda: quick
+    try:
+        assert (await http.post("/ai/handoff", json={"question": questions[2]})).status_code == 504
+    finally:
+        app.dependency_overrides.pop(get_app_settings, None)
+    # A client that leaves mid-answer.
+    local_model.closed.clear()
+    async with aconnect_sse(
+        http, "POST", "/ai/handoff", json={"question": questions[3]}, headers=SSE
+    ) as source:
+        await anext(source.aiter_sse())
+    await asyncio.wait_for(local_model.closed.wait(), timeout=5)
+    await asyncio.sleep(0.2)
+    gc.collect()  # a task destroyed while pending is reported when it is collected
+    await asyncio.sleep(0.05)
+
+    every_log_line.extend(json.dumps(e, default=str) for e in log_events)
+    runs = of(log_events, "handoff.run")
+    assert [r["outcome"] for r in runs] == ["ok", "ok", "ok", "ok", "timeout", "cancelled"]
+    secrets = [q.lower() for q in questions] + [a.lower() for a in answers if len(a) > 8]
+    for line in every_log_line:
+        assert not any(secret in line.lower() for secret in secrets), line
+        assert "Traceback" not in line, line
+        assert not line.startswith(("ERROR", "CRITICAL")), line
+        assert "Failed to detach context" not in line, line
+        assert "Task was destroyed" not in line, line

@@ -1,0 +1,168 @@
+"""Each store tool against the real test database; expected rows computed by SQL here."""
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from features.ai_handoff.tools import CustomerTools, StoreTools, ToolRecord
+from shared.database import Database
+from tests.support import column, scalar
+
+
+@pytest.fixture
+def record() -> ToolRecord:
+    return ToolRecord()
+
+
+@pytest.fixture
+def store(app: FastAPI, db: AsyncConnection, record: ToolRecord) -> StoreTools:
+    database: Database = app.state.database
+    return StoreTools(Database(database.engine, bind=db), record)
+
+
+def _json(text: str) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
+async def test_film_details_has_the_facts_and_the_whole_cast(
+    store: StoreTools, db: AsyncConnection, record: ToolRecord
+) -> None:
+    result = _json(await store.film_details("academy DINOSAUR"))
+
+    cast = await column(
+        db,
+        "SELECT a.first_name || ' ' || a.last_name FROM actor a JOIN film_actor USING (actor_id) "
+        "WHERE film_id = 1 ORDER BY a.last_name, a.first_name",
+    )
+    length = await scalar(db, "SELECT length FROM film WHERE film_id = 1")
+    rate = await scalar(db, "SELECT rental_rate FROM film WHERE film_id = 1")
+    assert result["found"] is True
+    assert (result["title"], result["length"], result["cast"]) == ("ACADEMY DINOSAUR", length, cast)
+    assert Decimal(str(result["rental_rate"])) == rate
+    assert result["category"] == "Documentary"
+    assert [call.name for call in record.calls] == ["film_details"]
+    assert list(record.films) == [1]
+
+
+async def test_film_details_of_an_unknown_title_says_not_found(store: StoreTools) -> None:
+    assert _json(await store.film_details("NO SUCH FILM")) == {
+        "title": "NO SUCH FILM",
+        "found": False,
+    }
+
+
+async def test_availability_counts_copies_in_each_store(
+    store: StoreTools, db: AsyncConnection
+) -> None:
+    in_now = (
+        "SELECT {} FROM inventory i WHERE film_id = 1 AND NOT EXISTS "
+        "(SELECT FROM rental r WHERE r.inventory_id = i.inventory_id AND r.return_date IS NULL)"
+    )
+    before = await scalar(db, in_now.format("count(*)"))
+    # Rent one copy that is in (rolled back after the test): one fewer in.
+    copy = await scalar(db, in_now.format("min(inventory_id)"))
+    await db.exec_driver_sql(
+        "INSERT INTO rental (rental_date, inventory_id, customer_id, staff_id) "
+        f"VALUES (now(), {copy}, 1, 1)"
+    )
+
+    result = _json(await store.film_availability("Academy Dinosaur"))
+
+    copies = await scalar(db, "SELECT count(*) FROM inventory WHERE film_id = 1")
+    assert (result["copies"], result["in_stock"]) == (copies, before - 1)
+    assert sum(s["copies"] for s in result["stores"]) == copies
+    assert sum(s["in_stock"] for s in result["stores"]) == before - 1
+
+
+async def test_find_films_combines_filters_and_counts_all_matches(
+    store: StoreTools, db: AsyncConnection
+) -> None:
+    result = _json(await store.find_films(category="comedy", rating="g", sort="price", limit=3))
+
+    expected = await scalar(
+        db,
+        "SELECT count(*) FROM film JOIN film_category USING (film_id) "
+        "JOIN category USING (category_id) WHERE name = 'Comedy' AND rating = 'G'",
+    )
+    cheapest = await scalar(
+        db,
+        "SELECT min(rental_rate) FROM film JOIN film_category USING (film_id) "
+        "JOIN category USING (category_id) WHERE name = 'Comedy' AND rating = 'G'",
+    )
+    assert result["total"] == expected
+    assert len(result["films"]) == 3
+    assert {f["rating"] for f in result["films"]} == {"G"}
+    assert result["films"][0]["rental_rate"] == float(cheapest)
+
+
+async def test_find_films_by_actor_topic_length_and_price(
+    store: StoreTools, db: AsyncConnection
+) -> None:
+    by_actor = _json(await store.find_films(actor="penelope guiness", limit=20))
+    topic = _json(await store.find_films(text="shark", max_length=100, max_price=2.99))
+
+    films_of_actor = await column(
+        db,
+        "SELECT title FROM film JOIN film_actor USING (film_id) WHERE actor_id = 1",
+    )
+    sharks = await column(
+        db,
+        "SELECT title FROM film WHERE fulltext @@ websearch_to_tsquery('english', 'shark') "
+        "AND length <= 100 AND rental_rate <= 2.99",
+    )
+    assert by_actor["total"] == len(films_of_actor)
+    assert {f["title"] for f in by_actor["films"]} <= set(films_of_actor)
+    assert topic["total"] == len(sharks) > 0
+    assert {f["title"] for f in topic["films"]} <= set(sharks)
+
+
+async def test_find_films_sorts_longest_first(store: StoreTools, db: AsyncConnection) -> None:
+    result = _json(await store.find_films(sort="length_desc", limit=1))
+
+    assert result["films"][0]["length"] == await scalar(db, "SELECT max(length) FROM film")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [
+        ({"rating": "XXX"}, "rating must be one of G, PG, PG-13, R, NC-17"),
+        ({"sort": "random"}, "sort must be one of price, price_desc, length, length_desc, popular"),
+        ({"max_price": float("nan")}, "max_price must be a number of dollars"),
+    ],
+)
+async def test_find_films_explains_a_bad_argument(
+    store: StoreTools, record: ToolRecord, arguments: dict[str, Any], error: str
+) -> None:
+    assert _json(await store.find_films(**arguments)) == {"error": error}
+    assert [call.ok for call in record.calls] == [False]
+
+
+async def test_list_categories_and_top_actors(store: StoreTools, db: AsyncConnection) -> None:
+    categories = _json(await store.list_categories())["categories"]
+    actors = _json(await store.top_actors(limit=3))["actors"]
+
+    assert [c["name"] for c in categories] == await column(
+        db, "SELECT name FROM category ORDER BY name"
+    )
+    top = await column(
+        db,
+        "SELECT count(*) FROM film_actor GROUP BY actor_id ORDER BY count(*) DESC LIMIT 3",
+    )
+    assert [a["films"] for a in actors][:3] == top
+
+
+async def test_customer_rentals(app: FastAPI, db: AsyncConnection, record: ToolRecord) -> None:
+    database: Database = app.state.database
+    tools = CustomerTools(Database(database.engine, bind=db), record)
+
+    known = _json(await tools.customer_rentals(1))
+    unknown = _json(await tools.customer_rentals(2**40))
+
+    assert known["name"] == "Mary Smith"
+    assert len(known["rentals"]) == 5
+    assert unknown == {"customer_id": 2**40, "found": False}

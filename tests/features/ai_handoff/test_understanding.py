@@ -1,0 +1,140 @@
+"""The offline router's reading of questions: the linker (titles and actors with typos,
+categories with plurals and synonyms) against the real test database, what is asked, and the
+first move it makes, over a table of questions typed the way people type."""
+
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from features.ai_handoff.rules_router import HANDOFF_TO_GENERAL, first_move
+from features.ai_handoff.tools import (
+    CUSTOMER_RENTALS,
+    CUSTOMERS_PLUGIN,
+    FILM_AVAILABILITY,
+    FILM_DETAILS,
+    FIND_FILMS,
+    LIST_CATEGORIES,
+    STORE_PLUGIN,
+    TOP_ACTORS,
+    qualified,
+)
+from features.ai_handoff.understanding import read_question, words_of
+from shared.computed_chat import Call, Reply
+from shared.database import Database
+
+DETAILS = qualified(STORE_PLUGIN, FILM_DETAILS)
+AVAILABILITY = qualified(STORE_PLUGIN, FILM_AVAILABILITY)
+FIND = qualified(STORE_PLUGIN, FIND_FILMS)
+GUEST = frozenset(
+    {
+        DETAILS,
+        AVAILABILITY,
+        FIND,
+        qualified(STORE_PLUGIN, LIST_CATEGORIES),
+        qualified(STORE_PLUGIN, TOP_ACTORS),
+        HANDOFF_TO_GENERAL,
+    }
+)
+STAFF = GUEST | {qualified(CUSTOMERS_PLUGIN, CUSTOMER_RENTALS)}
+
+
+def find(**arguments: Any) -> Call:
+    return Call(FIND, {**arguments, "limit": 10})
+
+
+@pytest.fixture
+def database(app: FastAPI) -> Database:
+    db: Database = app.state.database
+    return db
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # A film, named with typos and in any case; what is asked about it.
+        ("how much is acadmey dinosuar", Call(DETAILS, {"title": "ACADEMY DINOSAUR"})),
+        ("Who's in ACE GOLDFINGER?", Call(DETAILS, {"title": "ACE GOLDFINGER"})),
+        ("what is alien centre about", Call(DETAILS, {"title": "ALIEN CENTER"})),
+        ("is academy dinosaur in stock", Call(AVAILABILITY, {"title": "ACADEMY DINOSAUR"})),
+        ("how many copies of alien center", Call(AVAILABILITY, {"title": "ALIEN CENTER"})),
+        ("is penelope guiness in academy dinosaur", find(actor="PENELOPE GUINESS")),
+        (
+            "who is in academy dinosaur with penelope guiness",
+            Call(DETAILS, {"title": "ACADEMY DINOSAUR"}),
+        ),
+        # Films by an actor (a misspelt and a sound-alike surname), a category, a rating.
+        ("Which films does Penelope Guiness appear in?", find(actor="PENELOPE GUINESS")),
+        ("films with penelope guinness", find(actor="PENELOPE GUINESS")),
+        ("anything with harrison bail?", find(actor="HARRISON BALE")),
+        ("Do you have any horror movies?", find(category="Horror")),
+        ("got any comedies", find(category="Comedy")),
+        ("any good sci fi", find(category="Sci-Fi")),
+        ("something scary please", find(category="Horror")),
+        ("cartoons for my kid", find(category="Animation")),
+        ("comedies rated g", find(category="Comedy", rating="G")),
+        ("pg-13 films", find(rating="PG-13")),
+        # Superlatives, bounds, counts, streaming.
+        ("what's the longest movie", find(sort="length_desc")),
+        ("cheapest horror film", find(category="Horror", sort="price")),
+        ("movies under 90 minutes rated pg", find(rating="PG", max_length=90)),
+        ("films over 2 hours", find(min_length=120)),
+        ("films under $1", find(max_price="1.0")),
+        ("how many horror films do you have", find(category="Horror")),
+        ("what can i stream", find(streaming=True)),
+        # A topic, alone or within a category.
+        ("a documentary about a shark", find(text="shark", category="Documentary")),
+        ("do you have a movie about a crocodile", find(text="crocodile")),
+        # The catalogue as a whole.
+        ("what genres do you have", Call(qualified(STORE_PLUGIN, LIST_CATEGORIES), {})),
+        (
+            "who are the most prolific actors",
+            Call(qualified(STORE_PLUGIN, TOP_ACTORS), {"limit": 5}),
+        ),
+        # Not about the store: a category word alone does not make one.
+        ("What is the capital of France?", Call(HANDOFF_TO_GENERAL, {})),
+        ("what's new with you", Call(HANDOFF_TO_GENERAL, {})),
+        ("I love music theory", Call(HANDOFF_TO_GENERAL, {})),
+        ("how do I boil an egg", Call(HANDOFF_TO_GENERAL, {})),
+        ("tell me a joke", Call(HANDOFF_TO_GENERAL, {})),
+    ],
+)
+async def test_first_move(database: Database, question: str, expected: Call | Reply) -> None:
+    understood = await read_question(database, question)
+
+    assert first_move(understood, GUEST) == expected
+
+
+async def test_an_ambiguous_first_name_asks_which_actor(database: Database) -> None:
+    move = first_move(await read_question(database, "films with penelope"), GUEST)
+
+    assert isinstance(move, Reply)
+    # Every Penelope in the catalogue, from the database: Pagila has four.
+    assert all(name in move.text for name in ("Guiness", "Pinkett", "Cronyn", "Monroe"))
+
+
+async def test_customer_rentals_are_for_staff(database: Database) -> None:
+    understood = await read_question(database, "what did customer 5 rent")
+
+    assert first_move(understood, STAFF) == Call(
+        qualified(CUSTOMERS_PLUGIN, CUSTOMER_RENTALS), {"customer_id": 5}
+    )
+    assert first_move(understood, GUEST) == Reply(
+        "A customer's rentals are shown to signed-in staff only."
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "forms"),
+    [
+        ("Comedies?", {"comedies", "comedy"}),
+        ("sci fi", {"sci-fi"}),
+        ("kids' movies", {"kids", "children", "movies", "movie"}),
+        ("New releases", {"category-new", "new"}),
+    ],
+)
+def test_words_carry_their_catalogue_forms(question: str, forms: set[str]) -> None:
+    words = words_of(question)
+
+    assert forms <= set(words)
+    assert len(words) == len(set(words))
