@@ -96,15 +96,22 @@ bench *ARGS: setup
     fi
     poetry run python -m bench.run "$@"
 
-# POST /ai/summary over a fixed-seed sample of films (default 100; `--all` for 1,000) on the configured model: valid %, grounded %, 502s, retries, faithfulness, latency
-eval *ARGS: (_preflight "serve") setup
+# Measure the AI on the configured model: `summary` (/ai/summary over sampled films; `--all` for 1,000), `assistant` (/ai/handoff over the build and held-out questions), `ask` (/ai/ask: invented films, grounding off and on)
+eval WHAT *ARGS: (_preflight "serve") setup
     #!/usr/bin/env bash
     set -euo pipefail
+    case "$1" in
+        summary) module=bench.summary_eval ;;
+        assistant) module=bench.assistant_eval ;;
+        ask) module=bench.ask_eval ;;
+        *) echo "usage: just eval summary|assistant|ask [ARGS]" >&2; exit 2 ;;
+    esac
+    shift
     provider=$(poetry run python -c 'from shared.settings import get_settings, resolve_llm_provider; print(resolve_llm_provider(get_settings()))')
     if [ "$provider" = local ]; then
         just setup --with local-llm
     fi
-    poetry run python -m bench.summary_eval "$@"
+    poetry run python -m "$module" "$@"
 
 # A bounded mixed load (loopback, wrk; installs it if missing) and what it left: 5xx, lost writes, double rentals, RSS; e.g. `just soak --duration 60 --connections 32`
 soak *ARGS: setup

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = SecretStr("not-needed")
     llm_timeout_s: float = Field(default=60.0, gt=0)
     llm_max_tokens: int = Field(default=512, ge=1)
+    # /ai/ask gives the model the catalogue's films that match the question, as the only films
+    # it may name (false: the model alone, for comparison).
+    ask_grounding: bool = True
     # Whether the openai-compatible server can call tools (OpenAI and Azure can; the embedded
     # local model cannot): the store assistant then lets the model route and call tools.
     llm_tool_calling: bool = False

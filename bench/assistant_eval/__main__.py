@@ -128,7 +128,7 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def report(results: list[Result]) -> str:
+def report(results: list[Result], every: bool = False) -> str:
     lines: list[str] = []
     for half in HALVES:
         mine = [r for r in results if r.half == half]
@@ -148,6 +148,9 @@ def report(results: list[Result]) -> str:
             f"  latency p50 {_percentile(seconds, 0.5):.2f} s, "
             f"p90 {_percentile(seconds, 0.9):.2f} s",
         ]
+    if every:
+        lines.append("\nEvery answer:")
+        lines += [f"- [{r.half}] {r.question!r} ({r.agent}): {r.answer[:300]}" for r in results]
     failures = [r for r in results if not r.correct]
     if failures:
         lines.append("\nFailures:")
@@ -160,7 +163,7 @@ def report(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-async def run(halves: list[str], log_level: str) -> str:
+async def run(halves: list[str], log_level: str, every: bool) -> str:
     settings = get_settings().model_copy(update={"log_level": log_level})
     app = create_app(settings, get_dev_settings())
     results: list[Result] = []
@@ -190,7 +193,7 @@ async def run(halves: list[str], log_level: str) -> str:
                     results.append(result)
                     if done % 10 == 0:
                         print(f"  {half}: {done}/{len(cases)}", file=sys.stderr, flush=True)
-    return report(results)
+    return report(results, every)
 
 
 def main() -> None:
@@ -199,9 +202,10 @@ def main() -> None:
         "--half", choices=[*HALVES, "both"], default="both", help="which half (default both)"
     )
     parser.add_argument("--log-level", default="WARNING", help="the app's log level")
+    parser.add_argument("--every", action="store_true", help="print every answer too")
     args = parser.parse_args()
     halves = list(HALVES) if args.half == "both" else [args.half]
-    print(asyncio.run(run(halves, args.log_level)))
+    print(asyncio.run(run(halves, args.log_level, args.every)))
 
 
 if __name__ == "__main__":

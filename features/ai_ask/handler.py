@@ -1,32 +1,96 @@
-"""Answer a free-form question by streaming the model's reply. No database involved."""
+"""Answer a free-form question by streaming the model's reply, grounded in the catalogue.
+
+When the question names catalogue things (titles, actors, categories) or a topic found in
+titles and descriptions, the matching films go into the prompt as the only films the model may
+name; otherwise it is told to name none. A database that is down does not stop an answer: it is
+given ungrounded, under the same rule (name no film).
+"""
 
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import structlog
 from fastapi.sse import format_sse_event
 from semantic_kernel.contents import ChatHistory
 
 from features.ai_ask.dtos import AskDelta, AskDone, AskError
+from features.catalogue import query
 from shared.ai_calls import ChatStream, LLMUnavailableError
 from shared.ai_kernel import AIRuntime
+from shared.database import Database, DatabaseUnavailableError
 from shared.models import MPAA_RATINGS
 
 log = structlog.get_logger(__name__)
 
+_PROMPTS = Path(__file__).parent / "prompts"
 SYSTEM_PROMPT = (
-    (Path(__file__).parent / "prompts" / "system.txt")
+    (_PROMPTS / "system.txt")
     .read_text(encoding="utf-8")
     .format(ratings=", ".join(MPAA_RATINGS[:-1]) + " or " + MPAA_RATINGS[-1])
 )
+CATALOGUE_PROMPT = (_PROMPTS / "catalogue.txt").read_text(encoding="utf-8")
+NO_CATALOGUE_PROMPT = (_PROMPTS / "no_catalogue.txt").read_text(encoding="utf-8")
 KEEPALIVE_S = 15.0
+GROUNDING_FILMS = 8
 
 
-async def start_answer(ai: AIRuntime, question: str, max_tokens: int) -> ChatStream:
-    """Start the model's answer; raises LLMUnavailableError (503) before the first token."""
+async def catalogue_films(db: Database, question: str) -> list[asyncpg.Record]:
+    """The films the question is about: those it names, an actor's, a category's, or those
+    whose title or description has its topic words (best match first)."""
+    linked = await query.link(db, question)
+    if linked.films:
+        rows = [await query.film_details(db, title) for title in linked.films[:3]]
+        return [row for row in rows if row is not None]
+    if linked.actors:
+        return await query.find_films(db, actor=linked.actors[0], limit=GROUNDING_FILMS)
+    if linked.categories:
+        return await query.find_films(
+            db, category=linked.categories[0], sort="popular", limit=GROUNDING_FILMS
+        )
+    return await query.about_any(db, query.topic_words(question), GROUNDING_FILMS)
+
+
+def _film_line(row: asyncpg.Record) -> str:
+    facts = ", ".join(
+        str(fact)
+        for fact in (
+            row["rating"],
+            row["category"],
+            row["release_year"],
+            f"{row['length']} min" if row["length"] else None,
+            f"${row['rental_rate']:.2f}",
+        )
+        if fact
+    )
+    return f"- {row['title']} ({facts}): {row['description']}"
+
+
+def grounded(films: list[asyncpg.Record]) -> str:
+    """What the model is told of the catalogue, after the question."""
+    if not films:
+        return NO_CATALOGUE_PROMPT
+    return CATALOGUE_PROMPT.format(films="\n".join(_film_line(row) for row in films))
+
+
+async def grounding(db: Database, question: str) -> list[asyncpg.Record]:
+    """The catalogue films for the prompt; none (and a warning) when the database is down."""
+    try:
+        return await catalogue_films(db, question)
+    except DatabaseUnavailableError:
+        log.warning("ask.grounding_unavailable")
+        return []
+
+
+async def start_answer(
+    ai: AIRuntime, question: str, max_tokens: int, films: list[asyncpg.Record] | None
+) -> ChatStream:
+    """Start the model's answer (`films`: the catalogue rows it may name; None: ungrounded);
+    raises LLMUnavailableError (503) before the first token."""
     history = ChatHistory(system_message=SYSTEM_PROMPT)
-    history.add_user_message(question)
+    # The catalogue goes right after the question: a small model heeds the last thing it read.
+    history.add_user_message(question if films is None else f"{question}\n\n{grounded(films)}")
     stream = ChatStream(ai, history, max_tokens=max_tokens, temperature=0.3)
     await stream.start()
     return stream

@@ -9,6 +9,7 @@ from starlette.types import Receive, Scope, Send
 from features.ai_ask import handler
 from shared.ai_calls import ChatStream
 from shared.ai_kernel import AIRuntime, AISlotDep, get_ai
+from shared.database import DatabaseDep
 from shared.settings import SettingsDep
 
 router = APIRouter(prefix="/ai", tags=["ai"], dependencies=[AISlotDep])
@@ -59,9 +60,11 @@ async def ask(
     question: Question,
     request: Request,
     ai: Annotated[AIRuntime, Depends(get_ai)],
+    db: DatabaseDep,
     settings: SettingsDep,
 ) -> StreamingResponse:
-    stream = await handler.start_answer(ai, question, settings.llm_max_tokens)
+    films = await handler.grounding(db, question) if settings.ask_grounding else None
+    stream = await handler.start_answer(ai, question, settings.llm_max_tokens, films)
     if "text/event-stream" in request.headers.get("accept", ""):
         return ModelStreamResponse(
             handler.server_sent_events(stream), stream, media_type="text/event-stream"

@@ -9,6 +9,14 @@ from typing import Any
 
 from features.ai_handoff.understanding import FilmQuery, Understanding
 
+# What each MPAA rating means, for "can my 12 year old watch it".
+RATING_MEANS = {
+    "G": "general audiences, all ages admitted",
+    "PG": "parental guidance suggested",
+    "PG-13": "parents strongly cautioned: some material may be inappropriate under 13",
+    "R": "restricted: under 17 requires an accompanying parent or adult guardian",
+    "NC-17": "no one 17 and under admitted",
+}
 SORT_WORDS = {
     "price": "cheapest first",
     "price_desc": "most expensive first",
@@ -104,7 +112,12 @@ def film_details(u: Understanding, data: dict[str, Any]) -> str:
         elif intent == "year":
             said.append(f"{title} came out in {data['release_year']}.")
         elif intent == "rating":
-            said.append(f"{title} is rated {data['rating'] or 'nothing (not rated)'}.")
+            rating = data["rating"]
+            said.append(
+                f"{title} is rated {rating} ({RATING_MEANS[rating]})."
+                if rating in RATING_MEANS
+                else f"{title} is not rated."
+            )
         elif intent == "price":
             said.append(
                 f"{title} rents for {_money(data['rental_rate'])} for {data['rental_days']} days."

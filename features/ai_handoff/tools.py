@@ -17,8 +17,9 @@ import asyncpg
 import structlog
 from semantic_kernel.functions import kernel_function
 
-from features.ai_handoff import query
+from features.ai_handoff import query as customers
 from features.ai_handoff.dtos import FilmHit, ToolCall
+from features.catalogue import query
 from shared.database import Database
 from shared.models import MAX_ID, MPAA_RATINGS
 
@@ -290,10 +291,10 @@ class CustomerTools(_Tools):
         async def work() -> dict[str, Any]:
             if not 1 <= customer_id <= MAX_ID:
                 return {"customer_id": customer_id, "found": False}
-            person = await query.customer(self._db, customer_id)
+            person = await customers.customer(self._db, customer_id)
             if person is None:
                 return {"customer_id": customer_id, "found": False}
-            rows = await query.recent_rentals(self._db, customer_id)
+            rows = await customers.recent_rentals(self._db, customer_id)
             self._record.saw(rows)
             rentals = [
                 {

@@ -13,55 +13,16 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Literal
 
-from features.ai_handoff import query
+from features.catalogue.query import (
+    CATEGORY_SYNONYMS,
+    NOT_A_TOPIC,
+    WORD,
+    Linked,
+    link,
+    normalised,
+)
 from shared.database import Database
 
-# Words of a question: letters and digits, with inner hyphens and apostrophes kept
-# ("sci-fi", "pg-13", "what's").
-_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
-
-# Ways people name a category, mapped to Pagila's category names (lower case).
-CATEGORY_SYNONYMS: dict[str, str] = {
-    "comedies": "comedy",
-    "funny": "comedy",
-    "comedic": "comedy",
-    "scary": "horror",
-    "horrors": "horror",
-    "frightening": "horror",
-    "spooky": "horror",
-    "creepy": "horror",
-    "slasher": "horror",
-    "scifi": "sci-fi",
-    "sf": "sci-fi",
-    "documentaries": "documentary",
-    "docs": "documentary",
-    "documentry": "documentary",
-    "cartoon": "animation",
-    "cartoons": "animation",
-    "animated": "animation",
-    "anime": "animation",
-    "kids": "children",
-    "kid": "children",
-    "kids'": "children",
-    "childrens": "children",
-    "children's": "children",
-    "child": "children",
-    "dramas": "drama",
-    "dramatic": "drama",
-    "classic": "classics",
-    "musical": "music",
-    "musicals": "music",
-    "sport": "sports",
-    "foreign-language": "foreign",
-    "international": "foreign",
-    "actions": "action",
-}
-# Phrases of several words, replaced before splitting.
-_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\bsci(?:ence)?[\s-]?fi(?:ction)?\b"), " sci-fi "),
-    (re.compile(r"\bnew (?:releases?|arrivals?|films?|movies?|titles?)\b"), " category-new "),
-    (re.compile(r"\bfamily[\s-]friendly\b"), " family "),
-)
 # Category names that are also everyday words: they name a category only next to a film word
 # ("music films"), never alone ("music theory", "travel tips").
 _EVERYDAY_CATEGORIES = frozenset(
@@ -98,7 +59,11 @@ _FILM_INTENTS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
     ("length", re.compile(r"\b(how long|length|runtime|run time|running time|duration|minutes)\b")),
     (
         "year",
-        re.compile(r"\b(what year|which year|year|when (?:was|did)|released?|come out|came out)\b"),
+        # "year", but not "my 12 year old" (that is about the rating)
+        re.compile(
+            r"\b(what year|which year|year(?![-\s]olds?)|when (?:was|did)|released?|come out|"
+            r"came out)\b"
+        ),
     ),
     (
         "rating",
@@ -145,9 +110,10 @@ _SORTS: tuple[tuple[Sort, re.Pattern[str]], ...] = (
     ("length", re.compile(r"\b(shortest|short(?:est)? ones?|quick watch|quickest)\b")),
     ("popular", re.compile(r"\b(most popular|popular|most rented|best|top|favou?rites?|hits?)\b")),
 )
+# "the longest movie", "shortest film you got", "cheapest horror movie": one film asked for.
 _SUPERLATIVE = re.compile(
-    r"\b(the (?:cheapest|longest|shortest|most expensive|priciest|most popular|most rented))"
-    r"\s+(?:film|movie|one|title|dvd)\b"
+    r"\b(?:cheapest|longest|shortest|most expensive|priciest|most popular|most rented)"
+    r"(?:\s+[a-z-]+)?\s+(?:film|movie|one|title|dvd|flick)\b(?!s)"
 )
 
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "an": 1, "a": 1, "half": 0.5}
@@ -175,60 +141,6 @@ _MAX_WORDS = frozenset(
 _TOPIC_MARKER = re.compile(
     r"\b(about|with an?|featuring|involving|where|in which|set in|on|concerning)\b"
 )
-
-# Words that carry no topic: function words, question words, and the words of the store itself.
-_FILLER = frozenset(
-    """a an the is are was were be been being am do does did done you your yours have has had
-    any some of for to in on at by with about from into onto over under than then that this
-    these those there their they them it its it's i i'm im me my mine we our us he she his her
-    what what's whats which who who's whos whom whose how when where why can could would should
-    will shall may might must please thanks thank hi hello hey ok okay like want wanna need
-    looking look find show tell give list get got go see watch watching seen buy just really
-    very so too also and or but not no yes if as all every each other another more most less
-    least much many one ones something anything things thing stuff kind kinds sort sorts type
-    types good great nice fun cool best top bad new old recent latest newest film films movie
-    movies dvd dvds flick flicks picture pictures title titles rent rental rentals renting rented
-    price prices cost costs rate rates cheap cheapest cheaper expensive priciest long longest
-    short shortest length minutes mins minute hour hours available availability stock copies
-    copy store stores shelf catalog catalogue rated rating category categories genre genres
-    star stars starring actor actors actress actresses cast streaming stream online tonight
-    today weekend night evening recommend recommendation suggest suggestion searching search
-    mood feel feeling maybe probably around about featuring involving set where wife husband
-    kid son daughter family friends friend date someone somebody people
-    here there now know think let's lets i'd i'll you've you're we're don't dont doesn't""".split()  # noqa: SIM905
-)
-
-
-def words_of(question: str) -> list[str]:
-    """The question's words, lower case, with category synonyms and plurals also as their
-    catalogue forms ("comedies" -> also "comedy"): what the linker matches names against."""
-    text = question.lower().replace("\u2019", "'")
-    for pattern, replacement in _PHRASES:
-        text = pattern.sub(replacement, text)
-    found: list[str] = []
-    for word in _WORD.findall(text):
-        found.append(word)
-        if word == "category-new":
-            found.append("new")
-        if word in CATEGORY_SYNONYMS:
-            found.append(CATEGORY_SYNONYMS[word])
-        if word.endswith("'s"):
-            found.append(word[:-2])
-        elif word.endswith("ies") and len(word) > 4:
-            found += [word[:-3] + "y", word[:-1]]  # "comedies", "movies"
-        elif word.endswith("s") and len(word) > 3 and not word.endswith("ss"):
-            found.append(word[:-1])
-    return list(dict.fromkeys(found))
-
-
-@dataclass(frozen=True)
-class Linked:
-    """What the question names in the catalogue, best match first (from the database)."""
-
-    films: tuple[str, ...] = ()  # every title word matched
-    actors: tuple[str, ...] = ()  # first and last name matched
-    actor_namesakes: tuple[str, ...] = ()  # one of the names matched exactly
-    categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -333,13 +245,13 @@ def _category(linked: Linked, text: str) -> str | None:
 
 def _topic(question: str, linked: Linked, category: str | None) -> tuple[str, ...]:
     """The words left once links, filters and filler are taken out: a topic to search for."""
-    taken = {w for name in (*linked.films, *linked.actors) for w in _WORD.findall(name.lower())}
+    taken = {w for name in (*linked.films, *linked.actors) for w in WORD.findall(name.lower())}
     if category:
         taken.add(category.lower())
     left: list[str] = []
-    for word in _WORD.findall(question.lower().replace("\u2019", "'")):
+    for word in WORD.findall(question.lower().replace("\u2019", "'")):
         base = CATEGORY_SYNONYMS.get(word, word)
-        if word in _FILLER or base in taken or base in _FILLER or word.isdigit():
+        if word in NOT_A_TOPIC or base in taken or base in NOT_A_TOPIC or word.isdigit():
             continue
         if base in CATEGORY_SYNONYMS.values() or _RATING.fullmatch(word):
             continue
@@ -351,9 +263,7 @@ def _topic(question: str, linked: Linked, category: str | None) -> tuple[str, ..
 
 def understand(question: str, linked: Linked) -> Understanding:
     """Read a question, given what it names in the catalogue."""
-    text = question.lower().replace("\u2019", "'")
-    for pattern, replacement in _PHRASES:
-        text = pattern.sub(replacement, text)
+    text = normalised(question)
     base = Understanding(question=question, linked=linked)
 
     customer = _CUSTOMER.search(text)
@@ -394,7 +304,7 @@ def understand(question: str, linked: Linked) -> Understanding:
             return replace(base, store=True)
         return base  # not about the store: the general agent's
     use_topic = bool(topic) and (has_topic_marker or not filters)
-    namesakes = {w for name in linked.actor_namesakes for w in _WORD.findall(name.lower())}
+    namesakes = {w for name in linked.actor_namesakes for w in WORD.findall(name.lower())}
     if use_topic and not filters and namesakes.issuperset(topic):
         return replace(base, store=True)  # "films with penelope": which Penelope?
     if not filters and not topic and sort is None and not _HOW_MANY.search(text):
@@ -424,26 +334,5 @@ def understand(question: str, linked: Linked) -> Understanding:
 
 
 async def read_question(db: Database, question: str) -> Understanding:
-    """Link the question's words to the catalogue (one read), then read it."""
-    rows = await query.link(db, words_of(question))
-    whole = [row for row in rows if row["whole"]]
-    films = [r for r in whole if r["kind"] == "film"]
-    actors = [r for r in whole if r["kind"] == "actor"]
-    if (
-        films and actors
-    ):  # the closer match wins ("alien center" is not CUBA ALLEN); a tie keeps both
-        if films[0]["distance"] < actors[0]["distance"]:
-            actors = []
-        elif actors[0]["distance"] < films[0]["distance"]:
-            films = []
-    linked = Linked(
-        films=tuple(r["name"] for r in films),
-        actors=tuple(r["name"] for r in actors),
-        actor_namesakes=tuple(
-            r["name"]
-            for r in rows
-            if r["kind"] == "actor" and not r["whole"] and r["distance"] == 0
-        ),
-        categories=tuple(r["name"] for r in whole if r["kind"] == "category"),
-    )
-    return understand(question, linked)
+    """Link the question to the catalogue (one read), then read it."""
+    return understand(question, await link(db, question))

@@ -19,7 +19,8 @@ from features.ai_handoff.tools import (
     TOP_ACTORS,
     qualified,
 )
-from features.ai_handoff.understanding import read_question, words_of
+from features.ai_handoff.understanding import read_question
+from features.catalogue.query import words_of
 from shared.computed_chat import Call, Reply
 from shared.database import Database
 

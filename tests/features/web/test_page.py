@@ -15,7 +15,9 @@ SETTINGS = make_settings()
 
 async def test_answer_streams_in_progressively(page: Page, fake_chat: FakeChat) -> None:
     fake_chat.chunks = ["Hello", " from", " Pagila."]
-    fake_chat.gate = asyncio.Event()  # the model holds after its first chunk
+    # The model holds after two chunks (the orchestration passes a chunk on when the next
+    # one arrives): the first is on screen while the model is still generating.
+    fake_chat.gate, fake_chat.gate_at = asyncio.Event(), 2
 
     await page.fill("#question", "Say hello")
     await page.click("#ask-button")
@@ -102,17 +104,23 @@ async def test_docs_work_offline_authorise_and_run_a_request(
     await context.close()
 
 
-async def test_store_assistant_shows_the_agent_and_the_films(
+async def test_one_box_answers_store_and_general_questions_and_opens_films(
     page: Page, fake_chat: FakeChat
 ) -> None:
-    await page.check("input[name=mode][value=store]")
-    await page.fill("#question", "What is the rental rate for the film academy dinosaur?")
+    await page.fill("#question", "how much is academy dinosaur?")
     await page.click("#ask-button")
 
     await expect(page.locator("#answer")).to_contain_text("$0.99")
-    await expect(page.locator("#handoff-agent")).to_have_text("the store (database)")
-    await expect(page.locator("#handoff-tools")).to_contain_text("search_films")
+    await expect(page.locator("#handoff-agent")).to_have_text("the store")
+    # In a customer's words: where it looked, never the tools' names.
+    await expect(page.locator("#handoff-tools")).to_have_text("· looked up: the catalogue")
     await expect(page.locator("#handoff-films tbody tr")).to_have_text(["ACADEMY DINOSAURPG$0.99"])
+    assert fake_chat.requests == []  # the store's answer came from the database alone
+
+    # A film the answer names opens its panel.
+    await page.locator("#answer button", has_text="ACADEMY DINOSAUR").first.click()
+    await expect(page.locator("#film-title")).to_have_text("ACADEMY DINOSAUR")
+    await expect(page.locator("#film-title")).to_be_focused()
 
     fake_chat.chunks = ["Paris", " is the capital."]
     await page.fill("#question", "What is the capital of France?")
@@ -120,6 +128,7 @@ async def test_store_assistant_shows_the_agent_and_the_films(
 
     await expect(page.locator("#answer")).to_have_text("Paris is the capital.")
     await expect(page.locator("#handoff-agent")).to_have_text("the general assistant")
+    await expect(page.locator("#handoff-tools")).to_have_text("")
     await expect(page.locator("#handoff-films")).to_be_hidden()
 
 

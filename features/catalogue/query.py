@@ -1,0 +1,369 @@
+"""The catalogue as the assistants read it: what a question names (the linker), a film's
+details and availability by title, films by any filters, the categories, the top actors.
+
+Used by the store assistant's tools and by /ai/ask's grounding. Each call is one read on a
+pooled connection, released at once, so no connection is held while a model thinks. The
+statements are written by hand (the linker and the film finder are shapes the query builder
+would only obscure), compiled once, and bound by name.
+"""
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+from sqlalchemy import Boolean, Integer, Numeric, String, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from shared.database import Database
+
+LIST_LIMIT = 10  # films named in one answer, at most
+
+# Words of a question: letters and digits, with inner hyphens and apostrophes kept
+# ("sci-fi", "pg-13", "what's").
+WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+
+# Ways people name a category, mapped to Pagila's category names (lower case).
+CATEGORY_SYNONYMS: dict[str, str] = {
+    "comedies": "comedy",
+    "funny": "comedy",
+    "comedic": "comedy",
+    "scary": "horror",
+    "horrors": "horror",
+    "frightening": "horror",
+    "spooky": "horror",
+    "creepy": "horror",
+    "slasher": "horror",
+    "scifi": "sci-fi",
+    "sf": "sci-fi",
+    "documentaries": "documentary",
+    "docs": "documentary",
+    "documentry": "documentary",
+    "cartoon": "animation",
+    "cartoons": "animation",
+    "animated": "animation",
+    "anime": "animation",
+    "kids": "children",
+    "kid": "children",
+    "kids'": "children",
+    "childrens": "children",
+    "children's": "children",
+    "child": "children",
+    "dramas": "drama",
+    "dramatic": "drama",
+    "classic": "classics",
+    "musical": "music",
+    "musicals": "music",
+    "sport": "sports",
+    "foreign-language": "foreign",
+    "international": "foreign",
+    "actions": "action",
+}
+# Phrases of several words, replaced before splitting.
+PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\bsci(?:ence)?[\s-]?fi(?:ction)?\b"), " sci-fi "),
+    (re.compile(r"\bnew (?:releases?|arrivals?|films?|movies?|titles?)\b"), " category-new "),
+    (re.compile(r"\bfamily[\s-]friendly\b"), " family "),
+)
+
+
+# Words that carry no topic: function words, question words, and the words of the store itself.
+NOT_A_TOPIC = frozenset(
+    """a an the is are was were be been being am do does did done you your yours have has had
+    any some of for to in on at by with about from into onto over under than then that this
+    these those there their they them it its it's i i'm im me my mine we our us he she his her
+    what what's whats which who who's whos whom whose how when where why can could would should
+    will shall may might must please thanks thank hi hello hey ok okay like want wanna need
+    looking look find show tell give list get got go see watch watching seen buy just really
+    very so too also and or but not no yes if as all every each other another more most less
+    least much many one ones something anything things thing stuff kind kinds sort sorts type
+    types good great nice fun cool best top bad new old recent latest newest film films movie
+    movies dvd dvds flick flicks picture pictures title titles rent rental rentals renting rented
+    price prices cost costs rate rates cheap cheapest cheaper expensive priciest long longest
+    short shortest length minutes mins minute hour hours available availability stock copies
+    copy store stores shelf catalog catalogue rated rating category categories genre genres
+    star stars starring actor actors actress actresses cast streaming stream online tonight
+    today weekend night evening recommend recommendation suggest suggestion searching search
+    mood feel feeling maybe probably around about featuring involving set where wife husband
+    kid son daughter family friends friend date someone somebody people
+    here there now know think let's lets i'd i'll you've you're we're don't dont doesn't""".split()  # noqa: SIM905
+)
+
+
+def normalised(question: str) -> str:
+    """Lower case, curly apostrophes straightened, phrases in their one-word forms."""
+    text = question.lower().replace("\u2019", "'")
+    for pattern, replacement in PHRASES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def words_of(question: str) -> list[str]:
+    """The question's words, lower case, with category synonyms and plurals also as their
+    catalogue forms ("comedies" -> also "comedy"): what the linker matches names against."""
+    text = normalised(question)
+    found: list[str] = []
+    for word in WORD.findall(text):
+        found.append(word)
+        if word == "category-new":
+            found.append("new")
+        if word in CATEGORY_SYNONYMS:
+            found.append(CATEGORY_SYNONYMS[word])
+        if word.endswith("'s"):
+            found.append(word[:-2])
+        elif word.endswith("ies") and len(word) > 4:
+            found += [word[:-3] + "y", word[:-1]]  # "comedies", "movies"
+        elif word.endswith("s") and len(word) > 3 and not word.endswith("ss"):
+            found.append(word[:-1])
+    return list(dict.fromkeys(found))
+
+
+@dataclass(frozen=True)
+class Linked:
+    """What the question names in the catalogue, best match first (from the database)."""
+
+    films: tuple[str, ...] = ()  # every title word matched
+    actors: tuple[str, ...] = ()  # first and last name matched
+    actor_namesakes: tuple[str, ...] = ()  # one of the names matched exactly
+    categories: tuple[str, ...] = ()
+
+
+# What the question's words name in the catalogue: films (both title words), actors (first and
+# last name), categories. A word matches a name's word when they start with the same letter and
+# differ by at most 2 edits (words of 6+ letters), 1 (4-5 letters) or none (shorter): typos, not
+# other words; or by one edit more when they also sound alike (double metaphone: "bail" for
+# "bale"). Titles and names are split with split_part (two words each in Pagila):
+# ~2 ms for a question.
+LINK = text("""
+WITH words AS (SELECT DISTINCT w FROM unnest(:words) AS w),
+name_words AS (
+    SELECT 'film' AS kind, title AS name, lower(split_part(title, ' ', 1)) AS w,
+           array_length(string_to_array(title, ' '), 1) AS n_words
+    FROM film
+    UNION ALL
+    SELECT 'film', title, lower(split_part(title, ' ', 2)),
+           array_length(string_to_array(title, ' '), 1)
+    FROM film
+    UNION ALL
+    SELECT 'actor', first_name || ' ' || last_name, lower(first_name), 2 FROM actor
+    UNION ALL
+    SELECT 'actor', first_name || ' ' || last_name, lower(last_name), 2 FROM actor
+    UNION ALL
+    SELECT 'category', name, lower(name), 1 FROM category
+),
+pairs AS (
+    SELECT nw.kind, nw.name, nw.n_words, nw.w, q.w AS said,
+           levenshtein_less_equal(nw.w, q.w, 2) AS edits,
+           CASE WHEN length(nw.w) >= 6 THEN 2 WHEN length(nw.w) >= 4 THEN 1 ELSE 0 END AS allowed
+    FROM name_words AS nw
+    JOIN words AS q ON left(nw.w, 1) = left(q.w, 1) AND abs(length(nw.w) - length(q.w)) <= 2
+),
+matched AS (
+    SELECT kind, name, n_words, w,
+           min(CASE WHEN edits <= allowed THEN edits
+                    WHEN edits <= allowed + 1 AND length(said) >= 4
+                         AND dmetaphone(w) = dmetaphone(said) THEN edits END)
+               AS distance
+    FROM pairs
+    GROUP BY kind, name, n_words, w
+)
+SELECT kind, name, count(*) = n_words AS whole, sum(distance)::int AS distance
+FROM matched
+WHERE distance IS NOT NULL
+GROUP BY kind, name, n_words
+ORDER BY count(*) = n_words DESC, sum(distance), kind, name
+""").bindparams(bindparam("words", type_=ARRAY(String)))
+
+# One film with everything a customer asks about it; the cast in billing order (by name).
+FILM_DETAILS = text("""
+SELECT f.film_id, f.title, f.description, f.release_year, f.rating::text AS rating,
+       f.rental_rate, f.rental_duration, f.length, f.streaming_available,
+       (SELECT c.name FROM film_category fc JOIN category c USING (category_id)
+        WHERE fc.film_id = f.film_id ORDER BY c.name LIMIT 1) AS category,
+       ARRAY(SELECT a.first_name || ' ' || a.last_name
+             FROM film_actor fa JOIN actor a USING (actor_id)
+             WHERE fa.film_id = f.film_id ORDER BY a.last_name, a.first_name) AS cast_names
+FROM film AS f
+WHERE lower(f.title) = lower(:title)
+""").bindparams(bindparam("title", type_=String))
+
+# Copies per store and how many are in: exact, as migration 0003 allows one open rental per
+# copy. A film without copies gives one row with a NULL store; no such film, no rows.
+AVAILABILITY_BY_TITLE = text("""
+SELECT f.film_id, f.title, f.rating::text AS rating, f.rental_rate, i.store_id,
+       count(i.inventory_id)::int AS copies,
+       (count(i.inventory_id) FILTER (WHERE NOT EXISTS (
+            SELECT FROM rental AS r
+            WHERE r.inventory_id = i.inventory_id AND r.return_date IS NULL)))::int AS in_stock
+FROM film AS f
+LEFT JOIN inventory AS i ON i.film_id = f.film_id
+WHERE lower(f.title) = lower(:title)
+GROUP BY f.film_id, i.store_id
+ORDER BY f.film_id, i.store_id
+""").bindparams(bindparam("title", type_=String))
+
+# Films by any combination of filters (NULL: any), sorted, with the exact total of matches.
+# `text` is a web-style search over Pagila's own film.fulltext (title + description).
+FIND_FILMS = text("""
+WITH hits AS (
+    SELECT f.film_id, f.title, f.description, f.rating::text AS rating, f.rental_rate,
+           f.length, f.release_year, c.name AS category,
+           CASE WHEN :text IS NULL THEN 0
+                ELSE ts_rank(f.fulltext, websearch_to_tsquery('english', :text)) END AS rank
+    FROM film AS f
+    LEFT JOIN LATERAL (
+        SELECT c.name FROM film_category AS fc JOIN category AS c USING (category_id)
+        WHERE fc.film_id = f.film_id ORDER BY c.name LIMIT 1
+    ) AS c ON true
+    WHERE (:text IS NULL OR f.fulltext @@ websearch_to_tsquery('english', :text))
+      AND (:category IS NULL OR EXISTS (
+            SELECT FROM film_category AS fc JOIN category AS k USING (category_id)
+            WHERE fc.film_id = f.film_id AND lower(k.name) = lower(:category)))
+      AND (:rating IS NULL OR f.rating::text = upper(:rating))
+      AND (:actor IS NULL OR EXISTS (
+            SELECT FROM film_actor AS fa JOIN actor AS a USING (actor_id)
+            WHERE fa.film_id = f.film_id
+              AND lower(a.first_name || ' ' || a.last_name) = lower(:actor)))
+      AND (:max_price IS NULL OR f.rental_rate <= :max_price)
+      AND (:min_length IS NULL OR f.length >= :min_length)
+      AND (:max_length IS NULL OR f.length <= :max_length)
+      AND (:streaming IS NULL OR f.streaming_available = :streaming)
+)
+SELECT hits.*, count(*) OVER ()::int AS total,
+       (SELECT count(*) FROM rental AS r JOIN inventory AS i USING (inventory_id)
+        WHERE i.film_id = hits.film_id)::int AS times_rented
+FROM hits
+ORDER BY
+    CASE WHEN :sort = 'price' THEN rental_rate END ASC,
+    CASE WHEN :sort = 'price_desc' THEN rental_rate END DESC,
+    CASE WHEN :sort = 'length' THEN length END ASC,
+    CASE WHEN :sort = 'length_desc' THEN length END DESC NULLS LAST,
+    CASE WHEN :sort = 'popular' THEN (SELECT count(*) FROM rental AS r
+        JOIN inventory AS i USING (inventory_id) WHERE i.film_id = hits.film_id) END DESC,
+    rank DESC, title
+LIMIT :limit
+""").bindparams(
+    bindparam("text", type_=String),
+    bindparam("category", type_=String),
+    bindparam("rating", type_=String),
+    bindparam("actor", type_=String),
+    bindparam("max_price", type_=Numeric(4, 2)),
+    bindparam("min_length", type_=Integer),
+    bindparam("max_length", type_=Integer),
+    bindparam("streaming", type_=Boolean),
+    bindparam("sort", type_=String),
+    bindparam("limit", type_=Integer),
+)
+
+# Films about any of some words (web search syntax: "shark or dog"), best match first.
+ABOUT_ANY = text("""
+SELECT f.film_id, f.title, f.description, f.release_year, f.rating::text AS rating,
+       f.rental_rate, f.length,
+       (SELECT c.name FROM film_category AS fc JOIN category AS c USING (category_id)
+        WHERE fc.film_id = f.film_id ORDER BY c.name LIMIT 1) AS category
+FROM film AS f, websearch_to_tsquery('english', :text) AS q
+WHERE f.fulltext @@ q
+ORDER BY ts_rank(f.fulltext, q) DESC, f.title
+LIMIT :limit
+""").bindparams(bindparam("text", type_=String), bindparam("limit", type_=Integer))
+
+CATEGORIES = text("""
+SELECT c.name, count(fc.film_id)::int AS films
+FROM category AS c LEFT JOIN film_category AS fc USING (category_id)
+GROUP BY c.category_id ORDER BY c.name
+""")
+
+# The actors in the most films; ties at the cut are all kept (rank, not row number).
+TOP_ACTORS = text("""
+SELECT name, films FROM (
+    SELECT a.first_name || ' ' || a.last_name AS name, count(*)::int AS films,
+           rank() OVER (ORDER BY count(*) DESC) AS place
+    FROM actor AS a JOIN film_actor AS fa USING (actor_id)
+    GROUP BY a.actor_id
+) AS ranked
+WHERE place <= :limit
+ORDER BY films DESC, name
+""").bindparams(bindparam("limit", type_=Integer))
+
+
+async def film_details(db: Database, title: str) -> asyncpg.Record | None:
+    return await db.read_one(FILM_DETAILS, {"title": title})
+
+
+async def availability(db: Database, title: str) -> list[asyncpg.Record]:
+    return await db.read(AVAILABILITY_BY_TITLE, {"title": title})
+
+
+async def find_films(
+    db: Database,
+    *,
+    text: str | None = None,
+    category: str | None = None,
+    rating: str | None = None,
+    actor: str | None = None,
+    max_price: Decimal | None = None,
+    min_length: int | None = None,
+    max_length: int | None = None,
+    streaming: bool | None = None,
+    sort: str | None = None,
+    limit: int = LIST_LIMIT,
+) -> list[asyncpg.Record]:
+    params: dict[str, Any] = {
+        "text": text,
+        "category": category,
+        "rating": rating,
+        "actor": actor,
+        "max_price": max_price,
+        "min_length": min_length,
+        "max_length": max_length,
+        "streaming": streaming,
+        "sort": sort,
+        "limit": limit,
+    }
+    return await db.read(FIND_FILMS, params)
+
+
+def topic_words(question: str) -> list[str]:
+    """The question's words that could be a topic (not function words, not the store's own)."""
+    words = WORD.findall(normalised(question))
+    return list(dict.fromkeys(w for w in words if w not in NOT_A_TOPIC and len(w) > 2))
+
+
+async def about_any(db: Database, words: list[str], limit: int) -> list[asyncpg.Record]:
+    if not words:
+        return []
+    return await db.read(ABOUT_ANY, {"text": " or ".join(words), "limit": limit})
+
+
+async def categories(db: Database) -> list[asyncpg.Record]:
+    return await db.read(CATEGORIES)
+
+
+async def top_actors(db: Database, limit: int) -> list[asyncpg.Record]:
+    return await db.read(TOP_ACTORS, {"limit": limit})
+
+
+async def link(db: Database, question: str) -> Linked:
+    """What the question names in the catalogue (one read)."""
+    rows = await db.read(LINK, {"words": words_of(question)})
+    whole = [row for row in rows if row["whole"]]
+    films = [r for r in whole if r["kind"] == "film"]
+    actors = [r for r in whole if r["kind"] == "actor"]
+    if (
+        films and actors
+    ):  # the closer match wins ("alien center" is not CUBA ALLEN); a tie keeps both
+        if films[0]["distance"] < actors[0]["distance"]:
+            actors = []
+        elif actors[0]["distance"] < films[0]["distance"]:
+            films = []
+    return Linked(
+        films=tuple(r["name"] for r in films),
+        actors=tuple(r["name"] for r in actors),
+        actor_namesakes=tuple(
+            r["name"]
+            for r in rows
+            if r["kind"] == "actor" and not r["whole"] and r["distance"] == 0
+        ),
+        categories=tuple(r["name"] for r in whole if r["kind"] == "category"),
+    )
