@@ -44,11 +44,10 @@ async def catalogue_films(db: Database, question: str) -> list[asyncpg.Record]:
         rows = [await query.film_details(db, title) for title in linked.films[:3]]
         return [row for row in rows if row is not None]
     if linked.actors:
-        return await query.find_films(db, actor=linked.actors[0], limit=GROUNDING_FILMS)
+        return await query.find_films(db, {"actor": linked.actors[0], "limit": GROUNDING_FILMS})
     if linked.categories:
-        return await query.find_films(
-            db, category=linked.categories[0], sort="popular", limit=GROUNDING_FILMS
-        )
+        filters = {"category": linked.categories[0], "sort": "popular", "limit": GROUNDING_FILMS}
+        return await query.find_films(db, filters)
     return await query.about_any(db, query.topic_words(question), GROUNDING_FILMS)
 
 

@@ -202,22 +202,19 @@ class StoreTools(_Tools):
         ] = None,
         limit: Annotated[int, "How many films to return, 1 to 20"] = query.LIST_LIMIT,
     ) -> str:
-        arguments = {
-            name: value
-            for name, value in {
-                "text": text,
-                "category": category,
-                "rating": rating,
-                "actor": actor,
-                "max_price": max_price,
-                "min_length": min_length,
-                "max_length": max_length,
-                "streaming": streaming,
-                "sort": sort,
-                "limit": limit,
-            }.items()
-            if value is not None
+        given = {
+            "text": text,
+            "category": category,
+            "rating": rating,
+            "actor": actor,
+            "max_price": max_price,
+            "min_length": min_length,
+            "max_length": max_length,
+            "streaming": streaming,
+            "sort": sort,
+            "limit": limit,
         }
+        arguments = {name: value for name, value in given.items() if value is not None}
 
         async def work() -> dict[str, Any]:
             if rating is not None and rating.upper() not in MPAA_RATINGS:
@@ -232,16 +229,18 @@ class StoreTools(_Tools):
                 raise ToolInputError("max_price must be a number of dollars")
             rows = await query.find_films(
                 self._db,
-                text=_text(text),
-                category=_text(category),
-                rating=rating.upper() if rating else None,
-                actor=_text(actor),
-                max_price=price.quantize(Decimal("0.01")) if price is not None else None,
-                min_length=_length(min_length),
-                max_length=_length(max_length),
-                streaming=streaming,
-                sort=sort,
-                limit=max(1, min(limit, MAX_FILMS)),
+                {
+                    "text": _text(text),
+                    "category": _text(category),
+                    "rating": rating.upper() if rating else None,
+                    "actor": _text(actor),
+                    "max_price": price.quantize(Decimal("0.01")) if price is not None else None,
+                    "min_length": _length(min_length),
+                    "max_length": _length(max_length),
+                    "streaming": streaming,
+                    "sort": sort,
+                    "limit": max(1, min(limit, MAX_FILMS)),
+                },
             )
             self._record.saw(rows)
             return {

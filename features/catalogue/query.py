@@ -8,8 +8,8 @@ would only obscure), compiled once, and bound by name.
 """
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -268,6 +268,18 @@ ORDER BY ts_rank(f.fulltext, q) DESC, f.title
 LIMIT :limit
 """).bindparams(bindparam("text", type_=String), bindparam("limit", type_=Integer))
 
+FILM_FILTERS = (
+    "text",
+    "category",
+    "rating",
+    "actor",
+    "max_price",
+    "min_length",
+    "max_length",
+    "streaming",
+    "sort",
+)
+
 CATEGORIES = text("""
 SELECT c.name, count(fc.film_id)::int AS films
 FROM category AS c LEFT JOIN film_category AS fc USING (category_id)
@@ -295,33 +307,10 @@ async def availability(db: Database, title: str) -> list[asyncpg.Record]:
     return await db.read(AVAILABILITY_BY_TITLE, {"title": title})
 
 
-async def find_films(
-    db: Database,
-    *,
-    text: str | None = None,
-    category: str | None = None,
-    rating: str | None = None,
-    actor: str | None = None,
-    max_price: Decimal | None = None,
-    min_length: int | None = None,
-    max_length: int | None = None,
-    streaming: bool | None = None,
-    sort: str | None = None,
-    limit: int = LIST_LIMIT,
-) -> list[asyncpg.Record]:
-    params: dict[str, Any] = {
-        "text": text,
-        "category": category,
-        "rating": rating,
-        "actor": actor,
-        "max_price": max_price,
-        "min_length": min_length,
-        "max_length": max_length,
-        "streaming": streaming,
-        "sort": sort,
-        "limit": limit,
-    }
-    return await db.read(FIND_FILMS, params)
+async def find_films(db: Database, filters: Mapping[str, Any]) -> list[asyncpg.Record]:
+    """`filters`: any of FILM_FILTERS (a missing or None one is "any"), and `limit`."""
+    params = {name: filters.get(name) for name in FILM_FILTERS}
+    return await db.read(FIND_FILMS, {**params, "limit": filters.get("limit", LIST_LIMIT)})
 
 
 def topic_words(question: str) -> list[str]:

@@ -20,6 +20,7 @@ from shared.settings import Settings, get_app_settings
 from tests.fakes import (
     FakeChat,
     Move,
+    Plan,
     ToolCallingFake,
     fake_runtime,
     last_tool_result,
@@ -46,6 +47,19 @@ def store_clerk(history: ChatHistory, offered: frozenset[str]) -> Move:
             return Call("Handoff-transfer_to_GeneralAgent", {})
         return "Paris."  # the general agent
     return Call("Store-film_details", {"title": "academy dinosaur"})
+
+
+def calls_once(call: Call, seen: list[dict[str, Any]]) -> Plan:
+    """A model that makes `call`, keeps the tool's result in `seen`, and says "Done"."""
+
+    def plan(history: ChatHistory, offered: frozenset[str]) -> Move:
+        result = last_tool_result(history)
+        if result is None:
+            return call
+        seen.append(result)
+        return "Done."
+
+    return plan
 
 
 @pytest.fixture
@@ -133,15 +147,7 @@ async def test_a_failing_tool_is_reported_to_the_model_and_listed(
     client: httpx.AsyncClient, db: AsyncConnection, model: ToolCallingFake
 ) -> None:
     seen: list[dict[str, Any]] = []
-
-    def plan(history: ChatHistory, offered: frozenset[str]) -> Move:
-        result = last_tool_result(history)
-        if result is not None:
-            seen.append(result)
-            return "The catalogue is unavailable."
-        return Call("Store-find_films", {"streaming": True})
-
-    model.plan = plan
+    model.plan = calls_once(Call("Store-find_films", {"streaming": True}), seen)
     # A real fault, in this test's transaction only (rolled back): the tool's query fails.
     await db.execute(text("ALTER TABLE film RENAME COLUMN streaming_available TO gone"))
 
@@ -158,15 +164,7 @@ async def test_a_bad_argument_is_explained_to_the_model(
     client: httpx.AsyncClient, model: ToolCallingFake
 ) -> None:
     seen: list[dict[str, Any]] = []
-
-    def plan(history: ChatHistory, offered: frozenset[str]) -> Move:
-        result = last_tool_result(history)
-        if result is not None:
-            seen.append(result)
-            return "Sorry."
-        return Call("Store-find_films", {"rating": "XXX", "sort": "random"})
-
-    model.plan = plan
+    model.plan = calls_once(Call("Store-find_films", {"rating": "XXX", "sort": "random"}), seen)
 
     response = await client.post("/ai/handoff", json={"question": "rated xxx?"})
 
