@@ -134,4 +134,15 @@ class RulesRouterChat(ComputedToolCaller):
             # The topic found nothing among the other filters: say so, and show what is there.
             self._relaxed = True
             return find(replace(films, text=None))
+        if (
+            name == FIND_FILMS
+            and data.get("total") == 0
+            and films is not None
+            and not u.seeks_films
+            and replace(films, text=None, sort=None) == FilmQuery()
+            and HANDOFF_TO_GENERAL in offered
+        ):
+            # Words that found nothing, in a question that did not ask for films ("a good way
+            # to store DVDs?"): not placed in the catalogue, so not a "no": the general agent's.
+            return Call(HANDOFF_TO_GENERAL, {})
         return Reply(answer(u, name, data, self._relaxed))

@@ -181,6 +181,9 @@ class Understanding:
     catalogue: Literal["categories", "top_actors"] | None = None
     store: bool = False  # is this about the store at all
     topic_words: tuple[str, ...] = field(default=())
+    # Asks for films outright ("do you have", "looking for", "a movie about"): a search that
+    # finds nothing is then a no; otherwise the question was not placed in the catalogue.
+    seeks_films: bool = False
 
 
 def _rating(text: str) -> str | None:
@@ -312,6 +315,9 @@ def understand(question: str, linked: Linked) -> Understanding:
             return replace(base, store=True)
         if not asks_for_films:
             return base  # a film word in a question about something else ("a movie quote")
+    count = bool(_HOW_MANY.search(text))
+    if sort is None and not filters and not use_topic and not count:
+        sort = "popular"  # "recommend a movie for tonight": what people rent most
     query = FilmQuery(
         text=" ".join(topic) if use_topic else None,
         category=category,
@@ -326,7 +332,8 @@ def understand(question: str, linked: Linked) -> Understanding:
     return replace(
         base,
         films=query,
-        count=bool(_HOW_MANY.search(text)),
+        count=count,
+        seeks_films=asks_for_films or has_topic_marker or filters,
         superlative=bool(_SUPERLATIVE.search(text)),
         store=True,
         topic_words=topic if use_topic else (),

@@ -378,3 +378,31 @@ async def test_a_tool_calling_model_drives_the_new_tools(
     assert f"{longest} minutes" in body["answer"]
     offered = model.offered[0]
     assert {"Store-find_films", "Store-list_categories", "Store-top_actors"} <= offered
+
+
+async def test_offline_words_that_find_nothing_in_a_question_not_asking_for_films_go_general(
+    client: httpx.AsyncClient, local_model: FakeChat
+) -> None:
+    response = await client.post(
+        "/ai/handoff", json={"question": "What's a good way to store DVDs?"}
+    )
+
+    body = response.json()
+    assert body["agent"] == "general"  # not "we have no films matching ..."
+    assert [call["name"] for call in body["tool_calls"]] == ["find_films"]
+    assert body["answer"] == "Paris is the capital."  # the (fake) general model's
+
+
+async def test_offline_asking_for_a_film_we_do_not_have_is_a_true_no(
+    client: httpx.AsyncClient, db: AsyncConnection, local_model: FakeChat
+) -> None:
+    found = await scalar(
+        db,
+        "SELECT count(*) FROM film WHERE fulltext @@ websearch_to_tsquery('english', 'jurassic')",
+    )
+    response = await client.post("/ai/handoff", json={"question": "do you have jurassic?"})
+
+    body = response.json()
+    assert found == 0
+    assert body["agent"] == "search"
+    assert body["answer"] == "We have no films matching “jurassic”."
