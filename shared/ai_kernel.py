@@ -214,7 +214,8 @@ async def ai_slot(request: Request) -> AsyncIterator[None]:
         slots.release()
 
 
-AISlotDep = Depends(ai_slot)
+# A route dependency (`dependencies=[AI_SLOT]`), not a parameter type like the `*Dep`s.
+AI_SLOT = Depends(ai_slot)
 
 
 async def get_ai(request: Request) -> AIRuntime:

@@ -1,5 +1,6 @@
 """`WEB_CONCURRENCY=2 just serve`: two uvicorn worker processes answer alike. Nothing a response
-depends on may live in one process only (a cache, a counter, a lazily built statement)."""
+depends on may differ by process: what each holds (a statement built on first use, the /token
+failure limiter, which counts per process) must give every worker the same answers."""
 
 import asyncio
 import json

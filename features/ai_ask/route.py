@@ -8,11 +8,11 @@ from starlette.types import Receive, Scope, Send
 
 from features.ai_ask import handler
 from shared.ai_calls import ChatStream
-from shared.ai_kernel import AIRuntime, AISlotDep, get_ai
+from shared.ai_kernel import AI_SLOT, AIRuntime, get_ai
 from shared.database import DatabaseDep
 from shared.settings import SettingsDep
 
-router = APIRouter(prefix="/ai", tags=["ai"], dependencies=[AISlotDep])
+router = APIRouter(prefix="/ai", tags=["ai"], dependencies=[AI_SLOT])
 
 # Proxies (nginx) must pass chunks on at once, and nobody may cache an answer.
 _NO_BUFFERING = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

@@ -8,7 +8,7 @@ from starlette.types import Receive, Scope, Send
 from features.ai_handoff import handler
 from features.ai_handoff.dtos import HandoffAnswer, HandoffRequest
 from shared import sse
-from shared.ai_kernel import AIRuntime, AISlotDep, get_ai
+from shared.ai_kernel import AI_SLOT, AIRuntime, get_ai
 from shared.auth import IsAdminDep
 from shared.database import DatabaseDep
 from shared.errors import (
@@ -20,7 +20,7 @@ from shared.errors import (
 )
 from shared.settings import SettingsDep
 
-router = APIRouter(prefix="/ai", tags=["ai"], dependencies=[AISlotDep])
+router = APIRouter(prefix="/ai", tags=["ai"], dependencies=[AI_SLOT])
 
 
 class RunStreamResponse(StreamingResponse):

@@ -1,4 +1,5 @@
-"""GET /: a small chat + film-summary page. Plain HTML/CSS/JS, no build step, no CDN."""
+"""GET /: the store front (catalogue, a film's panel, rentals, "Ask the store"). Plain HTML/CSS/JS,
+no build step, no CDN."""
 
 from pathlib import Path
 

@@ -77,7 +77,8 @@ async def test_database_down_gives_503_json_not_a_traceback(
 
 async def test_ready_follows_a_database_outage_and_recovery() -> None:
     parent = Path(tempfile.mkdtemp(prefix="pagila-outage-"))
-    parent.chmod(0o755)  # as root the server runs as an unprivileged account; see embedded_db
+    # As root the server runs as an unprivileged account (devenv/embedded_postgres.py).
+    parent.chmod(0o755)
     server = EmbeddedPostgres(parent / "pg")
     try:
         await asyncio.to_thread(server.start)
