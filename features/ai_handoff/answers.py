@@ -44,6 +44,12 @@ def _film_line(film: dict[str, Any]) -> str:
     return f"{film['title']} ({', '.join(facts)})"
 
 
+def _inside(what: str) -> str:
+    """A description from describe() inside a sentence: "films ..." lower case, a category
+    name ("Sci-Fi films") as it is."""
+    return "f" + what[1:] if what.startswith("Films") else what
+
+
 def describe(films: FilmQuery) -> str:
     """What a film search looked for, in words: "Comedy films rated G under 90 minutes"."""
     noun = f"{films.category} films" if films.category else "films"
@@ -72,19 +78,19 @@ def film_list(u: Understanding, films: FilmQuery, data: dict[str, Any]) -> str:
     total, rows = data["total"], data["films"]
     what = describe(films)
     if not rows:
-        return f"We have no {what[0].lower() + what[1:]}."
+        return f"We have no {_inside(what)}."
     if u.superlative and films.sort:
         first = rows[0]
         ties = [f for f in rows if _sort_key(f, films.sort) == _sort_key(first, films.sort)]
         label = SORT_WORDS[films.sort].removesuffix(" first")
         head = ", ".join(_film_line(f) for f in ties)
-        return f"The {label} of our {what[0].lower() + what[1:]}: {head}."
+        return f"The {label} of our {_inside(what)}: {head}."
     order = f", {SORT_WORDS[films.sort]}" if films.sort else ""
     listed = "; ".join(_film_line(f) for f in rows)
     more = f" … and {total - len(rows)} more" if total > len(rows) else ""
     lead = f"We have {total} " if u.count else f"{what} ({total}{order}): "
     if u.count:
-        return f"{lead}{what[0].lower() + what[1:]}{order}. For example: {listed}{more}."
+        return f"{lead}{_inside(what)}{order}. For example: {listed}{more}."
     return f"{lead}{listed}{more}."
 
 

@@ -83,11 +83,13 @@ NOT_A_TOPIC = frozenset(
     price prices cost costs rate rates cheap cheapest cheaper expensive priciest long longest
     short shortest length minutes mins minute hour hours available availability stock copies
     copy store stores shelf catalog catalogue rated rating category categories genre genres
-    star stars starring actor actors actress actresses cast streaming stream online tonight
+    stars starring actor actors actress actresses cast streaming stream online tonight
     today weekend night evening recommend recommendation suggest suggestion searching search
     mood feel feeling maybe probably around about featuring involving set where wife husband
     kid son daughter family friends friend date someone somebody people
-    here there now know think let's lets i'd i'll you've you're we're don't dont doesn't""".split()  # noqa: SIM905
+    popular rented favourite favorite favourites favorites hit hits bargain bargains budget
+    lengthiest quickest here there now know think let's lets i'd i'll you've you're we're
+    don't dont doesn't""".split()  # noqa: SIM905
 )
 
 

@@ -406,3 +406,20 @@ async def test_offline_asking_for_a_film_we_do_not_have_is_a_true_no(
     assert found == 0
     assert body["agent"] == "search"
     assert body["answer"] == "We have no films matching “jurassic”."
+
+
+async def test_offline_a_superlative_names_the_ties_and_keeps_the_category_name(
+    client: httpx.AsyncClient, db: AsyncConnection, local_model: FakeChat
+) -> None:
+    response = await client.post("/ai/handoff", json={"question": "shortest sci fi film"})
+
+    body = response.json()
+    shortest = await column(
+        db,
+        "SELECT title FROM film JOIN film_category USING (film_id) JOIN category USING "
+        "(category_id) WHERE name = 'Sci-Fi' AND length = (SELECT min(length) FROM film "
+        "JOIN film_category USING (film_id) JOIN category USING (category_id) "
+        "WHERE name = 'Sci-Fi')",
+    )
+    assert body["answer"].startswith("The shortest of our Sci-Fi films: ")
+    assert all(title in body["answer"] for title in shortest)

@@ -86,6 +86,9 @@ def database(app: FastAPI) -> Database:
         # A topic, alone or within a category.
         ("a documentary about a shark", find(text="shark", category="Documentary")),
         ("do you have a movie about a crocodile", find(text="crocodile")),
+        ("do you have any star wars movies", find(text="star wars")),  # not just "wars"
+        ("most popular movie", find(sort="popular")),  # "popular" is an order, not a topic
+        ("shortest sci fi film", find(category="Sci-Fi", sort="length")),
         # The catalogue as a whole.
         ("what genres do you have", Call(qualified(STORE_PLUGIN, LIST_CATEGORIES), {})),
         (
