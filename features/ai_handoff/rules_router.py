@@ -125,17 +125,6 @@ class RulesRouterChat(ComputedToolCaller):
         films = u.films
         if (
             name == FIND_FILMS
-            and not self._relaxed
-            and films is not None
-            and films.text
-            and data.get("total") == 0
-            and replace(films, text=None) != FilmQuery()
-        ):
-            # The topic found nothing among the other filters: say so, and show what is there.
-            self._relaxed = True
-            return find(replace(films, text=None))
-        if (
-            name == FIND_FILMS
             and data.get("total") == 0
             and films is not None
             and not u.seeks_films
@@ -145,4 +134,15 @@ class RulesRouterChat(ComputedToolCaller):
             # Words that found nothing, in a question that did not ask for films ("a good way
             # to store DVDs?"): not placed in the catalogue, so not a "no": the general agent's.
             return Call(HANDOFF_TO_GENERAL, {})
+        if (
+            name == FIND_FILMS
+            and not self._relaxed
+            and films is not None
+            and films.text
+            and data.get("total") == 0
+            and replace(films, text=None, sort=None) != FilmQuery()
+        ):
+            # The topic found nothing among the other filters: say so, and show what is there.
+            self._relaxed = True
+            return find(replace(films, text=None))
         return Reply(answer(u, name, data, self._relaxed))

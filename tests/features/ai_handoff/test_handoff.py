@@ -380,12 +380,14 @@ async def test_a_tool_calling_model_drives_the_new_tools(
     assert {"Store-find_films", "Store-list_categories", "Store-top_actors"} <= offered
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["What's a good way to store DVDs?", "who won the oscar for best picture in 2020"],
+)
 async def test_offline_words_that_find_nothing_in_a_question_not_asking_for_films_go_general(
-    client: httpx.AsyncClient, local_model: FakeChat
+    client: httpx.AsyncClient, local_model: FakeChat, question: str
 ) -> None:
-    response = await client.post(
-        "/ai/handoff", json={"question": "What's a good way to store DVDs?"}
-    )
+    response = await client.post("/ai/handoff", json={"question": question})
 
     body = response.json()
     assert body["agent"] == "general"  # not "we have no films matching ..."
