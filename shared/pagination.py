@@ -8,6 +8,7 @@ from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, select, true
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
+from sqlalchemy.sql.expression import Executable
 
 from shared.database import Database
 from shared.models import MAX_ID
@@ -52,7 +53,7 @@ class PagedSelect:
     (offset past the end) still yields one row carrying the total, with NULLs for the page's
     columns; `fetch` drops that row."""
 
-    statement: Select[*tuple[Any, ...]]
+    statement: Executable  # a built Select, or hand-written SQL of the same shape
     key: str  # a page column that is never NULL on a real row
 
     @classmethod
