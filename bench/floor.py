@@ -8,15 +8,14 @@ same JSON as the API (tests/bench/test_floor.py checks both, byte for byte).
     DATABASE_URL=postgresql+asyncpg://... uvicorn bench.floor:app --port 8100
 """
 
-import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -51,13 +50,12 @@ TOKEN = "Bearer " + os.environ.get("ADMIN_TOKEN", "dvd_admin")
 def _json_default(value: object) -> object:
     if isinstance(value, Decimal):
         return float(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
     raise TypeError(type(value).__name__)
 
 
 def _json(body: object, status: int = 200) -> Response:
-    content = json.dumps(body, default=_json_default, separators=(",", ":"))
+    # orjson: the fastest encoder there is (datetimes natively, as ISO 8601 like the API's).
+    content = orjson.dumps(body, default=_json_default)
     return Response(content, status_code=status, media_type="application/json")
 
 

@@ -1,5 +1,6 @@
-"""The benchmark's floor must do the API's work: same SQL, same JSON, byte for byte. A floor that
-did less would flatter nothing but itself; one that did more would flatter the API."""
+"""The benchmark's floor must do the API's work: the same rows (from its own hand-written SQL),
+the same JSON, byte for byte. A floor that did less would flatter nothing but itself; one that
+did more would flatter the API."""
 
 from collections.abc import AsyncIterator
 
