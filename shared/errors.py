@@ -108,6 +108,12 @@ class InvalidFieldError(AppError):
         }
 
 
+class UnsupportedMediaTypeError(AppError):
+    """A body of a kind the operation does not take (JSON where a form is expected)."""
+
+    status_code = 415
+
+
 class BadRequestError(AppError):
     """A body that cannot be read at all (not UTF-8, a broken form); FastAPI raises it."""
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from features.auth.failed_logins import FailedLogins
 from shared.auth import constant_time_equals
-from shared.errors import TooManyRequestsError, UnauthorizedError
+from shared.errors import TooManyRequestsError, UnauthorizedError, UnsupportedMediaTypeError
 from shared.settings import SettingsDep
 
 router = APIRouter(tags=["auth"])
@@ -27,6 +27,18 @@ def _failed_logins(request: Request, settings: SettingsDep) -> FailedLogins:
     return failed
 
 
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def _form_only(request: Request) -> None:
+    """A JSON body would otherwise get "Field required" for fields it does contain."""
+    if not request.headers.get("content-type", "").lower().startswith(_FORMS):
+        raise UnsupportedMediaTypeError(
+            "POST /token takes a form (application/x-www-form-urlencoded), not JSON: "
+            "username=...&password=..."
+        )
+
+
 class TokenOut(BaseModel):
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
@@ -35,7 +47,9 @@ class TokenOut(BaseModel):
 @router.post(
     "/token",
     summary="Exchange the admin credentials for the bearer token",
+    dependencies=[Depends(_form_only)],
     responses={
+        **UnsupportedMediaTypeError.response_doc("The body is not a form (JSON, say)"),
         **UnauthorizedError.response_doc("Wrong username or password"),
         **TooManyRequestsError.response_doc(
             "Too many failed attempts from this client: retry after `Retry-After` seconds"

@@ -27,8 +27,9 @@ class RentalOut(BaseModel):
     return_date: datetime | None
 
 
-class CustomerRentalOut(RentalOut):
-    """A rental in a customer's list: with the film, so that a person can read it."""
+class RentalWithFilmOut(RentalOut):
+    """A rental with its film, so that a person can read it: in a customer's list, one rental,
+    a return."""
 
     model_config = ConfigDict(
         json_schema_extra={

@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from features.rentals import query
-from features.rentals.dtos import CustomerRentalOut, RentalCreate, RentalOut
+from features.rentals.dtos import RentalCreate, RentalOut, RentalWithFilmOut
 from shared.database import Database, violated_constraint
 from shared.errors import ConflictError, InvalidFieldError, NotFoundError
 from shared.models import OPEN_RENTAL_INDEX, PAGILA_RENTAL_UNIQUE_INDEX
@@ -14,7 +14,7 @@ from shared.pagination import Page, PageParams
 
 log = structlog.get_logger(__name__)
 
-_CustomerRentalPage = Page[CustomerRentalOut]
+_CustomerRentalPage = Page[RentalWithFilmOut]
 
 
 def _copy_is_out(inventory_id: int) -> ConflictError:
@@ -48,25 +48,25 @@ async def rent(session: AsyncSession, customer_id: int, body: RentalCreate) -> R
     return rental
 
 
-async def return_rental(session: AsyncSession, rental_id: int) -> RentalOut:
+async def return_rental(session: AsyncSession, rental_id: int) -> RentalWithFilmOut:
     row = await query.mark_returned(session, rental_id)
     if row is None:
         if await query.fetch_one_in(session, rental_id) is None:
             raise NotFoundError(f"Rental {rental_id} not found.")
         raise ConflictError(f"Rental {rental_id} was already returned.")
-    return RentalOut.model_validate(row)
+    return RentalWithFilmOut.model_validate(row)
 
 
-async def get_rental(db: Database, rental_id: int) -> RentalOut:
+async def get_rental(db: Database, rental_id: int) -> RentalWithFilmOut:
     row = await query.fetch_one(db, rental_id)
     if row is None:
         raise NotFoundError(f"Rental {rental_id} not found.")
-    return RentalOut.model_validate(dict(row))
+    return RentalWithFilmOut.model_validate(dict(row))
 
 
 async def list_customer_rentals(
     db: Database, customer_id: int, page: PageParams
-) -> Page[CustomerRentalOut]:
+) -> Page[RentalWithFilmOut]:
     total, items = await query.fetch_customer_page(
         db, customer_id, limit=page.limit, offset=page.offset
     )

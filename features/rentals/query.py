@@ -47,22 +47,32 @@ INSERT = (
     .returning(*_RENTAL_COLUMNS)
 )
 
-# Only an open rental is returned: concurrent returns cannot both succeed.
+_FILM_COLUMNS = (col(Film.film_id), col(Film.title))
+
+# Only an open rental is returned: concurrent returns cannot both succeed. The film comes back
+# with it (UPDATE ... FROM inventory, film), as a customer's list shows it.
 MARK_RETURNED = (
     update(Rental)
     # (a bound name other than the column's: SQLAlchemy reserves those in UPDATE statements)
     .where(col(Rental.rental_id) == bindparam("open_rental_id"), col(Rental.return_date).is_(None))
+    .where(col(Inventory.inventory_id) == col(Rental.inventory_id))
+    .where(col(Film.film_id) == col(Inventory.film_id))
     .values(return_date=func.now())
-    .returning(*_RENTAL_COLUMNS)
+    .returning(*_RENTAL_COLUMNS, *_FILM_COLUMNS)
 )
 
-_ONE = select(*_RENTAL_COLUMNS).where(col(Rental.rental_id) == bindparam("rental_id"))
+_ONE = (
+    select(*_RENTAL_COLUMNS, *_FILM_COLUMNS)
+    .join(Inventory, col(Inventory.inventory_id) == col(Rental.inventory_id))
+    .join(Film, col(Film.film_id) == col(Inventory.film_id))
+    .where(col(Rental.rental_id) == bindparam("rental_id"))
+)
 
 
 def _customer_page() -> PagedSelect:
     of_customer = col(Rental.customer_id) == bindparam("customer_id")
     page = (
-        select(*_RENTAL_COLUMNS, col(Film.film_id), col(Film.title))
+        select(*_RENTAL_COLUMNS, *_FILM_COLUMNS)
         .join(Inventory, col(Inventory.inventory_id) == col(Rental.inventory_id))
         .join(Film, col(Film.film_id) == col(Inventory.film_id))
         .where(of_customer)

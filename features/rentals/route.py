@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Response, status
 
 from features.rentals import handler
-from features.rentals.dtos import CustomerRentalOut, RentalCreate, RentalOut
+from features.rentals.dtos import RentalCreate, RentalOut, RentalWithFilmOut
 from shared.auth import AdminGuard
 from shared.database import DatabaseDep, WriteSessionDep
 from shared.errors import (
@@ -49,7 +49,7 @@ async def create_rental(
         **ConflictError.response_doc("Already returned"),
     },
 )
-async def return_rental(session: WriteSessionDep, rental_id: RentalId) -> RentalOut:
+async def return_rental(session: WriteSessionDep, rental_id: RentalId) -> RentalWithFilmOut:
     return await handler.return_rental(session, rental_id)
 
 
@@ -60,7 +60,7 @@ async def return_rental(session: WriteSessionDep, rental_id: RentalId) -> Rental
 )
 async def list_customer_rentals(
     db: DatabaseDep, customer_id: CustomerId, page: PageParamsDep
-) -> Page[CustomerRentalOut]:
+) -> Page[RentalWithFilmOut]:
     return await handler.list_customer_rentals(db, customer_id, page)
 
 
@@ -69,5 +69,5 @@ async def list_customer_rentals(
     summary="One rental",
     responses=NotFoundError.response_doc("No such rental"),
 )
-async def get_rental(db: DatabaseDep, rental_id: RentalId) -> RentalOut:
+async def get_rental(db: DatabaseDep, rental_id: RentalId) -> RentalWithFilmOut:
     return await handler.get_rental(db, rental_id)

@@ -62,3 +62,13 @@ async def test_failed_attempts_are_rate_limited_per_client(
         ("10.0.0.1", n, "warning") for n in (1, 2, 3)
     ]
     assert "hunter2" not in repr(events)
+
+
+async def test_a_json_body_is_told_the_endpoint_takes_a_form(client: httpx.AsyncClient) -> None:
+    response = await client.post("/token", json={"username": "admin", "password": "admin"})
+
+    assert response.status_code == 415
+    assert response.json() == {
+        "detail": "POST /token takes a form (application/x-www-form-urlencoded), not JSON: "
+        "username=...&password=..."
+    }

@@ -193,6 +193,14 @@ async def test_return_sets_return_date_once(client: httpx.AsyncClient, db: Async
 
     assert first.status_code == 200
     assert datetime.fromisoformat(first.json()["return_date"]) == await scalar(db, "SELECT now()")
+    # With its film, as a customer's list shows it.
+    film = await scalar(
+        db,
+        "SELECT json_build_array(f.film_id, f.title) FROM rental JOIN inventory USING "
+        "(inventory_id) JOIN film f USING (film_id) WHERE rental_id = :id",
+        id=rental_id,
+    )
+    assert [first.json()["film_id"], first.json()["title"]] == film
     assert again.status_code == 409
     assert again.json() == {"detail": f"Rental {rental_id} was already returned."}
 
@@ -210,9 +218,13 @@ async def test_get_rental(client: httpx.AsyncClient, db: AsyncConnection) -> Non
     response = await client.get("/rentals/1")
 
     assert response.status_code == 200
-    assert response.json()["customer_id"] == await scalar(
-        db, "SELECT customer_id FROM rental WHERE rental_id = 1"
+    expected = await scalar(
+        db,
+        "SELECT json_build_array(customer_id, f.film_id, f.title) FROM rental JOIN inventory "
+        "USING (inventory_id) JOIN film f USING (film_id) WHERE rental_id = 1",
     )
+    body = response.json()
+    assert [body["customer_id"], body["film_id"], body["title"]] == expected
     assert (await client.get("/rentals/99999999")).status_code == 404
 
 
