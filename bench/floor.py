@@ -54,8 +54,8 @@ def _json_default(value: object) -> object:
 
 
 def _json(body: object, status: int = 200) -> Response:
-    # orjson: the fastest encoder there is (datetimes natively, as ISO 8601 like the API's).
-    content = orjson.dumps(body, default=_json_default)
+    # orjson: the fastest encoder there is (datetimes natively, in ISO 8601 as the API writes them).
+    content = orjson.dumps(body, default=_json_default, option=orjson.OPT_UTC_Z)  # "Z", as pydantic
     return Response(content, status_code=status, media_type="application/json")
 
 

@@ -136,19 +136,15 @@ def configure_logging(settings: Settings) -> None:
         uvicorn_logger.propagate = True
     # Our middleware writes the access line (with request id and duration).
     logging.getLogger("uvicorn.access").disabled = True
-    # Libraries that log each HTTP call or prompt at INFO; shared/ai_calls.py logs LLM calls.
-    # Semantic Kernel's agent runtime logs every message it routes (the user's question, the
-    # agents' answers) under loggers of its own, outside `semantic_kernel`.
-    for name in ("httpx", "httpx2", "openai", "semantic_kernel"):
+    # Libraries that log each HTTP call at INFO; shared/ai_calls.py logs LLM calls.
+    for name in ("httpx", "httpx2", "openai"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
-    # Their warnings and errors quote messages too, and an agent actor logs every exception
-    # that passes through it, a cancelled run (client gone, timeout) included, as an ERROR
-    # with its text: only CRITICAL passes. A run's outcome is ours to log (handoff.run).
-    for name in (
-        "in_process_runtime",
-        "in_process_runtime.events",
-        "semantic_kernel.agents.orchestration",
-    ):
+    # Semantic Kernel logs the user's question and the answers: its agent runtime every message
+    # it routes (`in_process_runtime*`, `agent_runtime*`), its agent actors every exception
+    # with its text (a cancelled run included) as an ERROR, the kernel a failed tool call with
+    # the argument's value in the traceback. Only CRITICAL passes; what a run did and how it
+    # ended is ours to log, without the text (handoff.run, handoff.tool_failed, llm.call).
+    for name in ("semantic_kernel", "in_process_runtime", "agent_runtime"):
         logging.getLogger(name).setLevel(max(logging.CRITICAL, root.level))
 
 

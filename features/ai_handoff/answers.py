@@ -84,7 +84,9 @@ def film_list(u: Understanding, films: FilmQuery, data: dict[str, Any]) -> str:
         ties = [f for f in rows if _sort_key(f, films.sort) == _sort_key(first, films.sort)]
         label = SORT_WORDS[films.sort].removesuffix(" first")
         head = ", ".join(_film_line(f) for f in ties)
-        return f"The {label} of our {_inside(what)}: {head}."
+        # Every film shown ties, and there are more: others may tie too.
+        more = " … and others tie with them" if len(ties) == len(rows) < total else ""
+        return f"The {label} of our {_inside(what)}: {head}{more}."
     order = f", {SORT_WORDS[films.sort]}" if films.sort else ""
     listed = "; ".join(_film_line(f) for f in rows)
     more = f" … and {total - len(rows)} more" if total > len(rows) else ""
@@ -95,7 +97,12 @@ def film_list(u: Understanding, films: FilmQuery, data: dict[str, Any]) -> str:
 
 
 def _sort_key(film: dict[str, Any], sort: str) -> Any:
-    return film["rental_rate"] if sort.startswith("price") else film.get("length")
+    """What a sort orders by, to find the films tied with the first."""
+    if sort.startswith("price"):
+        return film["rental_rate"]
+    if sort == "popular":
+        return film["times_rented"]
+    return film["length"]
 
 
 def film_details(u: Understanding, data: dict[str, Any]) -> str:

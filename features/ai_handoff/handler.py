@@ -36,7 +36,7 @@ from features.ai_handoff.tools import (
 from features.ai_handoff.understanding import read_question
 from shared.ai_calls import LLMUnavailableError
 from shared.ai_kernel import AIRuntime
-from shared.database import Database
+from shared.database import Database, DatabaseUnavailableError
 from shared.errors import AppError, BadGatewayError, GatewayTimeoutError
 
 log = structlog.get_logger(__name__)
@@ -127,6 +127,8 @@ def _outcome(exc: BaseException | None) -> str:
         return "timeout"
     if isinstance(exc, LLMUnavailableError):
         return "model_unavailable"
+    if isinstance(exc, DatabaseUnavailableError):
+        return "database_unavailable"
     if isinstance(exc, BadGatewayError):
         return "empty"
     return "error"
@@ -160,7 +162,7 @@ class HandoffRun:
         self._runtime = InProcessRuntime()
         self._started = time.perf_counter()
         self._task: asyncio.Task[HandoffAnswer] | None = None
-        self._logged = False
+        self._closing: asyncio.Future[None] | None = None
 
     def _on_reply(self, message: ChatMessageContent | list[ChatMessageContent]) -> None:
         self._replies += message if isinstance(message, list) else [message]
@@ -174,9 +176,9 @@ class HandoffRun:
         result = await self._orchestration.invoke(task=self._question, runtime=self._runtime)
         try:
             await result.get(timeout=self._timeout_s)
-        except TimeoutError:
-            if result.event.is_set():  # a TimeoutError raised inside the run: not ours
-                raise
+        except TimeoutError as exc:
+            if result.event.is_set():  # raised inside the run: a model call that timed out
+                raise LLMUnavailableError() from exc
             result.cancel()
             raise GatewayTimeoutError(
                 f"The assistant did not answer within {self._timeout_s:g} s; please retry."
@@ -247,9 +249,14 @@ class HandoffRun:
         return answer
 
     async def aclose(self, exc: BaseException | None = None) -> None:
-        if self._logged:
-            return
-        self._logged = True
+        """End the run and log it, once. The first call starts the clean-up as a task of its
+        own, so that a caller cancelled meanwhile (a client gone during it) cannot cut it short;
+        every call waits for it."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close(exc))
+        await asyncio.shield(self._closing)
+
+    async def _close(self, exc: BaseException | None) -> None:
         if self._task is not None and not self._task.done():
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -276,4 +283,4 @@ async def ask(
         await run.start()
         return await run.answer()
     finally:
-        await run.aclose(asyncio.CancelledError())  # a no-op once the run was logged
+        await run.aclose(asyncio.CancelledError())  # waits for the one clean-up if started

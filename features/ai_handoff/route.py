@@ -1,6 +1,7 @@
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import structlog
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -21,6 +22,8 @@ from shared.errors import (
 from shared.settings import SettingsDep
 
 router = APIRouter(prefix="/ai", tags=["ai"], dependencies=[AI_SLOT])
+log = structlog.get_logger(__name__)
+STREAM_FAILED = "The assistant failed while answering; please retry."
 
 
 class RunStreamResponse(StreamingResponse):
@@ -44,6 +47,10 @@ async def _events(run: handler.HandoffRun) -> AsyncIterator[bytes]:
         answer = await run.answer()
     except AppError as exc:  # mid-stream: the status line is long gone
         yield sse.event("error", sse.StreamError(message=exc.detail))
+        return
+    except Exception:  # a bug: logged with its traceback (no question or answer in it)
+        log.exception("handoff.stream_failed")
+        yield sse.event("error", sse.StreamError(message=STREAM_FAILED))
         return
     yield sse.event("done", answer)
 

@@ -77,6 +77,7 @@ def _film(row: asyncpg.Record) -> dict[str, Any]:
         "category": row["category"],
         "rental_rate": _money(row["rental_rate"]),
         "length": row["length"],
+        "times_rented": row["times_rented"],
     }
 
 

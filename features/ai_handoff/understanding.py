@@ -120,8 +120,9 @@ _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "an": 1, "a": 1, "ha
 _BOUND = re.compile(
     r"\b(under|less than|below|shorter than|cheaper than|no more than|at most|up to|within|"
     r"max(?:imum)?|over|more than|above|longer than|at least|min(?:imum)?)\s+"
-    r"(\$?\d+(?:\.\d+)?|an?|one|two|three|four)\s*"
-    r"(\$|dollars?|bucks?|cents?|minutes?|mins?|hours?|hrs?|h)?(?:\s+and\s+a\s+half)?",
+    # An amount of at most 6 digits: a longer one bounds nothing (and overflows float -> int).
+    r"(\$?\d{1,6}(?:\.\d{1,2})?|an?|one|two|three|four)(\s+and\s+a\s+half)?\s*"
+    r"(\$|dollars?|bucks?|cents?|minutes?|mins?|hours?|hrs?|h)?(\s+and\s+a\s+half)?\b",
 )
 _MAX_WORDS = frozenset(
     {
@@ -204,9 +205,9 @@ def _bounds(text: str) -> tuple[Decimal | None, int | None, int | None]:
     min_length: int | None = None
     max_length: int | None = None
     for match in _BOUND.finditer(text):
-        word, amount, unit = match.group(1), match.group(2), match.group(3) or ""
+        word, amount, unit = match.group(1), match.group(2), match.group(4) or ""
         value = float(_NUMBER_WORDS.get(amount, 0) or amount.lstrip("$"))
-        if match.group(0).rstrip().endswith("and a half"):
+        if match.group(3) or match.group(5):  # "two and a half hours", "an hour and a half"
             value += 0.5
         is_max = word in _MAX_WORDS
         if amount.startswith("$") or unit in {"$", "dollar", "dollars", "buck", "bucks"}:

@@ -156,7 +156,7 @@ name_words AS (
 ),
 pairs AS (
     SELECT nw.kind, nw.name, nw.n_words, nw.w, q.w AS said,
-           levenshtein_less_equal(nw.w, q.w, 2) AS edits,
+           levenshtein_less_equal(nw.w, q.w, 3) AS edits,
            CASE WHEN length(nw.w) >= 6 THEN 2 WHEN length(nw.w) >= 4 THEN 1 ELSE 0 END AS allowed
     FROM name_words AS nw
     JOIN words AS q ON left(nw.w, 1) = left(q.w, 1) AND abs(length(nw.w) - length(q.w)) <= 2
@@ -250,7 +250,7 @@ LIMIT :limit
     bindparam("category", type_=String),
     bindparam("rating", type_=String),
     bindparam("actor", type_=String),
-    bindparam("max_price", type_=Numeric(4, 2)),
+    bindparam("max_price", type_=Numeric()),  # any bound: film.rental_rate is numeric(4,2)
     bindparam("min_length", type_=Integer),
     bindparam("max_length", type_=Integer),
     bindparam("streaming", type_=Boolean),

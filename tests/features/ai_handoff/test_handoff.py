@@ -425,3 +425,21 @@ async def test_offline_a_superlative_names_the_ties_and_keeps_the_category_name(
     )
     assert body["answer"].startswith("The shortest of our Sci-Fi films: ")
     assert all(title in body["answer"] for title in shortest)
+
+
+async def test_offline_the_most_rented_film_and_its_ties_come_by_rentals(
+    client: httpx.AsyncClient, db: AsyncConnection, local_model: FakeChat
+) -> None:
+    response = await client.post("/ai/handoff", json={"question": "most popular movie?"})
+
+    body = response.json()
+    most = await column(
+        db,
+        "SELECT f.title FROM film f JOIN inventory USING (film_id) JOIN rental USING "
+        "(inventory_id) GROUP BY f.film_id HAVING count(*) = (SELECT max(n) FROM (SELECT "
+        "count(*) AS n FROM inventory JOIN rental USING (inventory_id) GROUP BY film_id) c)",
+    )
+    assert body["answer"].startswith("The most rented of our films: ")
+    # The films it names are exactly the most rented ones (ties by rentals, not by length).
+    named = [film["title"] for film in body["films"] if film["title"] in body["answer"]]
+    assert set(named) == set(most)

@@ -13,11 +13,20 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from httpx_sse import aconnect_sse
+from semantic_kernel.contents import ChatHistory, FunctionResultContent
 
 from shared.ai_kernel import get_ai
+from shared.computed_chat import Call
 from shared.settings import Settings, get_app_settings
-from tests.fakes import FakeChat, fake_runtime
+from tests.fakes import (
+    FakeChat,
+    Move,
+    ToolCallingFake,
+    fake_runtime,
+    tool_runtime,
+)
 from tests.fixtures.logs import of
+from tests.support import ADMIN
 
 SSE = {"Accept": "text/event-stream"}
 STORE_QUESTION = "how much is academy dinosaur"
@@ -195,3 +204,34 @@ async def test_ordinary_runs_log_no_question_no_answer_and_no_traceback(
         assert not line.startswith(("ERROR", "CRITICAL")), line
         assert "Failed to detach context" not in line, line
         assert "Task was destroyed" not in line, line
+
+
+async def test_a_tool_argument_the_kernel_cannot_convert_is_not_logged(
+    app: FastAPI,
+    http: httpx.AsyncClient,
+    every_log_line: list[str],
+    log_events: list[dict[str, Any]],
+) -> None:
+    """A model that passes a customer's name where the id goes: Semantic Kernel logs the
+    failed conversion with the value in its traceback, unless its loggers are quiet."""
+
+    def plan(history: ChatHistory, offered: frozenset[str]) -> Move:
+        if any(isinstance(item, FunctionResultContent) for item in history.messages[-1].items):
+            return "I could not find that customer."  # the kernel's error, not JSON
+        return Call("Customers-customer_rentals", {"customer_id": "john smith"})
+
+    model = ToolCallingFake(ai_model_id="fake", plan=plan)
+    app.dependency_overrides[get_ai] = lambda: tool_runtime(model)
+    try:
+        response = await http.post(
+            "/ai/handoff",
+            json={"question": "what did customer john smith rent?"},
+            headers=ADMIN,
+        )
+    finally:
+        app.dependency_overrides.pop(get_ai, None)
+
+    assert response.status_code == 200, response.text
+    assert of(log_events, "handoff.run")  # the run was logged, as ours
+    lines = every_log_line + [json.dumps(e, default=str) for e in log_events]
+    assert not [line for line in lines if "john smith" in line.lower()]

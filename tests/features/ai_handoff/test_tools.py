@@ -121,6 +121,12 @@ async def test_find_films_by_actor_topic_length_and_price(
     assert {f["title"] for f in topic["films"]} <= set(sharks)
 
 
+async def test_a_price_bound_of_any_size_is_taken(store: StoreTools, db: AsyncConnection) -> None:
+    result = _json(await store.find_films(max_price=100, limit=1))
+
+    assert result["total"] == await scalar(db, "SELECT count(*) FROM film")
+
+
 async def test_find_films_sorts_longest_first(store: StoreTools, db: AsyncConnection) -> None:
     result = _json(await store.find_films(sort="length_desc", limit=1))
 

@@ -68,6 +68,8 @@ def database(app: FastAPI) -> Database:
         ("Which films does Penelope Guiness appear in?", find(actor="PENELOPE GUINESS")),
         ("films with penelope guinness", find(actor="PENELOPE GUINESS")),
         ("anything with harrison bail?", find(actor="HARRISON BALE")),
+        # Alike in sound (MTNS) but 5 edits apart: not MADNESS ATTACKS.
+        ("mutinous attacks?", Call(HANDOFF_TO_GENERAL, {})),
         ("Do you have any horror movies?", find(category="Horror")),
         ("got any comedies", find(category="Comedy")),
         ("any good sci fi", find(category="Sci-Fi")),
@@ -80,6 +82,10 @@ def database(app: FastAPI) -> Database:
         ("cheapest horror film", find(category="Horror", sort="price")),
         ("movies under 90 minutes rated pg", find(rating="PG", max_length=90)),
         ("films over 2 hours", find(min_length=120)),
+        ("movies under two and a half hours", find(max_length=150)),  # not "$2"
+        ("under an hour and a half", find(max_length=90)),
+        # A bound past any film's length: none taken (and no float overflow), nothing placed.
+        ("films over " + "9" * 400 + " minutes", Call(HANDOFF_TO_GENERAL, {})),
         ("films under $1", find(max_price="1.0")),
         ("how many horror films do you have", find(category="Horror")),
         ("what can i stream", find(streaming=True)),
