@@ -237,6 +237,13 @@ class HandoffRun:
             if getter.done() and not getter.cancelled():
                 yield getter.result()
 
+    async def answer_once(self) -> None:
+        """Start the run and wait for its end (not its first text): what a JSON answer needs
+        before `answer()`."""
+        await self.start()
+        assert self._task is not None
+        await asyncio.wait({self._task})
+
     async def answer(self) -> HandoffAnswer:
         """The final answer; raises what ended the run (503, 504, 502) instead."""
         assert self._task is not None
@@ -273,14 +280,3 @@ class HandoffRun:
             duration_ms=round((time.perf_counter() - self._started) * 1000, 1),
         )
 
-
-async def ask(
-    ai: AIRuntime, db: Database, question: str, *, staff: bool, timeout_s: float
-) -> HandoffAnswer:
-    """The whole answer at once."""
-    run = HandoffRun(ai, db, question, staff=staff, timeout_s=timeout_s)
-    try:
-        await run.start()
-        return await run.answer()
-    finally:
-        await run.aclose(asyncio.CancelledError())  # waits for the one clean-up if started

@@ -1,9 +1,10 @@
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
 from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Depends, Request
-from starlette.responses import StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from features.ai_handoff import handler
@@ -24,6 +25,7 @@ from shared.settings import SettingsDep
 router = APIRouter(prefix="/ai", tags=["ai"], dependencies=[AI_SLOT])
 log = structlog.get_logger(__name__)
 STREAM_FAILED = "The assistant failed while answering; please retry."
+CLIENT_CLOSED_REQUEST = 499
 
 
 class RunStreamResponse(StreamingResponse):
@@ -86,13 +88,36 @@ async def handoff(
     db: DatabaseDep,
     staff: IsAdminDep,
     settings: SettingsDep,
-) -> HandoffAnswer | StreamingResponse:
-    if "text/event-stream" not in request.headers.get("accept", ""):
-        return await handler.ask(
-            ai, db, body.question, staff=staff, timeout_s=settings.handoff_timeout_s
-        )
+) -> HandoffAnswer | Response:
     run = handler.HandoffRun(
         ai, db, body.question, staff=staff, timeout_s=settings.handoff_timeout_s
     )
-    await run.start()  # a model that is down: 503 now, before any byte
-    return RunStreamResponse(run)
+    streamed = "text/event-stream" in request.headers.get("accept", "")
+    # Until the first byte (JSON: the whole answer), a client that leaves ends the run at once
+    # instead of holding the model and an AI slot until the answer or the timeout.
+    left = await _unless_client_leaves(request, run.start() if streamed else run.answer_once())
+    if left is not None:
+        await run.aclose(asyncio.CancelledError())
+        return left
+    if not streamed:
+        return await run.answer()
+    return RunStreamResponse(run)  # a model that was down: 503 above, before any byte
+
+
+async def _unless_client_leaves(request: Request, work: Awaitable[object]) -> Response | None:
+    """Run `work`; None when it ends (its exception, if any, raised), or a 499 response (nobody
+    reads it: nginx's "client closed request", for the access line) when the client leaves
+    first. The body is read by now, so the next message received is the disconnect."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(request.receive())
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not watcher.done():
+            watcher.cancel()
+    if task.done():
+        task.result()
+        return None
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    return Response(status_code=CLIENT_CLOSED_REQUEST)

@@ -235,3 +235,30 @@ async def test_a_tool_argument_the_kernel_cannot_convert_is_not_logged(
     assert of(log_events, "handoff.run")  # the run was logged, as ours
     lines = every_log_line + [json.dumps(e, default=str) for e in log_events]
     assert not [line for line in lines if "john smith" in line.lower()]
+
+
+@pytest.mark.parametrize("headers", [{}, SSE])
+async def test_a_client_that_leaves_before_the_first_byte_ends_the_run(
+    app: FastAPI, live_url: str, log_events: list[dict[str, Any]], headers: dict[str, str]
+) -> None:
+    """A stalled model: JSON waits for the whole answer, SSE for the first text. The client
+    gives up; the run must end then, not when HANDOFF_TIMEOUT_S (30 s) runs out."""
+    model = ToolCallingFake(ai_model_id="fake", plan=lambda history, offered: None)
+    app.dependency_overrides[get_ai] = lambda: tool_runtime(model)
+    try:
+        async with httpx.AsyncClient(base_url=live_url, timeout=10) as http:
+            request = asyncio.create_task(
+                http.post("/ai/handoff", json={"question": "anything?"}, headers=headers)
+            )
+            await asyncio.wait_for(model.stalled.wait(), timeout=5)
+            request.cancel()  # closes the connection
+            await asyncio.gather(request, return_exceptions=True)
+        await asyncio.wait_for(model.cancelled.wait(), timeout=5)
+    finally:
+        app.dependency_overrides.pop(get_ai, None)
+    for _ in range(50):
+        if of(log_events, "handoff.run"):
+            break
+        await asyncio.sleep(0.05)
+    [run] = of(log_events, "handoff.run")
+    assert run["outcome"] == "cancelled"
