@@ -443,3 +443,49 @@ async def test_offline_the_most_rented_film_and_its_ties_come_by_rentals(
     # The films it names are exactly the most rented ones (ties by rentals, not by length).
     named = [film["title"] for film in body["films"] if film["title"] in body["answer"]]
     assert set(named) == set(most)
+
+
+async def ask_offline(client: httpx.AsyncClient, question: str, **kwargs: Any) -> str:
+    response = await client.post("/ai/handoff", json={"question": question}, **kwargs)
+    assert response.status_code == 200, response.text
+    answer: str = response.json()["answer"]
+    return answer
+
+
+async def test_offline_answers_say_what_the_database_has_when_it_has_little(
+    client: httpx.AsyncClient, db: AsyncConnection, local_model: FakeChat
+) -> None:
+    """Each change below is in this test's transaction only (rolled back)."""
+    no_copies = await scalar(
+        db,
+        "SELECT title FROM film f WHERE NOT EXISTS "
+        "(SELECT FROM inventory i WHERE i.film_id = f.film_id) ORDER BY title LIMIT 1",
+    )
+    year = await scalar(db, "SELECT release_year FROM film WHERE film_id = 1")
+    await db.execute(text("DELETE FROM film_actor WHERE film_id = 1"))
+    await db.execute(text("UPDATE film SET rating = NULL WHERE film_id = 1"))
+    newcomer = await scalar(
+        db,
+        "INSERT INTO customer (store_id, first_name, last_name, address_id) "
+        "VALUES (1, 'NEW', 'COMER', 1) RETURNING customer_id",
+    )
+
+    assert await ask_offline(client, f"is {no_copies.lower()} in stock?") == (
+        f"We hold no copies of {no_copies}: 0 in any store."
+    )
+    assert (await ask_offline(client, "who's in academy dinosaur")).startswith(
+        "We have no cast listed for ACADEMY DINOSAUR."
+    )
+    assert (await ask_offline(client, "what is academy dinosaur rated")).startswith(
+        "ACADEMY DINOSAUR is not rated."
+    )
+    assert (await ask_offline(client, "when did academy dinosaur come out")).startswith(
+        f"ACADEMY DINOSAUR came out in {year}."
+    )
+    staff = {"headers": ADMIN}
+    assert await ask_offline(client, f"what did customer {newcomer} rent?", **staff) == (
+        f"New Comer (customer {newcomer}) has no rentals."
+    )
+    assert await ask_offline(client, "what did customer 999999 rent?", **staff) == (
+        "There is no customer 999999."
+    )
