@@ -49,6 +49,17 @@ async def http(live_url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+async def logged_run(log_events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run's `handoff.run` line, once it is written (the clean-up runs after the client
+    has gone), within a few seconds."""
+    for _ in range(100):
+        if runs := of(log_events, "handoff.run"):
+            [run] = runs
+            return run
+        await asyncio.sleep(0.05)
+    raise AssertionError("no handoff.run line")
+
+
 async def _events(http: httpx.AsyncClient, question: str) -> list[tuple[str, Any]]:
     async with aconnect_sse(
         http, "POST", "/ai/handoff", json={"question": question}, headers=SSE
@@ -124,12 +135,7 @@ async def test_a_client_that_leaves_ends_the_run(
     # The connection is closed: the model's stream must be closed, not left generating.
 
     await asyncio.wait_for(local_model.closed.wait(), timeout=5)
-    for _ in range(50):
-        if of(log_events, "handoff.run"):
-            break
-        await asyncio.sleep(0.05)
-    [run] = of(log_events, "handoff.run")
-    assert run["outcome"] == "cancelled"
+    assert (await logged_run(log_events))["outcome"] == "cancelled"
 
 
 class _Everything(logging.Handler):
@@ -256,9 +262,4 @@ async def test_a_client_that_leaves_before_the_first_byte_ends_the_run(
         await asyncio.wait_for(model.cancelled.wait(), timeout=5)
     finally:
         app.dependency_overrides.pop(get_ai, None)
-    for _ in range(50):
-        if of(log_events, "handoff.run"):
-            break
-        await asyncio.sleep(0.05)
-    [run] = of(log_events, "handoff.run")
-    assert run["outcome"] == "cancelled"
+    assert (await logged_run(log_events))["outcome"] == "cancelled"
