@@ -279,4 +279,3 @@ class HandoffRun:
             outcome=_outcome(exc),
             duration_ms=round((time.perf_counter() - self._started) * 1000, 1),
         )
-
