@@ -6,13 +6,18 @@ with its real status. Anything else is a bug: `shared.observability` answers it 
 """
 
 import math
+import re
 from typing import Any, ClassVar
 
 import structlog
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.routing import compile_path
 
 log = structlog.get_logger(__name__)
 
@@ -184,6 +189,35 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=422)
 
 
+def _methods_by_path(app: Any) -> list[tuple[re.Pattern[str], str]]:
+    """Each documented path's pattern and its methods ("GET, PATCH"), from the OpenAPI document
+    (FastAPI routes are one method each, nested in included routers), built on the first 405."""
+    table: list[tuple[re.Pattern[str], str]] | None = getattr(app.state, "methods_by_path", None)
+    if table is None:
+        table = [
+            (compile_path(path)[0], ", ".join(sorted(method.upper() for method in operations)))
+            for path, operations in app.openapi()["paths"].items()
+        ]
+        app.state.methods_by_path = table
+    return table
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own errors, FastAPI's way, except that a 405 lists every method the path
+    allows: Starlette names only those of the first route that matched the path."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        path = request.scope["path"]
+        for pattern, methods in _methods_by_path(request.app):
+            if pattern.match(path):
+                exc = StarletteHTTPException(
+                    405, exc.detail, {**(exc.headers or {}), "Allow": methods}
+                )
+                break
+    return await http_exception_handler(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

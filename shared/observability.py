@@ -15,6 +15,7 @@ import sys
 import time
 from contextvars import ContextVar
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import structlog
 from starlette.datastructures import Headers, MutableHeaders
@@ -148,6 +149,14 @@ def configure_logging(settings: Settings) -> None:
         logging.getLogger(name).setLevel(max(logging.CRITICAL, root.level))
 
 
+def _same_site(location: str) -> str:
+    """A redirect's target without scheme and host: Starlette builds absolute ones from the
+    request's Host header (`/films/` -> `http://<Host>/films`), which anyone can set; a path is
+    resolved by the client against the site it asked."""
+    parts = urlsplit(location)
+    return urlunsplit(("", "", parts.path or "/", parts.query, parts.fragment))
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -172,7 +181,10 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+                headers = MutableHeaders(scope=message)
+                headers[REQUEST_ID_HEADER] = request_id
+                if 300 <= status < 400 and "location" in headers:
+                    headers["location"] = _same_site(headers["location"])
             await send(message)
 
         try:
