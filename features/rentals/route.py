@@ -55,8 +55,9 @@ async def return_rental(session: WriteSessionDep, rental_id: RentalId) -> Rental
 
 @router.get(
     "/customers/{customer_id}/rentals",
-    summary="A customer's rentals, newest first",
-    responses=NotFoundError.response_doc("No such customer"),
+    dependencies=[AdminGuard],
+    summary="A customer's rentals, newest first (staff only)",
+    responses={**UNAUTHORIZED_RESPONSE, **NotFoundError.response_doc("No such customer")},
 )
 async def list_customer_rentals(
     db: DatabaseDep, customer_id: CustomerId, page: PageParamsDep
@@ -66,8 +67,9 @@ async def list_customer_rentals(
 
 @router.get(
     "/rentals/{rental_id}",
-    summary="One rental",
-    responses=NotFoundError.response_doc("No such rental"),
+    dependencies=[AdminGuard],
+    summary="One rental (staff only)",
+    responses={**UNAUTHORIZED_RESPONSE, **NotFoundError.response_doc("No such rental")},
 )
 async def get_rental(db: DatabaseDep, rental_id: RentalId) -> RentalWithFilmOut:
     return await handler.get_rental(db, rental_id)

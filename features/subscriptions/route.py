@@ -45,8 +45,9 @@ async def create_subscription(
 
 @router.get(
     "/customers/{customer_id}/subscriptions",
-    summary="A customer's subscriptions, latest start first",
-    responses=NotFoundError.response_doc("No such customer"),
+    dependencies=[AdminGuard],
+    summary="A customer's subscriptions, latest start first (staff only)",
+    responses={**UNAUTHORIZED_RESPONSE, **NotFoundError.response_doc("No such customer")},
 )
 async def list_customer_subscriptions(
     db: DatabaseDep, customer_id: CustomerId, page: PageParamsDep
@@ -56,8 +57,9 @@ async def list_customer_subscriptions(
 
 @router.get(
     "/subscriptions/{subscription_id}",
-    summary="One subscription",
-    responses=NotFoundError.response_doc("No such subscription"),
+    dependencies=[AdminGuard],
+    summary="One subscription (staff only)",
+    responses={**UNAUTHORIZED_RESPONSE, **NotFoundError.response_doc("No such subscription")},
 )
 async def get_subscription(db: DatabaseDep, subscription_id: SubscriptionId) -> SubscriptionOut:
     return await handler.get_subscription(db, subscription_id)

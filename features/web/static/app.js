@@ -110,6 +110,7 @@ function setSignedIn(signedIn, newToken) {
   if (!signedIn) sessionStorage.removeItem(TOKEN_KEY);
   $("signed-in").hidden = !signedIn;
   $("signed-out").hidden = signedIn;
+  $("rentals-panel").hidden = !signedIn; // a customer's rentals are for staff only
   $("sign-in-form").hidden = true;
 }
 
@@ -461,7 +462,9 @@ async function loadRentals(customerId, offset, notice) {
   hide($("rentals-error"));
   try {
     const params = new URLSearchParams({ limit: RENTALS_PAGE_SIZE, offset });
-    const page = await api(`/customers/${customerId}/rentals?${params}`, { signal: controller.signal });
+    const page = await api(`/customers/${customerId}/rentals?${params}`, {
+      signal: controller.signal, auth: true,
+    });
     showRentals(page, notice);
   } catch (err) {
     if (err.name === "AbortError") return;

@@ -215,7 +215,7 @@ async def test_return_of_unknown_rental_is_404(client: httpx.AsyncClient) -> Non
 
 
 async def test_get_rental(client: httpx.AsyncClient, db: AsyncConnection) -> None:
-    response = await client.get("/rentals/1")
+    response = await client.get("/rentals/1", headers=ADMIN)
 
     assert response.status_code == 200
     expected = await scalar(
@@ -225,7 +225,7 @@ async def test_get_rental(client: httpx.AsyncClient, db: AsyncConnection) -> Non
     )
     body = response.json()
     assert [body["customer_id"], body["film_id"], body["title"]] == expected
-    assert (await client.get("/rentals/99999999")).status_code == 404
+    assert (await client.get("/rentals/99999999", headers=ADMIN)).status_code == 404
 
 
 async def test_customer_rentals_newest_first_with_total(
@@ -236,8 +236,10 @@ async def test_customer_rentals_newest_first_with_total(
         "SELECT rental_id FROM rental WHERE customer_id = 3"
         " ORDER BY rental_date DESC, rental_id DESC",
     )
-    first = (await client.get("/customers/3/rentals", params={"limit": 10})).json()
-    second = (await client.get("/customers/3/rentals", params={"limit": 10, "offset": 10})).json()
+    first = (await client.get("/customers/3/rentals", params={"limit": 10}, headers=ADMIN)).json()
+    second = (
+        await client.get("/customers/3/rentals", params={"limit": 10, "offset": 10}, headers=ADMIN)
+    ).json()
 
     assert first["total"] == second["total"] == len(expected)
     assert [r["rental_id"] for r in first["items"] + second["items"]] == expected[:20]
@@ -263,7 +265,7 @@ async def test_new_rental_comes_first_in_the_customer_list(
 ) -> None:
     new = (await rent(client, 3, await free_copy(db))).json()
 
-    listing = (await client.get("/customers/3/rentals", params={"limit": 1})).json()
+    listing = (await client.get("/customers/3/rentals", params={"limit": 1}, headers=ADMIN)).json()
 
     [listed] = listing["items"]
     assert {k: v for k, v in listed.items() if k not in ("film_id", "title")} == new
@@ -280,5 +282,7 @@ async def test_new_rental_comes_first_in_the_customer_list(
 
 
 async def test_customer_rentals_of_unknown_customer_is_404(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/customers/99999/rentals")).status_code == 404
-    assert (await client.get("/customers/1/rentals", params={"limit": 500})).status_code == 422
+    assert (await client.get("/customers/99999/rentals", headers=ADMIN)).status_code == 404
+    assert (
+        await client.get("/customers/1/rentals", params={"limit": 500}, headers=ADMIN)
+    ).status_code == 422

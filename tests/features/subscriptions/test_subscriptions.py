@@ -47,7 +47,7 @@ async def test_subscribe_a_customer(client: httpx.AsyncClient, db: AsyncConnecti
         )
     ).one()
     assert tuple(stored) == (5, "premium", today, None)
-    assert (await client.get(response.headers["Location"])).json() == body
+    assert (await client.get(response.headers["Location"], headers=ADMIN)).json() == body
 
 
 async def test_list_latest_first_with_active_flags(
@@ -57,7 +57,7 @@ async def test_list_latest_first_with_active_flags(
     past = await subscribe(client, 6, "2020-01-01", "2020-12-31")
     current = await subscribe(client, 6, (today - timedelta(days=3)).isoformat())
 
-    response = await client.get("/customers/6/subscriptions")
+    response = await client.get("/customers/6/subscriptions", headers=ADMIN)
 
     assert response.status_code == 200
     body = response.json()
@@ -72,7 +72,7 @@ async def test_list_latest_first_with_active_flags(
 async def test_a_customer_without_subscriptions_has_an_empty_list(
     client: httpx.AsyncClient,
 ) -> None:
-    response = await client.get("/customers/7/subscriptions")
+    response = await client.get("/customers/7/subscriptions", headers=ADMIN)
 
     assert response.json() == {"items": [], "total": 0, "limit": 20, "offset": 0}
 
@@ -148,7 +148,7 @@ async def test_concurrent_overlapping_subscriptions_give_one_201_and_409s(
 
 async def test_unknown_customer_is_404(client: httpx.AsyncClient) -> None:
     created = await subscribe(client, 99999, "2026-01-01")
-    listed = await client.get("/customers/99999/subscriptions")
+    listed = await client.get("/customers/99999/subscriptions", headers=ADMIN)
 
     for response in (created, listed):
         assert response.status_code == 404
@@ -251,7 +251,7 @@ async def test_ending_before_the_start_is_422(client: httpx.AsyncClient) -> None
 
 async def test_unknown_subscription_is_404(client: httpx.AsyncClient) -> None:
     ended = await client.put("/subscriptions/424242/end", headers=ADMIN)
-    fetched = await client.get("/subscriptions/424242")
+    fetched = await client.get("/subscriptions/424242", headers=ADMIN)
 
     for response in (ended, fetched):
         assert response.status_code == 404

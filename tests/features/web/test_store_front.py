@@ -222,6 +222,7 @@ async def test_the_summary_is_on_the_film_panel(page: Page, fake_chat: FakeChat)
 
 
 async def test_the_page_fits_a_phone(page: Page) -> None:
+    await sign_in(page)  # the rentals panel is staff's
     await open_film(page, "dinosaur", "ACADEMY DINOSAUR")
     await page.fill("#rentals-customer", "1")
     await page.click("#rentals-button")
@@ -231,3 +232,16 @@ async def test_the_page_fits_a_phone(page: Page) -> None:
         "document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth"
     )
     assert overflow <= 0
+
+
+async def test_a_customers_rentals_are_shown_to_signed_in_staff_only(page: Page) -> None:
+    await expect(page.locator("#rentals-panel")).to_be_hidden()
+
+    await sign_in(page)
+    await expect(page.locator("#rentals-panel")).to_be_visible()
+    await page.fill("#rentals-customer", "1")
+    await page.click("#rentals-button")
+    await expect(page.locator("#rentals tbody tr").first).to_be_visible()
+
+    await page.click("#sign-out")
+    await expect(page.locator("#rentals-panel")).to_be_hidden()
