@@ -1,7 +1,7 @@
 """Server-sent events: the shapes of a streamed answer and a keep-alive for silent streams."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from fastapi.sse import format_sse_event
 from pydantic import BaseModel
@@ -33,7 +33,7 @@ def event(name: str, data: BaseModel) -> bytes:
 
 async def with_pings[T](
     source: AsyncIterator[T], keepalive_s: float = KEEPALIVE_S
-) -> AsyncIterator[T | None]:
+) -> AsyncGenerator[T | None]:
     """`source`'s items, and None whenever it has been silent for `keepalive_s` (send a
     comment then, so that proxies and browsers keep the connection)."""
     pending: asyncio.Future[T] | None = None

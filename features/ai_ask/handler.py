@@ -6,17 +6,17 @@ name; otherwise it is told to name none. A database that is down does not stop a
 given ungrounded, under the same rule (name no film).
 """
 
-import asyncio
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from pathlib import Path
 
 import asyncpg
 import structlog
-from fastapi.sse import format_sse_event
 from semantic_kernel.contents import ChatHistory
 
-from features.ai_ask.dtos import AskDelta, AskDone, AskError
+from features.ai_ask.dtos import AskDone
 from features.catalogue import query
+from shared import sse
 from shared.ai_calls import ChatStream, LLMUnavailableError
 from shared.ai_kernel import AIRuntime
 from shared.database import Database, DatabaseUnavailableError
@@ -32,7 +32,6 @@ SYSTEM_PROMPT = (
 )
 CATALOGUE_PROMPT = (_PROMPTS / "catalogue.txt").read_text(encoding="utf-8")
 NO_CATALOGUE_PROMPT = (_PROMPTS / "no_catalogue.txt").read_text(encoding="utf-8")
-KEEPALIVE_S = 15.0
 GROUNDING_FILMS = 8
 
 
@@ -105,31 +104,19 @@ async def plain_text(stream: ChatStream) -> AsyncIterator[bytes]:
 
 
 async def server_sent_events(
-    stream: ChatStream, keepalive_s: float = KEEPALIVE_S
+    stream: ChatStream, keepalive_s: float = sse.KEEPALIVE_S
 ) -> AsyncIterator[bytes]:
     """SSE framing: one `message` event per delta (JSON, so newlines are safe), then `done`,
     or `error` if the model fails mid-stream; a comment ping while the model is silent."""
-    deltas = aiter(stream)
-    pending: asyncio.Future[str] | None = None
     try:
-        while True:
-            pending = asyncio.ensure_future(anext(deltas))
-            while not (await asyncio.wait({pending}, timeout=keepalive_s))[0]:
-                yield format_sse_event(comment="ping")
-            try:
-                delta = pending.result()
-            except StopAsyncIteration:
-                break
-            except LLMUnavailableError as exc:
-                yield format_sse_event(
-                    event="error", data_str=AskError(message=exc.detail).model_dump_json()
-                )
-                return
-            yield format_sse_event(data_str=AskDelta(delta=delta).model_dump_json())
-        done = AskDone(finish_reason=stream.finish_reason, usage=stream.usage)
-        yield format_sse_event(event="done", data_str=done.model_dump_json())
+        # Closed first, however this ends: its pending read of the model must stop before the
+        # model's stream is closed.
+        async with aclosing(sse.with_pings(aiter(stream), keepalive_s)) as deltas:
+            async for delta in deltas:
+                yield sse.PING if delta is None else sse.message(delta)
+    except LLMUnavailableError as exc:
+        yield sse.event("error", sse.StreamError(message=exc.detail))
+        return
     finally:
-        if pending is not None and not pending.done():
-            pending.cancel()
-            await asyncio.wait({pending})  # let it unwind; its outcome no longer matters
         await stream.aclose()
+    yield sse.event("done", AskDone(finish_reason=stream.finish_reason, usage=stream.usage))

@@ -7,6 +7,7 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from features.ai_ask import handler
+from shared import sse
 from shared.ai_calls import ChatStream
 from shared.ai_kernel import AI_SLOT, AIRuntime, get_ai
 from shared.database import DatabaseDep
@@ -14,8 +15,6 @@ from shared.settings import SettingsDep
 
 router = APIRouter(prefix="/ai", tags=["ai"], dependencies=[AI_SLOT])
 
-# Proxies (nginx) must pass chunks on at once, and nobody may cache an answer.
-_NO_BUFFERING = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 Question = Annotated[
     str,
@@ -30,7 +29,7 @@ class ModelStreamResponse(StreamingResponse):
     away, not whenever the garbage collector gets to it."""
 
     def __init__(self, body: AsyncIterator[bytes], stream: ChatStream, media_type: str) -> None:
-        super().__init__(body, media_type=media_type, headers=_NO_BUFFERING)
+        super().__init__(body, media_type=media_type, headers=sse.NO_BUFFERING)
         self._body = body
         self._stream = stream
 

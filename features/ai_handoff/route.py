@@ -1,5 +1,6 @@
 import asyncio
 from collections.abc import AsyncIterator, Awaitable
+from contextlib import aclosing
 from typing import Annotated
 
 import structlog
@@ -43,8 +44,9 @@ class RunStreamResponse(StreamingResponse):
 
 
 async def _events(run: handler.HandoffRun) -> AsyncIterator[bytes]:
-    async for delta in sse.with_pings(run.deltas()):
-        yield sse.PING if delta is None else sse.message(delta)
+    async with aclosing(sse.with_pings(run.deltas())) as deltas:  # its pending read ends too
+        async for delta in deltas:
+            yield sse.PING if delta is None else sse.message(delta)
     try:
         answer = await run.answer()
     except AppError as exc:  # mid-stream: the status line is long gone

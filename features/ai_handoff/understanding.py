@@ -9,7 +9,7 @@ topic). The result is a plan: one store tool to call with its arguments, a reply
 """
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Literal
 
@@ -181,7 +181,6 @@ class Understanding:
     customer_id: int | None = None
     catalogue: Literal["categories", "top_actors"] | None = None
     store: bool = False  # is this about the store at all
-    topic_words: tuple[str, ...] = field(default=())
     # Asks for films outright ("do you have", "looking for", "a movie about"): a search that
     # finds nothing is then a no; otherwise the question was not placed in the catalogue.
     seeks_films: bool = False
@@ -337,7 +336,6 @@ def understand(question: str, linked: Linked) -> Understanding:
         seeks_films=asks_for_films or has_topic_marker or filters,
         superlative=bool(_SUPERLATIVE.search(text)),
         store=True,
-        topic_words=topic if use_topic else (),
     )
 
 
