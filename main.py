@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from devenv.database import provisioned_database
-from devenv.local_llm import LocalModelServer
+from devenv.local_llm import local_model_server
 from devenv.settings import DevSettings
 from features.ai_ask.route import router as ai_ask_router
 from features.ai_handoff.route import router as ai_handoff_router
@@ -24,8 +24,11 @@ from features.health.route import router as health_router
 from features.rentals.route import router as rentals_router
 from features.subscriptions.route import router as subscriptions_router
 from features.web.route import router as web_router
-from shared.ai_kernel import AISlots, build_ai_runtime
+from shared.ai_capacity import AISlots
+from shared.ai_kernel import build_ai_runtime
+from shared.body_limit import BodyLimitMiddleware
 from shared.database import open_database
+from shared.docs_security import DocsSecurityMiddleware
 from shared.errors import APP_RESPONSES, install_error_handlers
 from shared.observability import RequestContextMiddleware, configure_logging
 from shared.settings import (
@@ -45,21 +48,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # DATABASE_URL, or the embedded server (started once, here); prepared if configured.
         url = await stack.enter_async_context(provisioned_database(settings, dev))
         provider = resolve_llm_provider(settings)
-        local = None
-        if provider == "local":
-            local = LocalModelServer(
-                dev.local_model_path, dev.local_model_context, dev.local_model_startup_timeout_s
-            )
-            await local.start()
-            stack.push_async_callback(local.stop)
-        app.state.ai = build_ai_runtime(
-            settings,
-            provider,
-            local_base_url=local.base_url if local else None,
-            local_model_id=local.model_id if local else None,
-            health=local.status if local else None,
+        local = await stack.enter_async_context(
+            local_model_server(dev, running=provider == "local")
         )
-        app.state.local_model = local
+        app.state.ai = build_ai_runtime(settings, provider, app.state.ai_slots, local=local)
+        app.state.local_model = local  # tests stop and kill it
         app.state.database = await stack.enter_async_context(open_database(url, settings))
         # Everything allocated so far (modules, Semantic Kernel, pydantic schemas: a large
         # heap) lives as long as the process. Take it out of the garbage collector's view, so
@@ -72,6 +65,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
 
 
+DOCS_URL, REDOC_URL, OAUTH2_REDIRECT_URL = "/docs", "/redoc", "/docs/oauth2-redirect"
+
+
 def create_app(settings: Settings | None = None, dev: DevSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     if problems := production_problems(settings):
@@ -80,6 +76,9 @@ def create_app(settings: Settings | None = None, dev: DevSettings | None = None)
     # /docs (Swagger UI) and /redoc with their scripts and styles served by the app itself, from
     # fastapi-offline's copies: no CDN, so they work offline and under a strict CSP.
     app = FastAPIOffline(
+        docs_url=DOCS_URL,
+        redoc_url=REDOC_URL,
+        swagger_ui_oauth2_redirect_url=OAUTH2_REDIRECT_URL,
         title="Pagila API",
         version="0.1.0",
         summary="The Pagila DVD-rental database over async FastAPI + SQLModel, with Gen-AI "
@@ -103,6 +102,10 @@ def create_app(settings: Settings | None = None, dev: DevSettings | None = None)
             allow_headers=["Authorization", "Content-Type", "Accept", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Location", "Retry-After"],
         )
+    # fastapi-offline serves the docs at FastAPI's default paths (and keeps docs_url unset).
+    app.add_middleware(DocsSecurityMiddleware, paths={DOCS_URL, REDOC_URL, OAUTH2_REDIRECT_URL})
+    # Inside the request context: a 413 carries the request id and gets its access line.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.request_max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     # Routes are matched in this order: the busiest first.
     for router in (

@@ -31,6 +31,7 @@ import httpx
 
 from devenv.database import connect, database_url, prepare
 from devenv.settings import get_dev_settings
+from shared.http_server import UVICORN_HTTP
 from shared.settings import PROJECT_ROOT, get_settings
 
 WRK_DIR = Path(__file__).parent / "wrk"
@@ -191,7 +192,12 @@ def main() -> None:
         env = {"DATABASE_URL": url, "PREPARE_DATABASE": "false", "LLM_PROVIDER": "openai",
                "OPENAI_API_KEY": "sk-bench-makes-no-model-calls", "ADMIN_TOKEN": token}  # fmt: skip
         with (
-            _server("API", ["main:create_app", "--factory"], env, Path(tmp) / "api.log") as api,
+            _server(
+                "API",
+                ["main:create_app", "--factory", "--http", UVICORN_HTTP],
+                env,
+                Path(tmp) / "api.log",
+            ) as api,
             _server("floor", ["bench.floor:app"], env, Path(tmp) / "floor.log") as floor,
         ):
             print(

@@ -18,6 +18,7 @@ from pathlib import Path
 from bench.run import OVERLAPS, free_copies_and_now, run_wrk, server_process
 from devenv.database import connect, database_url, prepare
 from devenv.settings import get_dev_settings
+from shared.http_server import UVICORN_HTTP
 from shared.settings import get_settings
 
 WARM_UP_S = 5
@@ -72,7 +73,9 @@ def main() -> None:
         env = {"DATABASE_URL": url, "PREPARE_DATABASE": "false", "LLM_PROVIDER": "openai",
                "OPENAI_API_KEY": "sk-soak-makes-no-model-calls", "ADMIN_TOKEN": token}  # fmt: skip
         log = Path(tmp) / "api.log"
-        with server_process("API", ["main:create_app", "--factory"], env, log) as (api, pid):
+        with server_process(
+            "API", ["main:create_app", "--factory", "--http", UVICORN_HTTP], env, log
+        ) as (api, pid):
             copies, since = asyncio.run(free_copies_and_now(url))
             copies_file = Path(tmp) / "copies.txt"
             copies_file.write_text("\n".join(map(str, copies)))

@@ -2,8 +2,9 @@
 
 python -m devenv prepare   # database + Pagila + migrations; idempotent
 python -m devenv restore   # Pagila only, no migrations (`just migrate` runs alembic next)
-python -m devenv reset     # drop the database and prepare it again
-python -m devenv stop      # stop the embedded PostgreSQL if it is running
+python -m devenv reset     # drop the database and prepare it again: asks first (--yes: don't);
+                           # a DATABASE_URL on another machine only with --remote
+python -m devenv stop      # stop the embedded PostgreSQL, unless a server still uses it
 """
 
 import argparse
@@ -11,10 +12,18 @@ import asyncio
 import sys
 
 import structlog
+from sqlalchemy.engine import make_url
 
 from devenv import pagila
-from devenv.database import database_url_async, drop_database, prepare, restore_pagila_if_needed
-from devenv.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresError
+from devenv.database import (
+    DatabaseConnectError,
+    database_url_async,
+    drop_database,
+    embedded_server,
+    prepare,
+    restore_pagila_if_needed,
+)
+from devenv.embedded_postgres import EmbeddedPostgresError
 from devenv.pagila import PagilaError
 from devenv.settings import DevSettings, get_dev_settings
 from shared.observability import configure_logging
@@ -36,21 +45,69 @@ async def _run(action: str, settings: Settings, dev: DevSettings) -> None:
             await prepare(url, dev)
 
 
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def reset_target(settings: Settings, dev: DevSettings) -> tuple[str, bool]:
+    """What a reset drops, in words, and whether its server is on this machine."""
+    if not settings.database_url:
+        return (
+            f"database '{dev.database_name}' of the embedded PostgreSQL in {dev.embedded_pg_dir}",
+            True,
+        )
+    url = make_url(settings.database_url)
+    host = str(url.host or url.query.get("host") or "localhost")
+    where = host if host.startswith("/") else f"{host}:{url.port or 5432}"
+    return (
+        f"database '{url.database}' on {where} (DATABASE_URL)",
+        host in _LOCAL_HOSTS or host.startswith("/"),
+    )
+
+
+def _reset_allowed(settings: Settings, dev: DevSettings, args: argparse.Namespace) -> bool:
+    target, local = reset_target(settings, dev)
+    if not local and not args.remote:
+        print(
+            f"db-reset: refusing to drop {target}: it is not on this machine "
+            "(add --remote if you mean it)",
+            file=sys.stderr,
+        )
+        return False
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        print(
+            f"db-reset: would drop {target}; nobody to ask: add --yes to confirm", file=sys.stderr
+        )
+        return False
+    answer = input(
+        f"This drops {target} and rebuilds it from Pagila: all changes to it are lost. "
+        "Drop it? [y/N] "
+    )
+    return answer.strip().lower() in ("y", "yes")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devenv")
     parser.add_argument("action", choices=["prepare", "restore", "reset", "stop"])
+    parser.add_argument("--yes", action="store_true", help="reset: do not ask")
+    parser.add_argument("--remote", action="store_true", help="reset: a server elsewhere, too")
     args = parser.parse_args(argv)
     settings = get_settings()
     configure_logging(settings)
     dev = get_dev_settings()
+    if args.action == "reset" and not _reset_allowed(settings, dev, args):
+        return 1
     try:
         if args.action == "stop":
-            EmbeddedPostgres(dev.embedded_pg_dir, dev.embedded_pg_user).stop()
+            embedded_server(dev).stop()
         else:
             asyncio.run(_run(args.action, settings, dev))
-    except (PagilaError, EmbeddedPostgresError, OSError) as exc:
+    except (PagilaError, EmbeddedPostgresError, DatabaseConnectError, OSError) as exc:
         log.error("devenv.failed", action=args.action, error=str(exc))
         return 1
+    if args.action == "reset":
+        print(f"db-reset: dropped and rebuilt {reset_target(settings, dev)[0]}", file=sys.stderr)
     return 0
 
 

@@ -13,7 +13,7 @@ from alembic.config import Config
 from sqlalchemy.engine import make_url
 
 from devenv import pagila
-from devenv.embedded_postgres import EmbeddedPostgres
+from devenv.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresError
 from devenv.settings import DevSettings
 from shared.database import asyncpg_connect_args
 from shared.settings import PROJECT_ROOT, Settings
@@ -26,41 +26,78 @@ _PREPARE_LOCK_KEY = int.from_bytes(
 )
 
 
+class DatabaseConnectError(RuntimeError):
+    """The database server cannot be reached: the message names host and port."""
+
+
 @contextmanager
 def database_url(settings: Settings, dev: DevSettings) -> Iterator[str]:
     """Yield the URL of the application database: DATABASE_URL, or the embedded server's.
 
-    The embedded server is started when needed and stopped on exit only if this call started it,
-    so a server that `just serve` is running is left alone by `just migrate`.
-    """
+    The embedded server is started when needed and this process counts among its users until
+    the block ends; it is stopped then only if no other process uses it (a second `just serve`,
+    or `just migrate` beside `just serve`)."""
     if settings.database_url:
         yield settings.database_url
         return
-    server = EmbeddedPostgres(dev.embedded_pg_dir, dev.embedded_pg_user)
-    started = server.start()
+    server = embedded_server(dev)
+    server.start()
     try:
         yield server.url(dev.database_name)
     finally:
-        if started:
-            server.stop()
+        server.release()
+
+
+def embedded_server(dev: DevSettings) -> EmbeddedPostgres:
+    return EmbeddedPostgres(dev.embedded_pg_dir, dev.embedded_pg_user)
 
 
 @asynccontextmanager
 async def database_url_async(settings: Settings, dev: DevSettings) -> AsyncIterator[str]:
-    """`database_url` for async code: start/stop run in a thread, off the event loop."""
+    """`database_url` for async code: start/stop run in a thread, off the event loop; an
+    embedded server is supervised meanwhile: started again within a second or two when its
+    postmaster dies (killed, crashed), as the local model server is."""
     manager = database_url(settings, dev)
     url = await asyncio.to_thread(manager.__enter__)
+    supervisor = None
+    if not settings.database_url:
+        supervisor = asyncio.create_task(_supervise(embedded_server(dev)))
     try:
         yield url
     finally:
+        if supervisor is not None:
+            supervisor.cancel()
+            await asyncio.gather(supervisor, return_exceptions=True)
         await asyncio.to_thread(manager.__exit__, None, None, None)
+
+
+SUPERVISE_EVERY_S = 1.0
+
+
+async def _supervise(server: EmbeddedPostgres) -> None:
+    delay = SUPERVISE_EVERY_S
+    while True:
+        await asyncio.sleep(delay)
+        try:
+            await asyncio.to_thread(server.restart_if_dead)
+            delay = SUPERVISE_EVERY_S
+        except EmbeddedPostgresError as exc:  # e.g. the old backends still hold its memory
+            delay = min(delay * 2, 30.0)
+            log.warning("embedded_postgres.restart_failed", error=str(exc)[:300], retry_in_s=delay)
 
 
 async def connect(url: str, database: str | None = None) -> asyncpg.Connection:
     args = asyncpg_connect_args(url)
     if database is not None:
         args["database"] = database
-    return await asyncpg.connect(**args, timeout=10)
+    try:
+        return await asyncpg.connect(**args, timeout=10)
+    except (OSError, TimeoutError) as exc:  # refused, unreachable, no such host: say where
+        where = f"{args['host'] or 'localhost'}:{args['port'] or 5432}"
+        raise DatabaseConnectError(
+            f"cannot connect to PostgreSQL at {where} ({exc.strerror or type(exc).__name__}): "
+            "start it, or fix DATABASE_URL's host and port"
+        ) from exc
 
 
 def with_database(url: str, database: str) -> str:

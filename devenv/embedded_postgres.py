@@ -25,14 +25,24 @@ PORT = 5432  # only names the socket file: the server listens on a unix socket i
 SUPERUSER = "postgres"
 # Rewritten at every start so that the data dir can be moved along with the project.
 _RUNTIME_CONF = "embedded_runtime.conf"
-# Which process owns (and will stop) the running server: ours, beside postmaster.pid.
-_OWNER_FILE = "embedded_owner.pid"
+# The processes using the running server, a file named by each PID: the last one out stops it.
+_USERS_DIR = "embedded_users"
 # Unix socket paths are limited to 107 bytes on Linux.
 _MAX_SOCKET_PATH = 100
 
 
 class EmbeddedPostgresError(RuntimeError):
     pass
+
+
+class EmbeddedPostgresInUseError(EmbeddedPostgresError):
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        super().__init__(
+            f"the embedded PostgreSQL is in use by process {', '.join(map(str, pids))} (a `just "
+            "serve` or `just test` of this clone): stop that first; the last process using the "
+            "database stops it when it exits"
+        )
 
 
 @dataclass(frozen=True)
@@ -75,49 +85,83 @@ class EmbeddedPostgres:
         return result.returncode == 0
 
     def start(self) -> bool:
-        """Start the server (initialising the data dir on first use).
-
-        Returns True when the caller now owns the server and must stop it: this call started
-        it, or took over one whose owner is gone (a `just serve` killed hard). False when a
-        live process owns it (several workers, or `just migrate` beside `just serve`).
-        """
+        """Start the server (initialising the data dir on first use) and count this process
+        among its users. Returns True when this call started it, False when it was running.
+        The server runs while any user process is alive (`release`)."""
         with self._exclusive():
             if not self.is_initialized():
                 self._init()
+            self._add_user()
             if self.is_running():
-                owner = self._owner_pid()
-                if owner is not None and _is_alive(owner):
-                    return False
-                log.warning("embedded_postgres.taken_over", previous_owner=owner)
-                self._write_owner()
-                return True
-            self._remove_stale_lock_files()
-            self._write_runtime_conf()
-            self._start_server()
-            self._write_owner()
+                return False
+            self._start_from_stopped()
         log.info("embedded_postgres.started", data_dir=str(self.data_dir))
         return True
 
+    def release(self) -> bool:
+        """This process no longer uses the server: stop it if no other live process does (two
+        `just serve` in one clone share it; the last one out stops it). True when stopped."""
+        with self._exclusive():
+            self._remove_user()
+            if self.users() or not self.is_running():
+                return False
+            self._stop_server()
+        log.info("embedded_postgres.stopped", data_dir=str(self.data_dir))
+        return True
+
     def stop(self) -> None:
+        """Stop the server (`just db-stop`): refused while another live process uses it (its
+        supervisor would only start it again)."""
         with self._exclusive():
             if not self.is_running():
                 return
-            self._run(["pg_ctl", "stop", "-w", "-s", "-m", "fast", "-D", str(self.data_dir)])
-            self._owner_file.unlink(missing_ok=True)
+            if others := self.users():
+                raise EmbeddedPostgresInUseError(others)
+            self._stop_server()
         log.info("embedded_postgres.stopped", data_dir=str(self.data_dir))
 
+    def users(self) -> list[int]:
+        """The live processes other than this one that use the server (dead ones forgotten)."""
+        alive = []
+        for entry in self._users_dir.glob("*"):
+            pid = int(entry.name) if entry.name.isdigit() else None
+            if pid is not None and pid != os.getpid() and _is_alive(pid):
+                alive.append(pid)
+            elif pid != os.getpid():
+                entry.unlink(missing_ok=True)
+        return sorted(alive)
+
+    def restart_if_dead(self) -> bool:
+        """Start the server again if its postmaster is gone (killed, crashed). Cheap when it
+        runs: one look at postmaster.pid and /proc. True when it was restarted."""
+        pid = self._postmaster_pid()
+        if pid is not None and _is_postgres_process(pid):
+            return False
+        with self._exclusive():
+            if self.is_running():  # another process restarted it meanwhile
+                return False
+            self._start_from_stopped()
+        log.warning("embedded_postgres.restarted", data_dir=str(self.data_dir))
+        return True
+
     @property
-    def _owner_file(self) -> Path:
-        return self.data_dir / _OWNER_FILE
+    def _users_dir(self) -> Path:
+        return self.data_dir / _USERS_DIR
 
-    def _owner_pid(self) -> int | None:
-        try:
-            return int(self._owner_file.read_text().strip())
-        except (OSError, ValueError):
-            return None
+    def _add_user(self) -> None:
+        self._users_dir.mkdir(exist_ok=True)
+        (self._users_dir / str(os.getpid())).touch()
 
-    def _write_owner(self) -> None:
-        self._owner_file.write_text(f"{os.getpid()}\n")
+    def _remove_user(self) -> None:
+        (self._users_dir / str(os.getpid())).unlink(missing_ok=True)
+
+    def _start_from_stopped(self) -> None:
+        self._remove_stale_lock_files()
+        self._write_runtime_conf()
+        self._start_server()
+
+    def _stop_server(self) -> None:
+        self._run(["pg_ctl", "stop", "-w", "-s", "-m", "fast", "-D", str(self.data_dir)])
 
     # -- internals ----------------------------------------------------------------------------
 

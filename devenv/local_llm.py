@@ -14,10 +14,13 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import structlog
+
+from devenv.settings import DevSettings
 
 log = structlog.get_logger(__name__)
 
@@ -179,11 +182,21 @@ class LocalModelServer:
                 try:
                     response = await client.get(f"{self.base_url}/models")
                     if response.status_code == 200:
+                        await self._warm_up(client)
                         return
                 except httpx.TransportError:
                     pass
                 await asyncio.sleep(0.2)
         raise LocalModelError(f"local model server not healthy after {self.startup_timeout_s:.0f}s")
+
+    async def _warm_up(self, client: httpx.AsyncClient) -> None:
+        """One token, so the first answer (or /ready's probe) does not pay for loading the
+        model's weights (about 2 s here)."""
+        await client.post(
+            f"{self.base_url}/chat/completions",
+            json={"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1},
+            timeout=self.startup_timeout_s,
+        )
 
     def _stderr_tail(self) -> str:
         self._stderr.seek(0)
@@ -209,3 +222,21 @@ class LocalModelServer:
             log.info("local_llm.stopped", model=self.model_id)
         finally:
             self._stderr.close()
+
+
+@contextlib.asynccontextmanager
+async def local_model_server(
+    dev: DevSettings, *, running: bool
+) -> AsyncIterator[LocalModelServer | None]:
+    """The local model server, started and supervised for the block (None: not `running`)."""
+    if not running:
+        yield None
+        return
+    server = LocalModelServer(
+        dev.local_model_path, dev.local_model_context, dev.local_model_startup_timeout_s
+    )
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

@@ -14,9 +14,11 @@ import glob
 import os
 import pwd
 import shutil
+import socket
 import stat
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
@@ -130,6 +132,41 @@ def check_pagila(settings: Mapping[str, str], may_be_restored: bool) -> str | No
         )
 
 
+ASYNCPG_SCHEMES = ("postgresql+asyncpg", "postgresql", "postgres")  # the app adds the driver
+
+
+def check_database_url(url: str, timeout_s: float = 3.0) -> str | None:
+    """DATABASE_URL: a PostgreSQL URL for asyncpg, and a server that accepts connections."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ASYNCPG_SCHEMES:
+        return (
+            f"DATABASE_URL starts with {parts.scheme + '://' if parts.scheme else 'no scheme'}: "
+            "the app talks to PostgreSQL through asyncpg: "
+            "postgresql+asyncpg://USER[:PASSWORD]@HOST[:PORT]/DATABASE (postgresql:// works too)"
+        )
+    query = urllib.parse.parse_qs(parts.query)
+    socket_dir = (query.get("host") or [""])[0]
+    try:
+        port = parts.port or int((query.get("port") or ["5432"])[0])
+    except ValueError:
+        return f"DATABASE_URL has a port that is not a number: {url.split('@')[-1]}"
+    if socket_dir.startswith("/"):
+        path = f"{socket_dir}/.s.PGSQL.{port}"
+        if not os.path.exists(path):
+            return f"DATABASE_URL names the unix socket {path}, which does not exist"
+        return None
+    host = parts.hostname or "localhost"
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        return (
+            f"DATABASE_URL: cannot connect to PostgreSQL at {host}:{port} ({reason.lower()}): "
+            "start the server, or fix the host and port (unset DATABASE_URL for the embedded one)"
+        )
+
+
 def run(mode: str, environ: Mapping[str, str]) -> list[str]:
     settings = read_settings(environ, PROJECT_ROOT / ".env")
     problems = []
@@ -139,7 +176,9 @@ def run(mode: str, environ: Mapping[str, str]) -> list[str]:
         mode == "test" and settings.get("TEST_DATABASE_URL")
     )
     data_dir = Path(settings.get("EMBEDDED_PG_DIR", str(PROJECT_ROOT / ".data" / "postgres")))
-    if not external:
+    if external:
+        problems.append(check_database_url(external))
+    else:
         account = settings.get("EMBEDDED_PG_USER", "nobody")
         problems.append(check_embedded_account(account, PROJECT_ROOT, os.geteuid()))
     # The tests always restore a fresh copy; the app only when its database has none yet.

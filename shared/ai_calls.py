@@ -41,6 +41,15 @@ def _usage(metadata: dict[str, Any]) -> dict[str, int] | None:
     return {k: v for k, v in values.items() if isinstance(v, int)} or None
 
 
+def _service_unavailable(exc: BaseException | None) -> ServiceUnavailableError | None:
+    """Our own 503 under the kernel's wrappers (KernelInvokeException ... AIBusyError)."""
+    while exc is not None:
+        if isinstance(exc, ServiceUnavailableError):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def _root_cause(exc: BaseException) -> str:
     while exc.__cause__ is not None:
         exc = exc.__cause__
@@ -141,6 +150,9 @@ class ChatStream:
         except (GeneratorExit, asyncio.CancelledError):
             outcome = "cancelled"  # the client went away
             raise
+        except ServiceUnavailableError as exc:  # no slot, or no first text, in time
+            outcome, error = "unavailable", type(exc).__name__
+            raise
         except Exception as exc:
             outcome, error = "error", _root_cause(exc)
             raise LLMUnavailableError() from exc
@@ -158,6 +170,8 @@ async def invoke_function(
         result = await ai.kernel.invoke(function, arguments)
     except Exception as exc:
         call.emit("error", _root_cause(exc))
+        if (ours := _service_unavailable(exc)) is not None:
+            raise ours from None  # no slot, or no answer, in time: said as it is
         raise LLMUnavailableError() from exc
     call.token()
     message = result.value[0] if result and isinstance(result.value, list) else None

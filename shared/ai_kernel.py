@@ -6,12 +6,12 @@ compatible servers; `json_object` + schema for the local llama.cpp server, which
 `json_schema` but enforces the schema by grammar).
 """
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx2
-from fastapi import Depends, Request
+from fastapi import Request
 from openai import AsyncAzureOpenAI, AsyncOpenAI
 from pydantic import BaseModel
 from semantic_kernel import Kernel
@@ -19,8 +19,18 @@ from semantic_kernel.connectors.ai.chat_completion_client_base import ChatComple
 from semantic_kernel.connectors.ai.open_ai import AzureChatCompletion, OpenAIChatCompletion
 from semantic_kernel.connectors.ai.prompt_execution_settings import PromptExecutionSettings
 
-from shared.errors import ServiceUnavailableError
+from shared.ai_capacity import AISlots, MeteredChat, ModelHealth
 from shared.settings import LLMProvider, Settings
+
+
+class ModelServer(Protocol):
+    """A model server the app runs itself (devenv's local one)."""
+
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def model_id(self) -> str: ...
+    async def status(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -29,7 +39,8 @@ class AIRuntime:
     provider: LLMProvider
     model: str
     tool_calling: bool = False  # the model can be offered tools (function calling)
-    # The state of a model server the app runs itself (`ok`, `restarting`); None: not ours.
+    # Whether the model answers (`ok`, `restarting`, `unresponsive`, ...), for /ready; None:
+    # not checked (a hosted model: a probe would cost money).
     health: Callable[[], Awaitable[str]] | None = None
 
     @property
@@ -153,69 +164,52 @@ def build_chat_service(
 def build_ai_runtime(
     settings: Settings,
     provider: LLMProvider,
+    slots: AISlots,
     *,
-    local_base_url: str | None = None,
-    local_model_id: str | None = None,
+    local: ModelServer | None = None,
     http_client: httpx2.AsyncClient | None = None,
-    health: Callable[[], Awaitable[str]] | None = None,
 ) -> AIRuntime:
-    """The app's AI runtime. Provider `local` needs the address and model id of the local model
-    server, which devenv/ runs."""
+    """The app's AI runtime, its model calls metered by `slots`. Provider `local` needs the
+    local model server (which devenv/ runs)."""
     service, model = build_chat_service(
         settings,
         provider,
-        local_base_url=local_base_url,
-        local_model_id=local_model_id,
+        local_base_url=local.base_url if local else None,
+        local_model_id=local.model_id if local else None,
         http_client=http_client,
     )
-    kernel = Kernel()
-    kernel.add_service(service)
     tool_calling = provider in ("openai", "azure") or (
         provider == "openai-compatible" and settings.llm_tool_calling
     )
-    return AIRuntime(
-        kernel=kernel, provider=provider, model=model, tool_calling=tool_calling, health=health
+    # A model we (or the operator) run is probed; a hosted one is not (each probe costs).
+    probed = provider in ("local", "openai-compatible")
+    return metered_runtime(
+        service,
+        slots,
+        settings.ai_wait_timeout_s,
+        provider=provider,
+        model=model,
+        tool_calling=tool_calling,
+        health=ModelHealth(service, slots, local.status if local else None) if probed else None,
     )
 
 
-class AIBusyError(ServiceUnavailableError):
-    """More AI requests are in progress than AI_MAX_CONCURRENT."""
-
-
-class AISlots:
-    """At most `limit` AI requests at once; one more is refused at once, not queued: a model
-    answers one request at a time (the local server queues them), so a queue in front of it
-    only grows into timeouts."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.in_use = 0
-
-    def try_acquire(self) -> bool:
-        if self.in_use >= self.limit:
-            return False
-        self.in_use += 1
-        return True
-
-    def release(self) -> None:
-        self.in_use -= 1
-
-
-async def ai_slot(request: Request) -> AsyncIterator[None]:
-    """Holds one of the app's AI slots until the response has been sent (streams included)."""
-    slots: AISlots = request.app.state.ai_slots
-    if not slots.try_acquire():
-        raise AIBusyError(
-            f"The assistant is busy ({slots.limit} requests in progress); please retry shortly."
-        )
-    try:
-        yield
-    finally:
-        slots.release()
-
-
-# A route dependency (`dependencies=[AI_SLOT]`), not a parameter type like the `*Dep`s.
-AI_SLOT = Depends(ai_slot)
+def metered_runtime(
+    service: ChatCompletionClientBase,
+    slots: AISlots,
+    wait_s: float,
+    *,
+    provider: LLMProvider,
+    model: str,
+    tool_calling: bool = False,
+    health: Callable[[], Awaitable[str]] | None = None,
+) -> AIRuntime:
+    """A runtime whose kernel holds `service` behind the slots (tests wrap their fakes so)."""
+    kernel = Kernel()
+    kernel.add_service(MeteredChat(ai_model_id=model, inner=service, slots=slots, wait_s=wait_s))
+    return AIRuntime(
+        kernel=kernel, provider=provider, model=model, tool_calling=tool_calling, health=health
+    )
 
 
 async def get_ai(request: Request) -> AIRuntime:

@@ -60,6 +60,9 @@ _UNAVAILABLE_DRIVER_ERRORS = (
     asyncpg.TooManyConnectionsError,
     ConnectionError,
     TimeoutError,
+    # "cannot switch to state 12; another operation is in progress": a connection whose
+    # server died mid-operation (seen on `kill -9` of the postmaster under load).
+    asyncpg.InternalClientError,
 )
 
 
@@ -163,6 +166,7 @@ _COMPILED: dict[Executable, CompiledStatement] = {}
 _DEAD_CONNECTION = (
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     ConnectionResetError,
     BrokenPipeError,
 )
@@ -256,8 +260,8 @@ class Database:
                 await self._read_pool.expire_connections()
                 await self.engine.dispose(close=False)
                 return await self._fetch(compiled.sql, args)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            if is_unavailable(exc) or isinstance(exc, OSError | asyncpg.InterfaceError):
+        except (OSError, asyncpg.PostgresError, *_DEAD_CONNECTION) as exc:
+            if is_unavailable(exc) or isinstance(exc, (OSError, *_DEAD_CONNECTION)):
                 raise DatabaseUnavailableError() from exc
             raise
 

@@ -8,10 +8,27 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
-from pydantic import Field, SecretStr
+from pydantic import AfterValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _asyncpg_url(url: str | None) -> str | None:
+    """`postgresql://` and `postgres://` get the asyncpg driver; another driver is refused."""
+    if url is None:
+        return None
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError("not a URL: use postgresql+asyncpg://USER@HOST:PORT/DATABASE")
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+asyncpg://{rest}"
+    if scheme != "postgresql+asyncpg":
+        raise ValueError(
+            f"{scheme}:// is not supported: the app talks to PostgreSQL through asyncpg "
+            "(postgresql+asyncpg://USER@HOST:PORT/DATABASE, or postgresql://...)"
+        )
+    return url
 
 
 class Settings(BaseSettings):
@@ -22,7 +39,7 @@ class Settings(BaseSettings):
 
     # Database: the server the app uses. Unset in development: devenv/ then provides the
     # embedded PostgreSQL (see devenv/settings.py for the provisioning settings).
-    database_url: str | None = None
+    database_url: Annotated[str | None, AfterValidator(_asyncpg_url)] = None
     db_pool_size: int = Field(default=10, ge=1)
     # Connections beyond the pool are opened and closed per request under load (a connection
     # setup and a server process each time); requests wait for a pooled one instead.
@@ -60,8 +77,19 @@ class Settings(BaseSettings):
     # local model cannot): the store assistant then lets the model route and call tools.
     llm_tool_calling: bool = False
     handoff_timeout_s: float = Field(default=30.0, gt=0)
-    # AI requests in progress at once (per worker); beyond it, 503 + Retry-After at once.
+    # Model calls in progress at once (per worker); answers from the database alone take none.
     ai_max_concurrent: int = Field(default=8, ge=1)
+    # How long a model call waits for a slot and then for the model's first text, in all;
+    # past it, 503 + Retry-After (a frozen or overloaded model is not waited for).
+    ai_wait_timeout_s: float = Field(default=30.0, gt=0)
+
+    # Request bounds, enforced by the server itself (no proxy needed in front): a request line +
+    # headers over REQUEST_MAX_HEADER_BYTES get 431, a body over REQUEST_MAX_BODY_BYTES 413 (from
+    # Content-Length, or while a chunked body is counted), and a connection that has not sent
+    # its whole request head within REQUEST_HEADER_TIMEOUT_S is closed (slowloris).
+    request_max_header_bytes: int = Field(default=32 * 1024, ge=1024)
+    request_max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    request_header_timeout_s: float = Field(default=5.0, gt=0)
 
     # Browser origins other than the app's own that may call the API (comma-separated). Unset:
     # CORS is off, and only the same-origin page can call it from a browser.

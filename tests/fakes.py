@@ -6,7 +6,6 @@ from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from pydantic import ConfigDict, Field
-from semantic_kernel import Kernel
 from semantic_kernel.connectors.ai.chat_completion_client_base import ChatCompletionClientBase
 from semantic_kernel.connectors.ai.prompt_execution_settings import PromptExecutionSettings
 from semantic_kernel.contents import (
@@ -18,7 +17,8 @@ from semantic_kernel.contents import (
 )
 from semantic_kernel.contents.utils.finish_reason import FinishReason
 
-from shared.ai_kernel import AIRuntime
+from shared.ai_capacity import AISlots
+from shared.ai_kernel import AIRuntime, metered_runtime
 from shared.computed_chat import Call, ComputedToolCaller, Reply
 
 
@@ -89,10 +89,22 @@ class FakeChat(ChatCompletionClientBase):
         )
 
 
-def fake_runtime(chat: FakeChat, provider: str = "openai") -> AIRuntime:
-    kernel = Kernel()
-    kernel.add_service(chat)
-    return AIRuntime(kernel=kernel, provider=provider, model="fake")  # type: ignore[arg-type]
+def fake_runtime(
+    chat: ChatCompletionClientBase,
+    slots: AISlots,
+    provider: str = "openai",
+    wait_s: float = 30.0,
+    tool_calling: bool = False,
+) -> AIRuntime:
+    """The app's runtime around a fake, built as the app builds its own: behind its slots."""
+    return metered_runtime(
+        chat,
+        slots,
+        wait_s,
+        provider=provider,  # type: ignore[arg-type]
+        model="fake",
+        tool_calling=tool_calling,
+    )
 
 
 # A tool-calling model's move: a tool call, a text, or None: it stalls until cancelled.
@@ -140,7 +152,5 @@ def last_tool_result(history: ChatHistory) -> dict[str, Any] | None:
     return None
 
 
-def tool_runtime(chat: ToolCallingFake) -> AIRuntime:
-    kernel = Kernel()
-    kernel.add_service(chat)
-    return AIRuntime(kernel=kernel, provider="openai", model="fake", tool_calling=True)
+def tool_runtime(chat: ToolCallingFake, slots: AISlots) -> AIRuntime:
+    return fake_runtime(chat, slots, tool_calling=True)

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from devenv.settings import DevSettings
+from shared.http_server import UVICORN_HTTP
 from shared.settings import Settings
 
 # Unit tests never reach a model: the OpenAI connector is built with a dummy key (it makes no
@@ -51,8 +52,11 @@ async def column(db: AsyncConnection, sql: str, **params: Any) -> list[Any]:
 
 @asynccontextmanager
 async def serve_on_loopback(app: FastAPI) -> AsyncIterator[str]:
-    """Serve an app whose lifespan already ran with uvicorn on 127.0.0.1 (a free port)."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_config=None)
+    """Serve an app whose lifespan already ran with uvicorn on 127.0.0.1 (a free port), with
+    the HTTP protocol `just serve` runs."""
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, lifespan="off", log_config=None, http=UVICORN_HTTP
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -50,7 +50,9 @@ async def property_app(pagila_template_url: str) -> AsyncIterator[FastAPI]:
         app = create_app(make_settings(database_url=url), make_dev_settings())
         chat = FakeChat(ai_model_id="fake", chunks=["A ", "short ", "answer."], reply_always=DRAFT)
         # provider "local": the store assistant's offline router runs its real SQL tools.
-        app.dependency_overrides[get_ai] = lambda: fake_runtime(chat, provider="local")
+        app.dependency_overrides[get_ai] = lambda: fake_runtime(
+            chat, app.state.ai_slots, provider="local"
+        )
         async with app.router.lifespan_context(app):
             yield app
     finally:

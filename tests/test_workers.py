@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shared.http_server import UVICORN_HTTP
 from shared.settings import PROJECT_ROOT
 from tests.support import ADMIN, free_port
 
@@ -35,7 +36,17 @@ def two_workers(test_db_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     }
     with log.open("w") as out:
         server = subprocess.Popen(  # noqa: S603 - our own app
-            [sys.executable, "-m", "uvicorn", "main:create_app", "--factory", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "main:create_app",
+                "--factory",
+                "--http",
+                UVICORN_HTTP,
+                "--port",
+                str(port),
+            ],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=out,

@@ -3,17 +3,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import StringConstraints
-from starlette.responses import StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from features.ai_ask import handler
 from shared import sse
 from shared.ai_calls import ChatStream
-from shared.ai_kernel import AI_SLOT, AIRuntime, get_ai
+from shared.ai_kernel import AIRuntime, get_ai
+from shared.client_gone import ClientLeftError, client_closed_request, until_client_leaves
 from shared.database import DatabaseDep
 from shared.settings import SettingsDep
 
-router = APIRouter(prefix="/ai", tags=["ai"], dependencies=[AI_SLOT])
+router = APIRouter(prefix="/ai", tags=["ai"])
 
 
 Question = Annotated[
@@ -61,9 +62,15 @@ async def ask(
     ai: Annotated[AIRuntime, Depends(get_ai)],
     db: DatabaseDep,
     settings: SettingsDep,
-) -> StreamingResponse:
+) -> Response:
     films = await handler.grounding(db, question) if settings.ask_grounding else None
-    stream = await handler.start_answer(ai, question, settings.llm_max_tokens, films)
+    # Until the first token, a client that leaves ends the model call at once (logged then).
+    try:
+        stream = await until_client_leaves(
+            request, handler.start_answer(ai, question, settings.llm_max_tokens, films)
+        )
+    except ClientLeftError:
+        return client_closed_request()
     if "text/event-stream" in request.headers.get("accept", ""):
         return ModelStreamResponse(
             handler.server_sent_events(stream), stream, media_type="text/event-stream"

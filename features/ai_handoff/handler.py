@@ -35,6 +35,7 @@ from features.ai_handoff.tools import (
 )
 from features.ai_handoff.understanding import read_question
 from shared.ai_calls import LLMUnavailableError
+from shared.ai_capacity import AIBusyError, ModelTooSlowError
 from shared.ai_kernel import AIRuntime
 from shared.database import Database, DatabaseUnavailableError
 from shared.errors import AppError, BadGatewayError, GatewayTimeoutError
@@ -127,6 +128,10 @@ def _outcome(exc: BaseException | None) -> str:
         return "timeout"
     if isinstance(exc, LLMUnavailableError):
         return "model_unavailable"
+    if isinstance(exc, AIBusyError):
+        return "busy"
+    if isinstance(exc, ModelTooSlowError):
+        return "model_too_slow"
     if isinstance(exc, DatabaseUnavailableError):
         return "database_unavailable"
     if isinstance(exc, BadGatewayError):

@@ -1,5 +1,5 @@
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Annotated
 
@@ -11,8 +11,9 @@ from starlette.types import Receive, Scope, Send
 from features.ai_handoff import handler
 from features.ai_handoff.dtos import HandoffAnswer, HandoffRequest
 from shared import sse
-from shared.ai_kernel import AI_SLOT, AIRuntime, get_ai
+from shared.ai_kernel import AIRuntime, get_ai
 from shared.auth import IsAdminDep
+from shared.client_gone import ClientLeftError, client_closed_request, until_client_leaves
 from shared.database import DatabaseDep
 from shared.errors import (
     UNAUTHORIZED_RESPONSE,
@@ -23,10 +24,9 @@ from shared.errors import (
 )
 from shared.settings import SettingsDep
 
-router = APIRouter(prefix="/ai", tags=["ai"], dependencies=[AI_SLOT])
+router = APIRouter(prefix="/ai", tags=["ai"])
 log = structlog.get_logger(__name__)
 STREAM_FAILED = "The assistant failed while answering; please retry."
-CLIENT_CLOSED_REQUEST = 499
 
 
 class RunStreamResponse(StreamingResponse):
@@ -97,29 +97,11 @@ async def handoff(
     streamed = "text/event-stream" in request.headers.get("accept", "")
     # Until the first byte (JSON: the whole answer), a client that leaves ends the run at once
     # instead of holding the model and an AI slot until the answer or the timeout.
-    left = await _unless_client_leaves(request, run.start() if streamed else run.answer_once())
-    if left is not None:
+    try:
+        await until_client_leaves(request, run.start() if streamed else run.answer_once())
+    except ClientLeftError:
         await run.aclose(asyncio.CancelledError())
-        return left
+        return client_closed_request()
     if not streamed:
         return await run.answer()
     return RunStreamResponse(run)  # a model that was down: 503 above, before any byte
-
-
-async def _unless_client_leaves(request: Request, work: Awaitable[object]) -> Response | None:
-    """Run `work`; None when it ends (its exception, if any, raised), or a 499 response (nobody
-    reads it: nginx's "client closed request", for the access line) when the client leaves
-    first. The body is read by now, so the next message received is the disconnect."""
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(request.receive())
-    try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if not watcher.done():
-            watcher.cancel()
-    if task.done():
-        task.result()
-        return None
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    return Response(status_code=CLIENT_CLOSED_REQUEST)

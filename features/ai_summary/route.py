@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends
 
 from features.ai_summary import handler
 from features.ai_summary.dtos import FilmSummary, SummaryRequest
-from shared.ai_kernel import AI_SLOT, AIRuntime, get_ai
+from shared.ai_kernel import AIRuntime, get_ai
 from shared.database import DatabaseDep
 from shared.errors import (
     UNAVAILABLE_RESPONSE,
@@ -12,7 +12,7 @@ from shared.errors import (
     NotFoundError,
 )
 
-router = APIRouter(prefix="/ai", tags=["ai"], dependencies=[AI_SLOT])
+router = APIRouter(prefix="/ai", tags=["ai"])
 
 
 @router.post(

@@ -19,8 +19,12 @@ async def health() -> dict[str, str]:
 
 @router.get(
     "/ready",
-    summary="Readiness: the database answers, and the local model server runs (if used)",
-    responses={503: {"description": "The database is unreachable or the local model restarts"}},
+    summary="Readiness: the database answers, and so does the model (a local or self-hosted one)",
+    description="`llm` is `ok` when the model sent text within the last few seconds or answers a "
+    "one-token probe within 3 s (cached 5 s); `unresponsive` (frozen or overloaded), "
+    "`unavailable` (refuses), `restarting` (the local server is being restarted), or "
+    "`not_checked` (a hosted model: a probe would cost money).",
+    responses={503: {"description": "The database is unreachable, or the model does not answer"}},
 )
 async def ready(db: DatabaseDep, ai: Annotated[AIRuntime, Depends(get_ai)]) -> JSONResponse:
     parts: dict[str, str] = {}
@@ -30,8 +34,6 @@ async def ready(db: DatabaseDep, ai: Annotated[AIRuntime, Depends(get_ai)]) -> J
         parts["database"] = "ok"
     except (DatabaseUnavailableError, TimeoutError):
         parts["database"] = "unreachable"
-    # A hosted model is not probed (a request per probe would cost money); the local one is
-    # supervised by the app, which knows whether it runs.
     parts["llm"] = await ai.health() if ai.health else "not_checked"
     ok = parts["database"] == "ok" and parts["llm"] in ("ok", "not_checked")
     body = {"status": "ready" if ok else "unavailable", **parts}

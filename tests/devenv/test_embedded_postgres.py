@@ -1,6 +1,7 @@
 import asyncio
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -9,7 +10,11 @@ from pathlib import Path
 import pytest
 
 from devenv.database import connect
-from devenv.embedded_postgres import EmbeddedPostgres
+from devenv.embedded_postgres import (
+    EmbeddedPostgres,
+    EmbeddedPostgresError,
+    EmbeddedPostgresInUseError,
+)
 from shared.settings import PROJECT_ROOT
 
 
@@ -106,10 +111,9 @@ def test_nothing_outside_the_data_dir_changes(data_dir: Path) -> None:
     assert after == (before[0], before[1], ["pg"])
 
 
-async def test_a_server_left_by_a_killed_owner_is_taken_over(data_dir: Path) -> None:
-    """`just serve` killed hard (SIGKILL: no shutdown) leaves the server running; the next
-    start takes it over, so that it is stopped when that process ends."""
-    owner = await asyncio.create_subprocess_exec(
+async def _user_process(data_dir: Path) -> asyncio.subprocess.Process:
+    """Another process (a `just serve`) that starts the server and uses it until killed."""
+    user = await asyncio.create_subprocess_exec(
         sys.executable, "-c",
         "import sys, time\n"
         "from pathlib import Path\n"
@@ -119,22 +123,73 @@ async def test_a_server_left_by_a_killed_owner_is_taken_over(data_dir: Path) -> 
         "time.sleep(600)\n",
         cwd=PROJECT_ROOT, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
+    assert user.stdout is not None
+    async with asyncio.timeout(120):
+        while (line := await user.stdout.readline()) != b"started\n":
+            assert line, "the user process failed to start the server"  # EOF: it exited
+    return user
 
-    async def started() -> None:
-        assert owner.stdout is not None
-        while await owner.stdout.readline() != b"started\n":
-            pass
 
-    await asyncio.wait_for(started(), timeout=120)
+async def test_the_last_user_out_stops_it_and_a_killed_user_does_not_count(
+    data_dir: Path,
+) -> None:
+    """Two `just serve` in one clone share the server: the first to stop leaves it running for
+    the other; a user killed hard (no shutdown) is forgotten, so the last live one stops it."""
+    other = await _user_process(data_dir)
     server = EmbeddedPostgres(data_dir)
     try:
-        assert await asyncio.to_thread(server.start) is False  # its owner is alive
-        owner.kill()
-        await owner.wait()
-        assert server.is_running()  # killed hard: nobody stopped it
+        assert await asyncio.to_thread(server.start) is False  # running: shared
+        assert server.users() == [other.pid]
+        with pytest.raises(EmbeddedPostgresInUseError, match=str(other.pid)):
+            await asyncio.to_thread(server.stop)  # `just db-stop` while it is used
+        assert server.is_running()
 
-        assert await asyncio.to_thread(server.start) is True  # taken over: ours to stop
+        other.kill()
+        await other.wait()
+        assert server.is_running()  # killed hard: nobody stopped it
+        assert server.users() == []
+        assert await _select_one(server) == 1
+        assert await asyncio.to_thread(server.release) is True  # the last one out
+        assert not server.is_running()
+    finally:
+        if other.returncode is None:
+            other.kill()
+        await asyncio.to_thread(server.stop)
+
+
+async def test_a_user_leaving_does_not_stop_it_under_another(data_dir: Path) -> None:
+    other = await _user_process(data_dir)
+    server = EmbeddedPostgres(data_dir)
+    try:
+        await asyncio.to_thread(server.start)
+        assert await asyncio.to_thread(server.release) is False  # the other still uses it
+        assert server.is_running()
         assert await _select_one(server) == 1
     finally:
+        other.kill()
+        await other.wait()
         await asyncio.to_thread(server.stop)
-    assert not server.is_running()
+
+
+async def test_a_killed_postmaster_is_started_again(data_dir: Path) -> None:
+    server = EmbeddedPostgres(data_dir)
+    await asyncio.to_thread(server.start)
+    try:
+        assert await asyncio.to_thread(server.restart_if_dead) is False  # alive: nothing to do
+        pid = server._postmaster_pid()
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        async with asyncio.timeout(60):
+            while not await _restarted(server):  # noqa: ASYNC110 - polls another process
+                await asyncio.sleep(0.2)
+        assert server._postmaster_pid() != pid
+        assert await _select_one(server) == 1
+    finally:
+        await asyncio.to_thread(server.release)
+
+
+async def _restarted(server: EmbeddedPostgres) -> bool:
+    try:
+        return await asyncio.to_thread(server.restart_if_dead)
+    except EmbeddedPostgresError:
+        return False  # its old backends may hold the shared memory a moment longer

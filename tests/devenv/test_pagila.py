@@ -131,7 +131,7 @@ async def test_reset_offline_keeps_the_database(
     }
     env.pop("PAGILA_DIR", None)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "devenv", "reset",
+        sys.executable, "-m", "devenv", "reset", "--yes",
         cwd=PROJECT_ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=120)

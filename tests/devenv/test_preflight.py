@@ -110,3 +110,39 @@ async def test_unobtainable_pagila_names_both_settings(fresh_clone: Path) -> Non
     assert "PAGILA_DIR" in line
     assert "PAGILA_BASE_URL" in line
     assert seconds < 10
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "postgresql+psycopg://postgres@127.0.0.1:5432/pagila",
+            "DATABASE_URL starts with postgresql+psycopg://: the app talks to PostgreSQL through "
+            "asyncpg",
+        ),
+        (
+            "postgresql://postgres@127.0.0.1:9/pagila",
+            "DATABASE_URL: cannot connect to PostgreSQL at 127.0.0.1:9 (connection refused)",
+        ),
+    ],
+    ids=["another driver", "nothing on that port"],
+)
+async def test_a_wrong_database_url_is_one_line_naming_the_fix(
+    fresh_clone: Path, url: str, expected: str
+) -> None:
+    code, lines, took = await preflight(
+        fresh_clone, "serve", DATABASE_URL=url, PAGILA_DIR=os.environ["PAGILA_DIR"],
+        LLM_PROVIDER="openai", OPENAI_API_KEY="sk-x",
+    )  # fmt: skip
+    assert code == 1
+    assert len(lines) == 1
+    assert lines[0].startswith(f"preflight: {expected}")
+    assert took < 5
+
+
+async def test_a_plain_postgresql_url_that_answers_passes(fresh_clone: Path) -> None:
+    code, lines, _ = await preflight(
+        fresh_clone, "serve", DATABASE_URL="postgresql://postgres@127.0.0.1:5432/postgres",
+        PAGILA_DIR=os.environ["PAGILA_DIR"], LLM_PROVIDER="openai", OPENAI_API_KEY="sk-x",
+    )  # fmt: skip
+    assert (code, lines) == (0, [])

@@ -29,9 +29,10 @@ pytestmark = pytest.mark.llm
 
 @pytest.fixture(scope="module")
 async def local_model_url(test_db_url: str) -> AsyncIterator[str]:
-    app: FastAPI = create_app(
-        make_settings(database_url=test_db_url, llm_provider="local"), make_dev_settings()
-    )
+    # Correctness, not the wait bound (the SIGSTOP test checks that): on 2 shared cores a
+    # queued answer's first token can take longer than the default AI_WAIT_TIMEOUT_S.
+    settings = make_settings(database_url=test_db_url, llm_provider="local", ai_wait_timeout_s=120)
+    app: FastAPI = create_app(settings, make_dev_settings())
     async with app.router.lifespan_context(app), serve_on_loopback(app) as url:
         yield url
 
@@ -218,6 +219,53 @@ async def test_a_killed_model_server_is_restarted_and_reported(test_db_url: str)
         answer = await http.get("/ai/ask", params={"question": "Name a film genre."})
         assert answer.status_code == 200
         assert answer.text.strip()
+
+
+async def test_a_frozen_model_is_not_ready_and_not_waited_for(test_db_url: str) -> None:
+    """A real fault: SIGSTOP to the model server (alive, but answers nothing). /ready says
+    `unresponsive` (503) within its probe's time; a model call gives up after AI_WAIT_TIMEOUT_S
+    with 503 + Retry-After; a store question the database answers is still answered at once,
+    while every slot is taken by calls waiting on the frozen model."""
+    settings = make_settings(
+        database_url=test_db_url, llm_provider="local", ai_wait_timeout_s=3, ai_max_concurrent=1
+    )
+    app: FastAPI = create_app(settings, make_dev_settings())
+    async with (
+        app.router.lifespan_context(app),
+        serve_on_loopback(app) as url,
+        httpx.AsyncClient(base_url=url, timeout=60) as http,
+    ):
+        assert (await http.get("/ready")).json()["llm"] == "ok"
+        await asyncio.sleep(5.5)  # past the last answer's sign of life: /ready probes now
+        server = app.state.local_model
+        os.kill(server.pid, signal.SIGSTOP)
+        try:
+            started = asyncio.get_running_loop().time()
+            ready = await http.get("/ready")
+            ready_s = asyncio.get_running_loop().time() - started
+
+            waiting = asyncio.create_task(http.get("/ai/ask", params={"question": "Hi?"}))
+            while not app.state.ai_slots.in_use:  # noqa: ASYNC110 - the server's state
+                await asyncio.sleep(0.01)
+            started = asyncio.get_running_loop().time()
+            store = await http.post("/ai/handoff", json={"question": "price of academy dinosaur"})
+            store_s = asyncio.get_running_loop().time() - started
+            frozen = await waiting
+        finally:
+            os.kill(server.pid, signal.SIGCONT)
+
+        assert ready.status_code == 503
+        assert ready.json()["llm"] == "unresponsive"
+        assert ready_s < 5
+        assert (store.status_code, store.json()["agent"]) == (200, "search")
+        assert "0.99" in store.json()["answer"]
+        assert store_s < 2
+        assert frozen.status_code == 503
+        assert frozen.headers["retry-after"] == "5"
+        assert "did not start answering within 3 s" in frozen.json()["detail"]
+        async with asyncio.timeout(60):  # thawed: ready again once a probe gets its token
+            while (await http.get("/ready")).status_code != 200:  # noqa: ASYNC110 - over HTTP
+                await asyncio.sleep(1)
 
 
 def _running(pid: int) -> bool:

@@ -11,6 +11,7 @@ import pytest
 from semantic_kernel.contents import ChatHistory
 
 from features.ai_summary.dtos import SummaryDraft
+from shared.ai_capacity import AISlots
 from shared.ai_kernel import build_ai_runtime
 from shared.settings import LLMProvider, resolve_llm_provider
 from tests.support import make_settings
@@ -47,10 +48,12 @@ PROVIDER_SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
-LOCAL_SERVER: dict[str, Any] = {
-    "local_base_url": "http://127.0.0.1:9/v1",
-    "local_model_id": "SmolLM2-135M-Instruct.Q4_1",
-}
+class _LocalServer:
+    base_url = "http://127.0.0.1:9/v1"
+    model_id = "SmolLM2-135M-Instruct.Q4_1"
+
+    async def status(self) -> str:
+        return "ok"
 
 
 async def _send(provider: LLMProvider) -> httpx2.Request:
@@ -65,7 +68,8 @@ async def _send(provider: LLMProvider) -> httpx2.Request:
         ai = build_ai_runtime(
             settings,
             provider,
-            **(LOCAL_SERVER if provider == "local" else {}),
+            AISlots(1),
+            local=_LocalServer() if provider == "local" else None,
             http_client=http,
         )
         history = ChatHistory()

@@ -4,10 +4,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
+import pytest
+from pydantic import SecretStr, ValidationError
 
 from devenv.settings import DevSettings
 from shared.settings import PROJECT_ROOT, Settings
+from tests.support import make_settings
 
 ENV_EXAMPLE = PROJECT_ROOT / ".env.example"
 README = PROJECT_ROOT / "README.md"
@@ -56,3 +58,14 @@ def test_readme_lists_every_setting_with_its_default() -> None:
             if isinstance(field.default, float):
                 shown = shown.removesuffix(".0")
             assert any(f"`{shown}`" in row for row in rows), (name, shown)
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres", "postgresql+asyncpg"])
+def test_a_postgresql_url_gets_the_asyncpg_driver(scheme: str) -> None:
+    settings = make_settings(database_url=f"{scheme}://u:p@db.example:6543/pagila")
+    assert settings.database_url == "postgresql+asyncpg://u:p@db.example:6543/pagila"
+
+
+def test_another_driver_is_refused_in_one_sentence() -> None:
+    with pytest.raises(ValidationError, match=r"postgresql\+psycopg:// is not supported"):
+        make_settings(database_url="postgresql+psycopg://u@h/pagila")

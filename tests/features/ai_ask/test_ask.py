@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -10,7 +11,9 @@ from semantic_kernel.contents import ChatHistory
 
 from features.ai_ask import handler
 from shared.ai_calls import MODEL_UNAVAILABLE, ChatStream
+from shared.ai_capacity import AISlots
 from tests.fakes import FakeChat, fake_runtime
+from tests.fixtures.logs import of
 
 SSE = {"Accept": "text/event-stream"}
 
@@ -142,11 +145,40 @@ async def test_client_disconnect_cancels_the_model(
     assert fake_chat.yielded == stopped_at
 
 
+@pytest.mark.parametrize("headers", [{}, SSE])
+async def test_a_client_that_leaves_before_the_first_token_ends_the_call_then(
+    http: httpx.AsyncClient,
+    fake_chat: FakeChat,
+    log_events: list[dict[str, Any]],
+    headers: dict[str, str],
+) -> None:
+    """The model has not started answering (a gate before its first token) and the client
+    gives up: the call is cancelled, and logged, then, not when a first token arrives."""
+    fake_chat.chunks = ["late"]
+    fake_chat.gate = asyncio.Event()
+    fake_chat.gate_at = 0
+    request = asyncio.create_task(http.get("/ai/ask", params={"question": "q"}, headers=headers))
+    while not fake_chat.requests:  # noqa: ASYNC110 - the server's state
+        await asyncio.sleep(0.01)
+    request.cancel()  # closes the connection
+    await asyncio.gather(request, return_exceptions=True)
+
+    await asyncio.wait_for(fake_chat.closed.wait(), timeout=2)  # the gate is still shut
+    assert not fake_chat.gate.is_set()
+    [call] = of(log_events, "llm.call")
+    assert call["outcome"] == "cancelled"
+    assert call["chunks"] == 0
+    async with asyncio.timeout(2):  # the access line follows the call's end
+        while not of(log_events, "request"):  # noqa: ASYNC110 - the server's log
+            await asyncio.sleep(0.01)
+    assert [e["status"] for e in of(log_events, "request")] == [499]
+
+
 async def test_keepalive_ping_while_the_model_is_silent() -> None:
     chat = FakeChat(ai_model_id="fake", chunks=["a", "b"], gate=asyncio.Event())
     history = ChatHistory()
     history.add_user_message("q")
-    stream = ChatStream(fake_runtime(chat), history)
+    stream = ChatStream(fake_runtime(chat, AISlots(1)), history)
     await stream.start()
 
     frames: list[bytes] = []

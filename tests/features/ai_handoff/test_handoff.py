@@ -65,7 +65,7 @@ def calls_once(call: Call, seen: list[dict[str, Any]]) -> Plan:
 @pytest.fixture
 def model(app: FastAPI) -> Iterator[ToolCallingFake]:
     chat = ToolCallingFake(ai_model_id="fake", plan=store_clerk)
-    runtime = tool_runtime(chat)
+    runtime = tool_runtime(chat, app.state.ai_slots)
     app.dependency_overrides[get_ai] = lambda: runtime
     yield chat
     app.dependency_overrides.pop(get_ai, None)
@@ -246,7 +246,7 @@ async def test_bad_questions_are_422(client: httpx.AsyncClient, body: dict[str, 
 @pytest.fixture
 def local_model(app: FastAPI) -> Iterator[FakeChat]:
     chat = FakeChat(ai_model_id="fake", chunks=["Paris", " is the capital."])
-    runtime = fake_runtime(chat, provider="local")
+    runtime = fake_runtime(chat, app.state.ai_slots, provider="local")
     app.dependency_overrides[get_ai] = lambda: runtime
     yield chat
     app.dependency_overrides.pop(get_ai, None)

@@ -37,7 +37,7 @@ ANSWER_WORDS = ["Paris", " is", " the", " capital", " of", " France."]
 @pytest.fixture
 def local_model(app: FastAPI) -> Iterator[FakeChat]:
     chat = FakeChat(ai_model_id="fake", chunks=list(ANSWER_WORDS))
-    runtime = fake_runtime(chat, provider="local")
+    runtime = fake_runtime(chat, app.state.ai_slots, provider="local")
     app.dependency_overrides[get_ai] = lambda: runtime
     yield chat
     app.dependency_overrides.pop(get_ai, None)
@@ -227,7 +227,7 @@ async def test_a_tool_argument_the_kernel_cannot_convert_is_not_logged(
         return Call("Customers-customer_rentals", {"customer_id": "john smith"})
 
     model = ToolCallingFake(ai_model_id="fake", plan=plan)
-    app.dependency_overrides[get_ai] = lambda: tool_runtime(model)
+    app.dependency_overrides[get_ai] = lambda: tool_runtime(model, app.state.ai_slots)
     try:
         response = await http.post(
             "/ai/handoff",
@@ -250,7 +250,7 @@ async def test_a_client_that_leaves_before_the_first_byte_ends_the_run(
     """A stalled model: JSON waits for the whole answer, SSE for the first text. The client
     gives up; the run must end then, not when HANDOFF_TIMEOUT_S (30 s) runs out."""
     model = ToolCallingFake(ai_model_id="fake", plan=lambda history, offered: None)
-    app.dependency_overrides[get_ai] = lambda: tool_runtime(model)
+    app.dependency_overrides[get_ai] = lambda: tool_runtime(model, app.state.ai_slots)
     try:
         async with httpx.AsyncClient(base_url=live_url, timeout=10) as http:
             request = asyncio.create_task(

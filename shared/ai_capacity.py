@@ -1,0 +1,200 @@
+"""How many model calls run at once, how long a request waits for one, and whether the model
+answers at all.
+
+The limit is on model calls, not on AI requests: the chat service every feature uses is wrapped
+(`MeteredChat`), so a slot is held exactly while a call talks to the model, and an answer that
+comes from the database alone (most of the store assistant's) never waits for one. A call waits
+for a slot and then for the model's first text within AI_WAIT_TIMEOUT_S altogether; past it the
+request gets 503 + Retry-After rather than hanging behind a model that is frozen or overloaded.
+Every chunk the model sends is a sign of life that `/ready` reads (`ModelHealth`).
+"""
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from pydantic import ConfigDict
+from semantic_kernel.connectors.ai.chat_completion_client_base import ChatCompletionClientBase
+from semantic_kernel.connectors.ai.prompt_execution_settings import PromptExecutionSettings
+from semantic_kernel.contents import ChatHistory, ChatMessageContent, StreamingChatMessageContent
+
+from shared.errors import ServiceUnavailableError
+
+
+class AIBusyError(ServiceUnavailableError):
+    """No model slot within AI_WAIT_TIMEOUT_S."""
+
+
+class ModelTooSlowError(ServiceUnavailableError):
+    """The model did not start answering within AI_WAIT_TIMEOUT_S (frozen or overloaded)."""
+
+
+class AISlots:
+    """At most `limit` model calls at once; the next ones wait in arrival order, each for a
+    bounded time (a model answers one request at a time, so a long queue only grows into
+    timeouts)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_use = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self.last_sign_of_life: float | None = None  # monotonic time of the model's last chunk
+
+    @asynccontextmanager
+    async def hold(self, deadline: float) -> AsyncIterator[None]:
+        """A slot until the block ends; AIBusyError when none is free by `deadline` (the loop's
+        clock)."""
+        if self.in_use >= self.limit or self._waiters:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await waiter  # release() hands its slot over (in_use unchanged)
+            except BaseException as exc:  # the time ran out, or the request was cancelled
+                if waiter.done() and not waiter.cancelled():
+                    self._release()  # handed a slot just as it ended: pass it on
+                else:
+                    self._waiters.remove(waiter)
+                if isinstance(exc, TimeoutError):
+                    raise AIBusyError(
+                        f"The assistant is busy ({self.limit} answers in progress); please "
+                        "retry shortly."
+                    ) from None
+                raise
+        else:
+            self.in_use += 1
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the slot passes on, in arrival order
+                return
+        self.in_use -= 1
+
+
+class MeteredChat(ChatCompletionClientBase):
+    """The app's chat service wrapped in its slots: each call holds a slot while it talks to
+    the model, and gets its first text within `wait_s` of asking (slot wait included)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    inner: ChatCompletionClientBase
+    slots: AISlots
+    wait_s: float
+
+    def get_prompt_execution_settings_class(self) -> type[PromptExecutionSettings]:
+        return self.inner.get_prompt_execution_settings_class()
+
+    def _deadline(self) -> float:
+        return asyncio.get_running_loop().time() + self.wait_s
+
+    def _too_slow(self) -> ModelTooSlowError:
+        return ModelTooSlowError(
+            f"The language model did not start answering within {self.wait_s:g} s; please "
+            "retry shortly."
+        )
+
+    async def get_chat_message_contents(
+        self, chat_history: ChatHistory, settings: PromptExecutionSettings, **kwargs: Any
+    ) -> list[ChatMessageContent]:
+        # Not streamed: the whole answer is its first text.
+        deadline = self._deadline()
+        async with self.slots.hold(deadline):
+            try:
+                async with asyncio.timeout_at(deadline):
+                    messages = await self.inner.get_chat_message_contents(
+                        chat_history, settings, **kwargs
+                    )
+            except TimeoutError:
+                raise self._too_slow() from None
+        self.slots.last_sign_of_life = time.monotonic()
+        return messages
+
+    async def get_streaming_chat_message_contents(
+        self, chat_history: ChatHistory, settings: PromptExecutionSettings, **kwargs: Any
+    ) -> AsyncGenerator[list[StreamingChatMessageContent], Any]:
+        deadline = self._deadline()
+        async with self.slots.hold(deadline):
+            stream = self.inner.get_streaming_chat_message_contents(
+                chat_history, settings, **kwargs
+            )
+            try:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        first = await anext(stream)
+                except TimeoutError:
+                    raise self._too_slow() from None
+                except StopAsyncIteration:
+                    return
+                self.slots.last_sign_of_life = time.monotonic()
+                yield first
+                async for messages in stream:
+                    self.slots.last_sign_of_life = time.monotonic()
+                    yield messages
+            finally:
+                await stream.aclose()
+
+
+# /ready's model check: a token within this long, its result kept this long.
+PROBE_TIMEOUT_S = 3.0
+PROBE_CACHE_S = 5.0
+
+
+class ModelHealth:
+    """Whether the model answers now, for /ready: `ok` when it sent text within the last
+    PROBE_CACHE_S (real answers are the cheapest probe), else one probe of a single token
+    within PROBE_TIMEOUT_S, outside the slots, its result cached. A frozen or overloaded model
+    is `unresponsive`; one that refuses is `unavailable`; the local server's own state
+    (`restarting`) comes first."""
+
+    def __init__(
+        self,
+        service: ChatCompletionClientBase,
+        slots: AISlots,
+        server_status: Callable[[], Awaitable[str]] | None = None,
+    ) -> None:
+        self._service = service
+        self._slots = slots
+        self._server_status = server_status
+        self._last: tuple[float, str] | None = None
+        self._probing: asyncio.Task[str] | None = None
+
+    async def __call__(self) -> str:
+        if self._server_status is not None and (state := await self._server_status()) != "ok":
+            return state
+        now = time.monotonic()
+        alive = self._slots.last_sign_of_life
+        if alive is not None and now - alive < PROBE_CACHE_S:
+            return "ok"
+        if self._last is not None and now - self._last[0] < PROBE_CACHE_S:
+            return self._last[1]
+        if self._probing is None:  # concurrent /ready calls share one probe
+            self._probing = asyncio.ensure_future(self._probe())
+        try:
+            return await asyncio.shield(self._probing)
+        finally:
+            if self._probing is not None and self._probing.done():
+                self._probing = None
+
+    async def _probe(self) -> str:
+        history = ChatHistory()
+        history.add_user_message("Say OK.")
+        settings = self._service.get_prompt_execution_settings_class()(max_tokens=1)
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT_S):
+                await self._service.get_chat_message_contents(history, settings)
+            state = "ok"
+        except TimeoutError:
+            state = "unresponsive"
+        except Exception:
+            state = "unavailable"
+        self._last = (time.monotonic(), state)
+        return state
