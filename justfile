@@ -100,7 +100,7 @@ db-reset *ARGS: (setup "--only main")
 db-stop: (setup "--only main")
     poetry run python -m devenv stop
 
-# The API against a bare Starlette + asyncpg floor under wrk, interleaved in one run (installs wrk if missing); e.g. `just bench --duration 10`
+# The API against a bare Starlette + asyncpg floor under wrk, interleaved in one run (installs wrk if missing); e.g. `just bench --duration 10`; `--protocol`: what the bounded HTTP protocol costs
 bench *ARGS: setup
     #!/usr/bin/env bash
     set -euo pipefail

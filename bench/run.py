@@ -180,6 +180,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", help="run the scenarios whose name contains this")
+    parser.add_argument(
+        "--protocol",
+        action="store_true",
+        help="what our bounded HTTP protocol costs: the API against itself on uvicorn's stock "
+        "httptools protocol (in the floor's column)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk (`just bench` installs it)")
@@ -198,8 +204,15 @@ def main() -> None:
                 env,
                 Path(tmp) / "api.log",
             ) as api,
-            _server("floor", ["bench.floor:app"], env, Path(tmp) / "floor.log") as floor,
+            _server(
+                "floor",
+                ["main:create_app", "--factory"] if args.protocol else ["bench.floor:app"],
+                env,
+                Path(tmp) / "floor.log",
+            ) as floor,
         ):
+            if args.protocol:
+                print("--protocol: the floor's column is the API on uvicorn's stock protocol")
             print(
                 f"wrk -t{args.threads} -c{args.connections}, {args.rounds} rounds x "
                 f"{args.duration}s per server, interleaved; one uvicorn worker each; "

@@ -14,7 +14,7 @@ Bodies are bounded in the app (`shared.body_limit`), where the 413 carries the r
 
     uvicorn main:create_app --factory --http shared.http_server:BoundedHttpToolsProtocol
 
-It overrides four of uvicorn's protocol methods, so uvicorn is pinned to a minor version in
+It overrides five of uvicorn's protocol methods, so uvicorn is pinned to a minor version in
 pyproject.toml; `tests/test_serve.py` checks the limits over a real socket.
 """
 
@@ -47,30 +47,42 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_timeout_s = settings.request_header_timeout_s
         self._awaiting_head = True  # the next bytes belong to a request head
         self._head_bytes = 0
+        # When the head being read began (None: no head under way). One timer per connection,
+        # not one per request: it is set again, when it fires, for the head under way then.
+        self._head_began: float | None = None
         self._head_clock: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._start_head_clock()  # a connection that never sends a byte is closed too
+        self._head_began = self.loop.time()  # a connection that never sends a byte is closed too
+        self._set_head_clock(self._head_began + self._head_timeout_s)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_head_clock()
+        if self._head_clock is not None:
+            self._head_clock.cancel()
+            self._head_clock = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if not self._awaiting_head:
             super().data_received(data)
             return
-        if self._head_clock is None:
-            self._start_head_clock()
+        if self._head_began is None:
+            self._head_began = self.loop.time()
+            if self._head_clock is None:
+                self._set_head_clock(self._head_began + self._head_timeout_s)
         budget = self._max_head_bytes - self._head_bytes
+        if len(data) <= budget:  # the common case: a whole head, or a part, within the budget
+            self._head_bytes += len(data)
+            super().data_received(data)
+            return
         # Feed the parser no more than the budget; what follows is parsed only if the head
         # ended within it (the rest of a chunk can be a body or the next pipelined request).
         head, rest = data[:budget], data[budget:]
         self._head_bytes += len(head)
         if head:
             super().data_received(head)
-        if not rest or self.transport.is_closing():
+        if self.transport.is_closing():
             return
         if self._awaiting_head:
             self._reject_head()
@@ -79,7 +91,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._awaiting_head = False
-        self._stop_head_clock()
+        self._head_began = None
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
@@ -88,24 +100,25 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._awaiting_head = True
         self._head_bytes = 0
 
-    def _start_head_clock(self) -> None:
-        self._head_clock = self.loop.call_later(self._head_timeout_s, self._head_too_slow)
+    def _set_head_clock(self, when: float) -> None:
+        self._head_clock = self.loop.call_at(when, self._check_head_clock)
 
-    def _stop_head_clock(self) -> None:
-        if self._head_clock is not None:
-            self._head_clock.cancel()
-            self._head_clock = None
-
-    def _head_too_slow(self) -> None:
+    def _check_head_clock(self) -> None:
         self._head_clock = None
-        if self._awaiting_head and not self.transport.is_closing():
-            log.info(
-                "http.header_timeout",
-                client=_client(self.client),
-                received_bytes=self._head_bytes,
-                timeout_s=self._head_timeout_s,
-            )
-            self.transport.close()
+        began = self._head_began
+        if began is None or self.transport.is_closing():
+            return  # no head under way: the next one sets the clock again
+        deadline = began + self._head_timeout_s
+        if self.loop.time() < deadline:  # a later head than the one the clock was set for
+            self._set_head_clock(deadline)
+            return
+        log.info(
+            "http.header_timeout",
+            client=_client(self.client),
+            received_bytes=self._head_bytes,
+            timeout_s=self._head_timeout_s,
+        )
+        self.transport.close()
 
     def _reject_head(self) -> None:
         log.warning(
@@ -122,7 +135,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
                 b"content-length: " + str(len(body)).encode() + b"\r\n"
                 b"connection: close\r\n\r\n" + body
             )
-        self._stop_head_clock()
         self.transport.close()
 
 
