@@ -144,7 +144,7 @@ class MeteredChat(ChatCompletionClientBase):
 
 
 # /ready's model check: a token within this long, its result kept this long.
-PROBE_TIMEOUT_S = 3.0
+PROBE_TIMEOUT_S = 5.0
 PROBE_CACHE_S = 5.0
 
 

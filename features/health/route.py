@@ -21,7 +21,7 @@ async def health() -> dict[str, str]:
     "/ready",
     summary="Readiness: the database answers, and so does the model (a local or self-hosted one)",
     description="`llm` is `ok` when the model sent text within the last few seconds or answers a "
-    "one-token probe within 3 s (cached 5 s); `unresponsive` (frozen or overloaded), "
+    "one-token probe within 5 s (cached 5 s); `unresponsive` (frozen or overloaded), "
     "`unavailable` (refuses), `restarting` (the local server is being restarted), or "
     "`not_checked` (a hosted model: a probe would cost money).",
     responses={503: {"description": "The database is unreachable, or the model does not answer"}},
