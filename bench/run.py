@@ -16,7 +16,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from pathlib import Path
 import httpx
 
 from devenv.database import connect, database_url, prepare
+from devenv.ports import free_port
 from devenv.settings import get_dev_settings
 from shared.http_server import UVICORN_HTTP
 from shared.settings import PROJECT_ROOT, get_settings
@@ -50,13 +50,6 @@ OVERLAPS = """
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextmanager
 def _server(name: str, app: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
     with server_process(name, app, env, log) as (url, _):
@@ -68,7 +61,7 @@ def server_process(
     name: str, app: list[str], env: dict[str, str], log: Path
 ) -> Iterator[tuple[str, int]]:
     """One uvicorn worker serving `app` on a free loopback port: (its URL, its pid)."""
-    port = _free_port()
+    port = free_port()
     with log.open("w") as out:
         process = subprocess.Popen(  # noqa: S603 - our own apps, fixed arguments
             [sys.executable, "-m", "uvicorn", *app, "--port", str(port), "--no-access-log",

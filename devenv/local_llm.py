@@ -10,7 +10,6 @@ import importlib.resources
 import importlib.util
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 import httpx
 import structlog
 
+from devenv.ports import free_port
 from devenv.settings import DevSettings
 
 log = structlog.get_logger(__name__)
@@ -61,19 +61,12 @@ def _launcher() -> list[str]:
     return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 class LocalModelServer:
     def __init__(self, model_path: Path | None, context: int, startup_timeout_s: float) -> None:
         self.model_path = model_path or default_model_path()
         self.context = context
         self.startup_timeout_s = startup_timeout_s
-        self.port = _free_port()
+        self.port = free_port()
         self._process: asyncio.subprocess.Process | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False

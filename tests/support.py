@@ -1,7 +1,6 @@
 """Helpers for tests (fixtures live in tests/fixtures/)."""
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -32,14 +31,6 @@ def make_dev_settings(**overrides: Any) -> DevSettings:
 
 
 ADMIN = {"Authorization": f"Bearer {make_settings().admin_token.get_secret_value()}"}
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 now (for a server the test starts)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def scalar(db: AsyncConnection, sql: str, **params: Any) -> Any:

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from devenv.ports import free_port
 from shared.settings import PROJECT_ROOT
-from tests.support import free_port
 
 JUST = shutil.which("just")
 if JUST is None and not os.environ.get("CI"):

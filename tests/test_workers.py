@@ -14,9 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devenv.ports import free_port
 from shared.http_server import UVICORN_HTTP
 from shared.settings import PROJECT_ROOT
-from tests.support import ADMIN, free_port
+from tests.support import ADMIN
 
 PATHS = ["/films?limit=5&offset=10", "/films?category=horror&limit=3", "/films/42", "/rentals/7"]
 

@@ -5,6 +5,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from features.customers import query as customers
 from features.rentals import query
 from features.rentals.dtos import RentalCreate, RentalOut, RentalWithFilmOut
 from shared.database import Database, violated_constraint
@@ -70,6 +71,6 @@ async def list_customer_rentals(
     total, items = await query.fetch_customer_page(
         db, customer_id, limit=page.limit, offset=page.offset
     )
-    if total == 0 and not await query.customer_exists(db, customer_id):
+    if total == 0 and not await customers.customer_exists(db, customer_id):
         raise NotFoundError(f"Customer {customer_id} not found.")
     return _CustomerRentalPage.of(total, items, page)

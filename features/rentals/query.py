@@ -11,8 +11,9 @@ from sqlalchemy import Row, bindparam, exists, func, insert, select, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from features.customers.query import CUSTOMER_EXISTS
 from shared.database import Database, execute
-from shared.models import Customer, Film, Inventory, Rental, Staff
+from shared.models import Film, Inventory, Rental, Staff
 from shared.pagination import PagedSelect
 
 _RENTAL_COLUMNS = (
@@ -24,11 +25,10 @@ _RENTAL_COLUMNS = (
     col(Rental.return_date),
 )
 
-_CUSTOMER_EXISTS = exists().where(col(Customer.customer_id) == bindparam("customer_id"))
 
 # Everything a new rental depends on, in one round trip.
 CHECKS = select(
-    _CUSTOMER_EXISTS,
+    CUSTOMER_EXISTS,
     exists().where(col(Inventory.inventory_id) == bindparam("inventory_id")),
     exists().where(col(Staff.staff_id) == bindparam("staff_id")),
     exists().where(
@@ -103,14 +103,6 @@ async def fetch_checks(
     params = {"customer_id": customer_id, "inventory_id": inventory_id, "staff_id": staff_id}
     row = (await execute(session, CHECKS, params)).one()
     return RentalChecks(*(bool(flag) for flag in row))
-
-
-_CUSTOMER_EXISTS_ROW = select(_CUSTOMER_EXISTS.label("found"))
-
-
-async def customer_exists(db: Database, customer_id: int) -> bool:
-    row = await db.read_one(_CUSTOMER_EXISTS_ROW, {"customer_id": customer_id})
-    return bool(row and row["found"])
 
 
 async def insert_rental(

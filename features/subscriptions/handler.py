@@ -9,7 +9,7 @@ import structlog
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from features.rentals import query as rentals_query
+from features.customers import query as customers
 from features.subscriptions import query
 from features.subscriptions.dtos import SubscriptionCreate, SubscriptionOut
 from shared.database import Database, driver_error, violated_constraint
@@ -106,6 +106,6 @@ async def list_customer_subscriptions(
     total, items = await query.fetch_customer_page(
         db, customer_id, limit=page.limit, offset=page.offset
     )
-    if total == 0 and not await rentals_query.customer_exists(db, customer_id):
+    if total == 0 and not await customers.customer_exists(db, customer_id):
         raise _customer_not_found(customer_id)
     return _SubscriptionPage.of(total, items, page)
