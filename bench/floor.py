@@ -22,8 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from features.films.dtos import FilmOut
-from features.rentals import query as rentals
-from shared.database import asyncpg_connect_args, compiled_statement
+from shared.database import asyncpg_connect_args
 
 FILTERS = ("q", "category", "rating", "streaming")
 # By hand: each filter a condition on `film AS f`, its value the next $n.
@@ -40,9 +39,37 @@ FILM_ROW = """f.film_id, f.title, f.description, f.release_year, f.rating::text 
      WHERE fc.film_id = f.film_id ORDER BY c.name LIMIT 1) AS category"""
 FILM = f"SELECT {FILM_ROW} FROM film f WHERE f.film_id = $1"  # noqa: S608 - constants
 _PAGES: dict[tuple[str, ...], str] = {}
-CHECKS = compiled_statement(rentals.CHECKS)
-INSERT = compiled_statement(rentals.INSERT)
-MARK_RETURNED = compiled_statement(rentals.MARK_RETURNED)
+# Writes: one statement each, in autocommit (no BEGIN/COMMIT round trips): the checks and the
+# insert together; the return with its film. The partial unique index decides races.
+RENT = """
+WITH checks AS (
+    SELECT EXISTS (SELECT FROM customer WHERE customer_id = $1::int) AS customer_ok,
+           EXISTS (SELECT FROM inventory WHERE inventory_id = $2::int) AS inventory_ok,
+           EXISTS (SELECT FROM staff WHERE staff_id = $3::int) AS staff_ok,
+           EXISTS (SELECT FROM rental WHERE inventory_id = $2::int AND return_date IS NULL) AS out
+), inserted AS (
+    INSERT INTO rental (rental_date, inventory_id, customer_id, staff_id)
+    SELECT now(), $2::int, $1::int, $3::int FROM checks
+     WHERE customer_ok AND inventory_ok AND staff_ok AND NOT out
+    RETURNING rental_id, customer_id, inventory_id, staff_id, rental_date, return_date
+)
+SELECT * FROM checks LEFT JOIN inserted ON true
+"""
+RETURN = """
+UPDATE rental r SET return_date = now()
+  FROM inventory i JOIN film f USING (film_id)
+ WHERE r.rental_id = $1 AND r.return_date IS NULL AND i.inventory_id = r.inventory_id
+RETURNING r.rental_id, r.customer_id, r.inventory_id, r.staff_id, r.rental_date, r.return_date,
+          f.film_id, f.title
+"""
+RENTAL_FIELDS = (
+    "rental_id",
+    "customer_id",
+    "inventory_id",
+    "staff_id",
+    "rental_date",
+    "return_date",
+)
 FILM_FIELDS = tuple(FilmOut.model_fields)  # the API's key order
 TOKEN = "Bearer " + os.environ.get("ADMIN_TOKEN", "dvd_admin")
 
@@ -115,26 +142,24 @@ async def rent(request: Request) -> Response:
     if request.headers.get("authorization") != TOKEN:
         return _json({"detail": "Invalid bearer token."}, 401)
     body = await request.json()
-    params = {"customer_id": int(request.path_params["customer_id"]), **body}
-    async with request.app.state.pool.acquire() as conn, conn.transaction():
-        customer, inventory, staff, out = await conn.fetchrow(CHECKS.sql, *CHECKS.args(params))
-        if not (customer and inventory and staff):
-            return _json({"detail": "Not found."}, 404)
-        if out:
-            return _json({"detail": "Already rented out."}, 409)
+    customer_id = int(request.path_params["customer_id"])
+    async with request.app.state.pool.acquire() as conn:
         try:
-            row = await conn.fetchrow(INSERT.sql, *INSERT.args(params))
+            row = await conn.fetchrow(RENT, customer_id, body["inventory_id"], body["staff_id"])
         except asyncpg.UniqueViolationError:
             return _json({"detail": "Already rented out."}, 409)
-    return _json(dict(row), 201)
+    if not (row["customer_ok"] and row["inventory_ok"] and row["staff_ok"]):
+        return _json({"detail": "Not found."}, 404)
+    if row["out"]:
+        return _json({"detail": "Already rented out."}, 409)
+    return _json({key: row[key] for key in RENTAL_FIELDS}, 201)
 
 
 async def give_back(request: Request) -> Response:
     if request.headers.get("authorization") != TOKEN:
         return _json({"detail": "Invalid bearer token."}, 401)
-    params = {"open_rental_id": int(request.path_params["rental_id"])}
-    async with request.app.state.pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(MARK_RETURNED.sql, *MARK_RETURNED.args(params))
+    async with request.app.state.pool.acquire() as conn:
+        row = await conn.fetchrow(RETURN, int(request.path_params["rental_id"]))
     if row is None:
         return _json({"detail": "Not open."}, 409)
     return _json(dict(row))

@@ -236,6 +236,11 @@ class Database:
     def session(self) -> AsyncSession:
         return self._sessionmaker()
 
+    @property
+    def bound(self) -> bool:
+        """Everything runs on one connection inside a test's transaction."""
+        return self._bind is not None
+
     async def read(
         self, statement: Executable, params: dict[str, Any] | None = None
     ) -> list[asyncpg.Record]:
@@ -315,6 +320,24 @@ async def write_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
 
 
 WriteSessionDep = Annotated[AsyncSession, Depends(write_session, scope="function")]
+
+
+async def one_statement_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
+    """For a write that is a single statement (its checks inside it): the session's connection
+    in autocommit, so the statement is its own transaction, committed when it returns (before
+    the response), with no BEGIN and COMMIT round trips. Reads after it (to explain a refusal)
+    are each their own snapshot. Under a test's bound connection, a savepoint as usual."""
+    with unavailable_as_app_error():
+        async with database.session() as session:
+            if database.bound:
+                yield session
+                await session.commit()
+                return
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            yield session
+
+
+OneStatementSessionDep = Annotated[AsyncSession, Depends(one_statement_session, scope="function")]
 
 
 async def execute(

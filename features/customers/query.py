@@ -1,7 +1,6 @@
 """Customers as other slices read them (a slice with no route): does one exist.
 
-Rentals and subscriptions both answer "a customer's page", 404 when there is no such customer;
-rentals also checks the customer inside its rental statement.
+Rentals and subscriptions both answer "a customer's page", 404 when there is no such customer.
 """
 
 from sqlalchemy import bindparam, exists, select
@@ -10,9 +9,9 @@ from sqlmodel import col
 from shared.database import Database
 from shared.models import Customer
 
-# `EXISTS (customer :customer_id)`, for statements that check it among other things.
-CUSTOMER_EXISTS = exists().where(col(Customer.customer_id) == bindparam("customer_id"))
-_EXISTS_ROW = select(CUSTOMER_EXISTS.label("found"))
+_EXISTS_ROW = select(
+    exists().where(col(Customer.customer_id) == bindparam("customer_id")).label("found")
+)
 
 
 async def customer_exists(db: Database, customer_id: int) -> bool:

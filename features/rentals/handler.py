@@ -23,27 +23,26 @@ def _copy_is_out(inventory_id: int) -> ConflictError:
 
 
 async def rent(session: AsyncSession, customer_id: int, body: RentalCreate) -> RentalOut:
-    checks = await query.fetch_checks(session, customer_id, body.inventory_id, body.staff_id)
-    if not checks.customer_exists:
-        raise NotFoundError(f"Customer {customer_id} not found.")
-    if not checks.inventory_exists:
-        raise InvalidFieldError(
-            "inventory_id", f"Inventory item {body.inventory_id} does not exist."
-        )
-    if not checks.staff_exists:
-        raise InvalidFieldError("staff_id", f"Staff member {body.staff_id} does not exist.")
-    if checks.copy_is_out:
-        raise _copy_is_out(body.inventory_id)
     try:
-        row = await query.insert_rental(session, customer_id, body.inventory_id, body.staff_id)
+        row = await query.rent(session, customer_id, body.inventory_id, body.staff_id)
     except IntegrityError as exc:
-        # Lost a race: another request rented this copy between our check and our insert.
-        # (Pagila's own unique index can fire too, for two requests of one customer in the same
-        # instant: the same conflict.)
+        # Lost a race: another request rented this copy after our check passed, before our
+        # insert. (Pagila's own unique index can fire too, for two requests of one customer in
+        # the same instant: the same conflict.)
         if violated_constraint(exc) in {OPEN_RENTAL_INDEX, PAGILA_RENTAL_UNIQUE_INDEX}:
             log.info("rental.conflict", inventory_id=body.inventory_id)
             raise _copy_is_out(body.inventory_id) from None
         raise
+    if not row.customer_exists:
+        raise NotFoundError(f"Customer {customer_id} not found.")
+    if not row.inventory_exists:
+        raise InvalidFieldError(
+            "inventory_id", f"Inventory item {body.inventory_id} does not exist."
+        )
+    if not row.staff_exists:
+        raise InvalidFieldError("staff_id", f"Staff member {body.staff_id} does not exist.")
+    if row.copy_is_out:
+        raise _copy_is_out(body.inventory_id)
     rental = RentalOut.model_validate(row)
     log.info("rental.created", rental_id=rental.rental_id, inventory_id=rental.inventory_id)
     return rental

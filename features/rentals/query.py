@@ -3,17 +3,15 @@
 Statements are built once with bound parameters: building them costs more CPU than running them.
 """
 
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Row, bindparam, exists, func, insert, select, update
+from sqlalchemy import Integer, Row, bindparam, func, select, text, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from features.customers.query import CUSTOMER_EXISTS
 from shared.database import Database, execute
-from shared.models import Film, Inventory, Rental, Staff
+from shared.models import Film, Inventory, Rental
 from shared.pagination import PagedSelect
 
 _RENTAL_COLUMNS = (
@@ -26,25 +24,32 @@ _RENTAL_COLUMNS = (
 )
 
 
-# Everything a new rental depends on, in one round trip.
-CHECKS = select(
-    CUSTOMER_EXISTS,
-    exists().where(col(Inventory.inventory_id) == bindparam("inventory_id")),
-    exists().where(col(Staff.staff_id) == bindparam("staff_id")),
-    exists().where(
-        col(Rental.inventory_id) == bindparam("inventory_id"), col(Rental.return_date).is_(None)
-    ),
-)
-
-INSERT = (
-    insert(Rental)
-    .values(
-        rental_date=func.now(),
-        customer_id=bindparam("customer_id"),
-        inventory_id=bindparam("inventory_id"),
-        staff_id=bindparam("staff_id"),
+# A rental and everything it depends on in one statement: the checks, and the INSERT only when
+# they pass. Each check comes back as a column, so a refusal says which one failed; the partial
+# unique index OPEN_RENTAL_INDEX still decides between concurrent requests for one copy (both
+# may pass the check; one INSERT fails).
+RENT = text(
+    """
+    WITH checks AS (
+        SELECT EXISTS (SELECT FROM customer WHERE customer_id = :customer_id) AS customer_exists,
+               EXISTS (SELECT FROM inventory WHERE inventory_id = :inventory_id)
+                   AS inventory_exists,
+               EXISTS (SELECT FROM staff WHERE staff_id = :staff_id) AS staff_exists,
+               EXISTS (SELECT FROM rental
+                        WHERE inventory_id = :inventory_id AND return_date IS NULL) AS copy_is_out
+    ), inserted AS (
+        INSERT INTO rental (rental_date, inventory_id, customer_id, staff_id)
+        SELECT now(), :inventory_id, :customer_id, :staff_id
+          FROM checks
+         WHERE customer_exists AND inventory_exists AND staff_exists AND NOT copy_is_out
+        RETURNING rental_id, customer_id, inventory_id, staff_id, rental_date, return_date
     )
-    .returning(*_RENTAL_COLUMNS)
+    SELECT checks.*, inserted.* FROM checks LEFT JOIN inserted ON true
+    """
+).bindparams(
+    bindparam("customer_id", type_=Integer),
+    bindparam("inventory_id", type_=Integer),
+    bindparam("staff_id", type_=Integer),
 )
 
 _FILM_COLUMNS = (col(Film.film_id), col(Film.title))
@@ -89,27 +94,13 @@ def _customer_page() -> PagedSelect:
 _CUSTOMER_PAGE = _customer_page()
 
 
-@dataclass(frozen=True)
-class RentalChecks:
-    customer_exists: bool
-    inventory_exists: bool
-    staff_exists: bool
-    copy_is_out: bool
-
-
-async def fetch_checks(
-    session: AsyncSession, customer_id: int, inventory_id: int, staff_id: int
-) -> RentalChecks:
-    params = {"customer_id": customer_id, "inventory_id": inventory_id, "staff_id": staff_id}
-    row = (await execute(session, CHECKS, params)).one()
-    return RentalChecks(*(bool(flag) for flag in row))
-
-
-async def insert_rental(
+async def rent(
     session: AsyncSession, customer_id: int, inventory_id: int, staff_id: int
 ) -> Row[Any]:
+    """The checks (`customer_exists`, `inventory_exists`, `staff_exists`, `copy_is_out`) and,
+    when they passed, the new rental's columns (`rental_id` None otherwise)."""
     params = {"customer_id": customer_id, "inventory_id": inventory_id, "staff_id": staff_id}
-    return (await execute(session, INSERT, params)).one()
+    return (await execute(session, RENT, params)).one()
 
 
 async def mark_returned(session: AsyncSession, rental_id: int) -> Row[Any] | None:

@@ -3,7 +3,7 @@ from fastapi import APIRouter, Response, status
 from features.rentals import handler
 from features.rentals.dtos import RentalCreate, RentalOut, RentalWithFilmOut
 from shared.auth import AdminGuard
-from shared.database import DatabaseDep, WriteSessionDep
+from shared.database import DatabaseDep, OneStatementSessionDep
 from shared.errors import (
     UNAUTHORIZED_RESPONSE,
     UNAVAILABLE_RESPONSE,
@@ -32,7 +32,7 @@ RentalId = IdPath
     },
 )
 async def create_rental(
-    session: WriteSessionDep, customer_id: CustomerId, body: RentalCreate, response: Response
+    session: OneStatementSessionDep, customer_id: CustomerId, body: RentalCreate, response: Response
 ) -> RentalOut:
     rental = await handler.rent(session, customer_id, body)
     response.headers["Location"] = f"/rentals/{rental.rental_id}"
@@ -49,7 +49,7 @@ async def create_rental(
         **ConflictError.response_doc("Already returned"),
     },
 )
-async def return_rental(session: WriteSessionDep, rental_id: RentalId) -> RentalWithFilmOut:
+async def return_rental(session: OneStatementSessionDep, rental_id: RentalId) -> RentalWithFilmOut:
     return await handler.return_rental(session, rental_id)
 
 

@@ -160,15 +160,38 @@ async def test_a_read_is_one_round_trip(proxied_client: httpx.AsyncClient, proxy
         assert proxy.round_trips - before == 1, path
 
 
-async def test_a_write_is_one_transaction(
-    proxied_client: httpx.AsyncClient, proxy: PgProxy
+async def test_a_one_statement_write_is_one_round_trip(
+    proxied_client: httpx.AsyncClient, proxy: PgProxy, outside: asyncpg.Connection
 ) -> None:
-    """BEGIN, the checks, the update, COMMIT: a write keeps its transaction."""
+    """A rental (its checks inside the statement) and a return are each one statement in
+    autocommit: no BEGIN, no COMMIT; the row is there, committed, when the answer comes."""
+    copy = await outside.fetchval(
+        "SELECT inventory_id FROM inventory i WHERE NOT EXISTS (SELECT FROM rental r "
+        "WHERE r.inventory_id = i.inventory_id AND r.return_date IS NULL) ORDER BY 1 DESC LIMIT 1"
+    )
+    rentals = []
     for _ in range(2):  # the first prepares the statements
         before = proxy.round_trips
-        response = await proxied_client.put("/rentals/1/return", headers=ADMIN)  # returned
-        assert response.status_code == 409
-    assert proxy.round_trips - before == 4  # BEGIN, UPDATE, SELECT, ROLLBACK (nothing changed)
+        rented = await proxied_client.post(
+            "/customers/1/rentals", json={"inventory_id": copy, "staff_id": 1}, headers=ADMIN
+        )
+        rent_trips = proxy.round_trips - before
+        assert rented.status_code == 201, rented.text
+        rental_id = rented.json()["rental_id"]
+        rentals.append(rental_id)
+        before = proxy.round_trips
+        returned = await proxied_client.put(f"/rentals/{rental_id}/return", headers=ADMIN)
+        return_trips = proxy.round_trips - before
+        assert returned.status_code == 200
+        assert await outside.fetchval(
+            "SELECT return_date IS NOT NULL FROM rental WHERE rental_id = $1", rental_id
+        )
+    await outside.execute("DELETE FROM rental WHERE rental_id = ANY($1::int[])", rentals)
+    assert (rent_trips, return_trips) == (1, 1)
+
+    before = proxy.round_trips  # returned already: the UPDATE finds nothing, a read says why
+    assert (await proxied_client.put("/rentals/1/return", headers=ADMIN)).status_code == 409
+    assert proxy.round_trips - before == 2
 
 
 async def test_reads_survive_their_pooled_connections_being_dropped(
