@@ -22,7 +22,8 @@ COPY --from=build /app/.venv /app/.venv
 COPY . .
 RUN useradd --create-home --uid 10001 app && mkdir -p .data && chown app .data
 USER app
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH="/app/.venv/bin:$PATH" \
+# FORWARDED_ALLOW_IPS: the load balancer's address, if one sets X-Forwarded-For (default: nobody).
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH="/app/.venv/bin:$PATH" FORWARDED_ALLOW_IPS="" \
     HOST=0.0.0.0 PORT=8000 APP_ENV=production
 EXPOSE 8000
 

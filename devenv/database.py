@@ -81,7 +81,7 @@ async def _supervise(server: EmbeddedPostgres) -> None:
         try:
             await asyncio.to_thread(server.restart_if_dead)
             delay = SUPERVISE_EVERY_S
-        except EmbeddedPostgresError as exc:  # e.g. the old backends still hold its memory
+        except (EmbeddedPostgresError, OSError) as exc:  # e.g. old backends still hold its memory
             delay = min(delay * 2, 30.0)
             log.warning("embedded_postgres.restart_failed", error=str(exc)[:300], retry_in_s=delay)
 
@@ -114,8 +114,10 @@ async def ensure_database_exists(url: str) -> bool:
             return False
         try:
             await conn.execute(f'CREATE DATABASE "{name}"')
-        except asyncpg.DuplicateDatabaseError:
-            return False  # another process created it a moment ago
+        except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+            # Another process created it a moment ago (two CREATE DATABASE at the same instant:
+            # the loser gets a unique violation on pg_database's name index, not "exists").
+            return False
         return True
     finally:
         await conn.close()

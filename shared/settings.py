@@ -52,7 +52,8 @@ class Settings(BaseSettings):
     admin_token: SecretStr = SecretStr("dvd_admin")
     admin_username: str = "admin"
     admin_password: SecretStr = SecretStr("admin")
-    # POST /token: failed attempts per client within the window before it answers 429.
+    # POST /token: failed attempts per client within the window before it answers 429 (counted
+    # in PostgreSQL, table token_failure: one limit for every worker and host).
     token_max_failures: int = Field(default=5, ge=1)
     token_failure_window_s: float = Field(default=60.0, gt=0)
 

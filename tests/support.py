@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from devenv.database import connect
 from devenv.settings import DevSettings
 from shared.http_server import UVICORN_HTTP
 from shared.settings import Settings
@@ -60,3 +61,13 @@ async def serve_on_loopback(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+async def forget_failures(url: str, client: str) -> None:
+    """Clear /token's committed failure tally of `client` (servers of other tests sign in from
+    the same loopback address)."""
+    conn = await connect(url)
+    try:
+        await conn.execute("DELETE FROM token_failure WHERE client = $1", client)
+    finally:
+        await conn.close()

@@ -1,6 +1,7 @@
 """`just serve` exactly as a user runs it (the recipe, not a copy of its command line), and the
 bounds it enforces itself, over a real socket, memory included."""
 
+import asyncio
 import fcntl
 import os
 import pty
@@ -21,6 +22,7 @@ import pytest
 
 from devenv.ports import free_port
 from shared.settings import PROJECT_ROOT
+from tests.support import forget_failures
 
 JUST = shutil.which("just")
 if JUST is None and not os.environ.get("CI"):
@@ -268,3 +270,22 @@ def _read_all(fd: int, into: list[bytes]) -> None:
         if not data:
             return
         into.append(data)
+
+
+def test_a_forged_x_forwarded_for_does_not_escape_the_token_limit(
+    served: str, test_db_url: str
+) -> None:
+    """Nobody's X-Forwarded-For is believed unless FORWARDED_ALLOW_IPS says so: a client that
+    varies it is still one client to /token's failure limit (5 a minute)."""
+    try:
+        statuses = [
+            httpx.post(
+                f"{served}/token",
+                data={"username": "admin", "password": "wrong"},
+                headers={"X-Forwarded-For": f"10.0.0.{i}"},
+            ).status_code
+            for i in range(6)
+        ]
+    finally:
+        asyncio.run(forget_failures(test_db_url, "127.0.0.1"))  # other tests sign in from here
+    assert statuses == [401] * 5 + [429]

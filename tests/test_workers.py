@@ -1,6 +1,7 @@
 """`WEB_CONCURRENCY=2 just serve`: two uvicorn worker processes answer alike. Nothing a response
-depends on may differ by process: what each holds (a statement built on first use, the /token
-failure limiter, which counts per process) must give every worker the same answers."""
+depends on may differ by process: what each holds (a statement built on first use) must give
+every worker the same answers, and what must be shared (/token's failure tally) lives in
+PostgreSQL."""
 
 import asyncio
 import json
@@ -17,7 +18,7 @@ import pytest
 from devenv.ports import free_port
 from shared.http_server import UVICORN_HTTP
 from shared.settings import PROJECT_ROOT
-from tests.support import ADMIN
+from tests.support import ADMIN, forget_failures
 
 PATHS = ["/films?limit=5&offset=10", "/films?category=horror&limit=3", "/films/42", "/rentals/7"]
 
@@ -60,28 +61,59 @@ def two_workers(test_db_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         server.wait(timeout=60)
 
 
-def _pids_that_served(log: Path) -> set[int]:
+def _pids_that_served(log: Path, path: str | None = None, after_line: int = 0) -> set[int]:
     pids = set()
-    for line in log.read_text().splitlines():
+    for line in log.read_text().splitlines()[after_line:]:
         if line.startswith("{"):
             event = json.loads(line)
-            if event.get("event") == "request" and event.get("path") != "/health":
+            if event.get("event") != "request" or event.get("path") == "/health":
+                continue
+            if path is None or event.get("path") == path:
                 pids.add(event["pid"])
     return pids
 
 
-async def test_two_workers_serve_the_same_results(two_workers: tuple[str, Path]) -> None:
-    url, log = two_workers
+async def _started(url: str, log: Path) -> None:
     deadline = time.monotonic() + 180
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
         while True:
             try:
                 if (await client.get("/health")).status_code == 200:
-                    break
+                    return
             except httpx.TransportError:
                 pass
             assert time.monotonic() < deadline, f"server did not start: {log.read_text()}"
             await asyncio.sleep(0.25)
+
+
+async def test_the_token_limit_holds_whichever_worker_answers(
+    two_workers: tuple[str, Path], test_db_url: str
+) -> None:
+    """Five wrong passwords from one client, each on a new connection (the kernel spreads them
+    over both workers): the sixth attempt is a 429, whichever worker answers it."""
+    url, log = two_workers
+    await _started(url, log)
+    wrong = {"username": "admin", "password": "wrong"}
+    try:
+        for _ in range(10):  # until the attempts reached both workers
+            await forget_failures(test_db_url, "127.0.0.1")
+            offset = len(log.read_text().splitlines())
+            statuses = []
+            for _ in range(6):
+                async with httpx.AsyncClient(base_url=url, timeout=30) as fresh:
+                    statuses.append((await fresh.post("/token", data=wrong)).status_code)
+            await asyncio.sleep(0.2)  # let the access lines reach the log
+            if len(_pids_that_served(log, "/token", offset)) == 2:
+                break
+        assert len(_pids_that_served(log, "/token", offset)) == 2, "one worker took them all"
+    finally:
+        await forget_failures(test_db_url, "127.0.0.1")
+    assert statuses == [401] * 5 + [429]
+
+
+async def test_two_workers_serve_the_same_results(two_workers: tuple[str, Path]) -> None:
+    url, log = two_workers
+    await _started(url, log)
 
     answers: dict[str, set[bytes]] = {path: set() for path in PATHS}
     # Fresh connections, many at once, until both workers have served (the kernel spreads

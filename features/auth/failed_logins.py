@@ -1,43 +1,65 @@
-"""Failed POST /token attempts per client, in a sliding window: enough of them, and the client
-waits (429 + Retry-After) before it may try again. In memory, per worker process."""
+"""Failed POST /token attempts per client, in a sliding window, kept in PostgreSQL so that the
+limit holds across workers and hosts: enough failures, and the client waits (429 +
+Retry-After) before it may try again.
 
-import time
-from collections import deque
+One statement per attempt, after the credentials were compared: it says whether the client
+is locked out (and for how long), records a failure or clears the client's failures on a
+success, and prunes every row that has left the window (so the table stays small). Two
+attempts of one client at the same instant may both pass a count of max - 1: the limit is
+exact for attempts one after another, within one or two for a burst.
+"""
 
-# Beyond this many clients, those with no failure left in the window are forgotten, so that
-# many addresses cannot grow the table without bound.
-_PRUNE_ABOVE = 10_000
+from dataclasses import dataclass
+
+from sqlalchemy import Boolean, Float, Integer, String, bindparam, text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.database import execute
+
+ATTEMPT = text(
+    """
+    WITH recent AS (
+        SELECT failed_at FROM token_failure
+         WHERE client = :client AND failed_at > now() - make_interval(secs => :window_s)
+    ), verdict AS (
+        SELECT count(*) >= :max_failures AS locked,
+               (SELECT failed_at FROM recent ORDER BY failed_at DESC
+                OFFSET :max_failures - 1 LIMIT 1) AS oldest_that_counts
+          FROM recent
+    ), recorded AS (
+        INSERT INTO token_failure (client)
+        SELECT :client FROM verdict WHERE NOT locked AND NOT :ok
+        RETURNING 1
+    ), cleared AS (
+        DELETE FROM token_failure
+         WHERE (:ok AND client = :client AND NOT (SELECT locked FROM verdict))
+            OR failed_at <= now() - make_interval(secs => :window_s)
+        RETURNING 1
+    )
+    SELECT locked,
+           CASE WHEN locked THEN extract(epoch FROM oldest_that_counts
+                + make_interval(secs => :window_s) - now()) END AS wait_s,
+           (SELECT count(*) FROM recent) + (SELECT count(*) FROM recorded) AS failures
+      FROM verdict
+    """
+).bindparams(
+    bindparam("client", type_=String),
+    bindparam("ok", type_=Boolean),
+    bindparam("max_failures", type_=Integer),
+    bindparam("window_s", type_=Float),
+)
 
 
-class FailedLogins:
-    def __init__(self, max_failures: int, window_s: float) -> None:
-        self.max_failures = max_failures
-        self.window_s = window_s
-        self._failures: dict[str, deque[float]] = {}
+@dataclass(frozen=True)
+class Attempt:
+    locked: bool  # refused without looking at the credentials' result
+    wait_s: float  # when locked: seconds until the client may try again
+    failures: int  # the client's failures in the window, this one included
 
-    def _recent(self, client: str, now: float) -> deque[float]:
-        failures = self._failures.get(client, deque())
-        while failures and failures[0] <= now - self.window_s:
-            failures.popleft()
-        return failures
 
-    def wait_s(self, client: str) -> float:
-        """Seconds until `client` may try again (0: now)."""
-        now = time.monotonic()
-        failures = self._recent(client, now)
-        if len(failures) < self.max_failures:
-            return 0.0
-        return failures[-self.max_failures] + self.window_s - now
-
-    def failed(self, client: str) -> int:
-        """Records a failure; returns the client's failures in the window."""
-        now = time.monotonic()
-        if len(self._failures) > _PRUNE_ABOVE:
-            self._failures = {c: f for c, f in self._failures.items() if self._recent(c, now)}
-        failures = self._recent(client, now)
-        failures.append(now)
-        self._failures[client] = failures
-        return len(failures)
-
-    def succeeded(self, client: str) -> None:
-        self._failures.pop(client, None)
+async def attempt(
+    session: AsyncSession, client: str, *, ok: bool, max_failures: int, window_s: float
+) -> Attempt:
+    params = {"client": client, "ok": ok, "max_failures": max_failures, "window_s": window_s}
+    row = (await execute(session, ATTEMPT, params)).one()
+    return Attempt(bool(row.locked), float(row.wait_s or 0.0), int(row.failures))

@@ -7,24 +7,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from features.auth.failed_logins import FailedLogins
+from features.auth import failed_logins
 from shared.auth import constant_time_equals
+from shared.database import OneStatementSessionDep
 from shared.errors import TooManyRequestsError, UnauthorizedError, UnsupportedMediaTypeError
 from shared.settings import SettingsDep
 
 router = APIRouter(tags=["auth"])
 log = structlog.get_logger(__name__)
-
-
-def _failed_logins(request: Request, settings: SettingsDep) -> FailedLogins:
-    """The app's tally of failed attempts (one per app, created with its first use)."""
-    state = request.app.state
-    if getattr(state, "failed_logins", None) is None:
-        state.failed_logins = FailedLogins(
-            settings.token_max_failures, settings.token_failure_window_s
-        )
-    failed: FailedLogins = state.failed_logins
-    return failed
 
 
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -60,18 +50,26 @@ async def issue_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     settings: SettingsDep,
     request: Request,
+    session: OneStatementSessionDep,
 ) -> TokenOut:
-    failed = _failed_logins(request, settings)
     client = request.client.host if request.client else "unknown"
-    if (wait_s := failed.wait_s(client)) > 0:
-        raise TooManyRequestsError("Too many failed sign-in attempts; try again later.", wait_s)
     # Compare both fields every time so the timing does not reveal which one was wrong.
     user_ok = constant_time_equals(form.username, settings.admin_username)
     password_ok = constant_time_equals(form.password, settings.admin_password.get_secret_value())
-    if not (user_ok and password_ok):
+    ok = user_ok and password_ok
+    tally = await failed_logins.attempt(
+        session,
+        client,
+        ok=ok,
+        max_failures=settings.token_max_failures,
+        window_s=settings.token_failure_window_s,
+    )
+    if tally.locked:  # even the right password waits: a guesser must not learn it was right
+        raise TooManyRequestsError(
+            "Too many failed sign-in attempts; try again later.", tally.wait_s
+        )
+    if not ok:
         # Who and how often, never what was typed.
-        failures = failed.failed(client)
-        log.warning("auth.token_failed", client=client, failures=failures)
+        log.warning("auth.token_failed", client=client, failures=tally.failures)
         raise UnauthorizedError("Incorrect username or password.")
-    failed.succeeded(client)
     return TokenOut(access_token=settings.admin_token.get_secret_value())

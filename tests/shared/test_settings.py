@@ -16,7 +16,14 @@ README = PROJECT_ROOT / "README.md"
 MODELS = (Settings, DevSettings)
 FIELDS = {name.upper(): field for model in MODELS for name, field in model.model_fields.items()}
 # Read by uvicorn, just or the tests, not by a settings class.
-OTHERS = {"HOST", "PORT", "WEB_CONCURRENCY", "CMAKE_ARGS", "TEST_DATABASE_URL"}
+OTHERS = {
+    "HOST",
+    "PORT",
+    "WEB_CONCURRENCY",
+    "FORWARDED_ALLOW_IPS",
+    "CMAKE_ARGS",
+    "TEST_DATABASE_URL",
+}
 
 
 def _lines(pattern: str) -> dict[str, str]:

@@ -1,3 +1,5 @@
+import secrets
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -30,11 +32,14 @@ async def test_token_endpoint_issues_the_bearer_token(client: httpx.AsyncClient)
 
 
 @pytest.fixture
-def strict_app(test_db_url: str) -> FastAPI:
-    """An app of its own (its own tally), allowing 3 failures a minute per client."""
-    return create_app(
+async def strict_app(test_db_url: str) -> AsyncIterator[FastAPI]:
+    """An app of its own on the test database (committed writes), allowing 3 failures a minute
+    per client."""
+    app = create_app(
         make_settings(database_url=test_db_url, token_max_failures=3), make_dev_settings()
     )
+    async with app.router.lifespan_context(app):
+        yield app
 
 
 async def test_failed_attempts_are_rate_limited_per_client(
@@ -47,7 +52,9 @@ async def test_failed_attempts_are_rate_limited_per_client(
         transport = httpx.ASGITransport(app=app, client=(address, 50000))
         return httpx.AsyncClient(transport=transport, base_url="http://test")
 
-    async with client("10.0.0.1") as attacker, client("10.0.0.2") as other:
+    # The tally is in the database, committed, shared by every app: addresses of this test's own.
+    net = f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}"
+    async with client(f"{net}.1") as attacker, client(f"{net}.2") as other:
         failures = [(await attacker.post("/token", data=wrong)).status_code for _ in range(3)]
         locked = await attacker.post("/token", data=CREDENTIALS)  # even the right password
         elsewhere = await other.post("/token", data=CREDENTIALS)
@@ -59,7 +66,7 @@ async def test_failed_attempts_are_rate_limited_per_client(
     assert elsewhere.status_code == 200
     logged = of(events, "auth.token_failed")
     assert [(e["client"], e["failures"], e["level"]) for e in logged] == [
-        ("10.0.0.1", n, "warning") for n in (1, 2, 3)
+        (f"{net}.1", n, "warning") for n in (1, 2, 3)
     ]
     assert "hunter2" not in repr(events)
 
