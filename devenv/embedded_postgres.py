@@ -10,6 +10,7 @@ import fcntl
 import importlib.util
 import os
 import pwd
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -143,6 +144,24 @@ class EmbeddedPostgres:
             self._start_from_stopped()
         log.warning("embedded_postgres.restarted", data_dir=str(self.data_dir))
         return True
+
+    def replica(self, data_dir: Path) -> "EmbeddedPostgres":
+        """A streaming replica of this (running) server in `data_dir`, started: a base backup
+        with the standby settings (`pg_basebackup -R`), its own socket in its own dir. For
+        tests and for trying DATABASE_READ_URL locally."""
+        replica = EmbeddedPostgres(data_dir, self._run_as.name if self._run_as else "nobody")
+        data_dir.mkdir(parents=True)
+        if self._run_as is not None:
+            os.chown(data_dir, self._run_as.uid, self._run_as.gid)
+        data_dir.chmod(0o700)
+        self._run(
+            ["pg_basebackup", "-D", str(data_dir), "-R", "-X", "stream", "-c", "fast",
+             "-h", str(self.data_dir), "-p", str(PORT), "-U", SUPERUSER],
+            error="pg_basebackup failed",
+        )  # fmt: skip
+        shutil.rmtree(data_dir / _USERS_DIR, ignore_errors=True)  # the primary's, copied along
+        replica.start()
+        return replica
 
     @property
     def _users_dir(self) -> Path:

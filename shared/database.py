@@ -215,6 +215,7 @@ class Database:
         read_pool: asyncpg.Pool | None = None,
         bind: AsyncConnection | None = None,
         pool_timeout_s: float = 10.0,
+        separate_reads: bool = False,
     ) -> None:
         assert (read_pool is None) != (bind is None), "a read pool, or a bound connection"
         self.engine = engine
@@ -226,6 +227,7 @@ class Database:
         # asyncio.Semaphore queues in order; with a slot, the pool always has a connection.
         self._read_slots = asyncio.Semaphore(read_pool.get_max_size() if read_pool else 1)
         self._bind = bind
+        self.separate_reads = separate_reads
         self._sessionmaker = async_sessionmaker(
             bind or engine,
             class_=AsyncSession,
@@ -289,7 +291,12 @@ class Database:
         return rows[0] if rows else None
 
     async def ping(self) -> None:
+        """The read pool's server answers, and the primary too when reads have their own."""
         await self.read(_PING)
+        if self.separate_reads:
+            with unavailable_as_app_error():
+                async with self.engine.connect() as connection:
+                    await connection.execute(_PING)
 
 
 _PING = select(literal(1))
@@ -351,11 +358,17 @@ async def execute(
 
 @asynccontextmanager
 async def open_database(url: str, settings: Settings) -> AsyncIterator[Database]:
+    """The database at `url`, its reads on DATABASE_READ_URL when set (a replica)."""
     engine = create_engine(url, settings)
     try:
-        read_pool = await create_read_pool(url, settings)
+        read_pool = await create_read_pool(settings.database_read_url or url, settings)
         try:
-            yield Database(engine, read_pool, pool_timeout_s=settings.db_pool_timeout_s)
+            yield Database(
+                engine,
+                read_pool,
+                pool_timeout_s=settings.db_pool_timeout_s,
+                separate_reads=bool(settings.database_read_url),
+            )
         finally:
             await read_pool.close()
     finally:

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     # Database: the server the app uses. Unset in development: devenv/ then provides the
     # embedded PostgreSQL (see devenv/settings.py for the provisioning settings).
     database_url: Annotated[str | None, AfterValidator(_asyncpg_url)] = None
+    # Reads (the one-statement reads of the read pool) from a streaming replica; writes, and
+    # the reads a write makes, stay on DATABASE_URL. Unset: the primary. A read right after a
+    # write may not see it yet (replica lag; the write's own response has the new state); a
+    # replica that is down is a 503 for reads, not a silent move of every read to the primary.
+    database_read_url: Annotated[str | None, AfterValidator(_asyncpg_url)] = None
     db_pool_size: int = Field(default=10, ge=1)
     # Connections beyond the pool are opened and closed per request under load (a connection
     # setup and a server process each time); requests wait for a pooled one instead.
