@@ -9,7 +9,8 @@ host := env("HOST", "127.0.0.1")
 port := env("PORT", "8000")
 
 # Whose X-Forwarded-For / X-Forwarded-Proto uvicorn believes: nobody's unless set (uvicorn's own
-# default trusts 127.0.0.1, so any local client could pick the address /token's limit keys on).
+# default trusts 127.0.0.1 and ::1, so any local client could pick the address /token's limit
+# keys on).
 export FORWARDED_ALLOW_IPS := env("FORWARDED_ALLOW_IPS", "")
 
 # llama.cpp built for any x86-64 CPU, not just this one (the wheel may be reused elsewhere).

@@ -155,7 +155,7 @@ def check_database_url(url: str, timeout_s: float = 3.0) -> str | None:
         if not os.path.exists(path):
             return f"DATABASE_URL names the unix socket {path}, which does not exist"
         return None
-    host = parts.hostname or "localhost"
+    host = parts.hostname or socket_dir or "localhost"
     try:
         with socket.create_connection((host, port), timeout=timeout_s):
             return None
@@ -172,8 +172,9 @@ def run(mode: str, environ: Mapping[str, str]) -> list[str]:
     problems = []
     if mode == "test" or uses_local_model(settings):
         problems.append(check_build_tools(environ.get("PATH"), PROJECT_ROOT / ".venv"))
-    external = settings.get("DATABASE_URL") or (
-        mode == "test" and settings.get("TEST_DATABASE_URL")
+    # The tests use TEST_DATABASE_URL first (then DATABASE_URL); the app, DATABASE_URL.
+    external = (mode == "test" and settings.get("TEST_DATABASE_URL")) or settings.get(
+        "DATABASE_URL"
     )
     data_dir = Path(settings.get("EMBEDDED_PG_DIR", str(PROJECT_ROOT / ".data" / "postgres")))
     if external:

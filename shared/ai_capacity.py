@@ -56,7 +56,7 @@ class AISlots:
             except BaseException as exc:  # the time ran out, or the request was cancelled
                 if waiter.done() and not waiter.cancelled():
                     self._release()  # handed a slot just as it ended: pass it on
-                else:
+                elif waiter in self._waiters:  # (a release may have dropped it, cancelled)
                     self._waiters.remove(waiter)
                 if isinstance(exc, TimeoutError):
                     raise AIBusyError(
@@ -105,7 +105,7 @@ class MeteredChat(ChatCompletionClientBase):
     async def get_chat_message_contents(
         self, chat_history: ChatHistory, settings: PromptExecutionSettings, **kwargs: Any
     ) -> list[ChatMessageContent]:
-        # Not streamed: the whole answer is its first text.
+        # Not streamed: the whole answer is its first text, so it must be complete in time.
         deadline = self._deadline()
         async with self.slots.hold(deadline):
             try:
@@ -176,13 +176,9 @@ class ModelHealth:
             return "ok"
         if self._last is not None and now - self._last[0] < PROBE_CACHE_S:
             return self._last[1]
-        if self._probing is None:  # concurrent /ready calls share one probe
+        if self._probing is None or self._probing.done():  # concurrent calls share one probe
             self._probing = asyncio.ensure_future(self._probe())
-        try:
-            return await asyncio.shield(self._probing)
-        finally:
-            if self._probing is not None and self._probing.done():
-                self._probing = None
+        return await asyncio.shield(self._probing)
 
     async def _probe(self) -> str:
         history = ChatHistory()

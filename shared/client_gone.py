@@ -33,6 +33,10 @@ async def until_client_leaves[T](request: Request, work: Awaitable[T]) -> T:
             task.cancel()
     if task.done():
         return task.result()
+    if watcher.exception() is not None:  # not a disconnect: the request itself failed (413)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        raise watcher.exception()  # type: ignore[misc]
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     raise ClientLeftError

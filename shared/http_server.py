@@ -47,6 +47,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_timeout_s = settings.request_header_timeout_s
         self._awaiting_head = True  # the next bytes belong to a request head
         self._head_bytes = 0
+        self._completed = 0  # requests read whole on this connection
         # When the head being read began (None: no head under way). One timer per connection,
         # not one per request: it is set again, when it fires, for the head under way then.
         self._head_began: float | None = None
@@ -80,14 +81,15 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         # ended within it (the rest of a chunk can be a body or the next pipelined request).
         head, rest = data[:budget], data[budget:]
         self._head_bytes += len(head)
+        completed = self._completed
         if head:
             super().data_received(head)
         if self.transport.is_closing():
             return
-        if self._awaiting_head:
-            self._reject_head()
+        if self._awaiting_head and self._completed == completed:
+            self._reject_head()  # the same head, still unfinished at the limit
             return
-        self.data_received(rest)
+        self.data_received(rest)  # a body, or the next pipelined request's head
 
     def on_headers_complete(self) -> None:
         self._awaiting_head = False
@@ -99,6 +101,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         # What arrives next starts a new request (keep-alive or pipelined).
         self._awaiting_head = True
         self._head_bytes = 0
+        self._completed += 1
 
     def _set_head_clock(self, when: float) -> None:
         self._head_clock = self.loop.call_at(when, self._check_head_clock)

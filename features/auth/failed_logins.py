@@ -4,9 +4,10 @@ Retry-After) before it may try again.
 
 One statement per attempt, after the credentials were compared: it says whether the client
 is locked out (and for how long), records a failure or clears the client's failures on a
-success, and prunes every row that has left the window (so the table stays small). Two
-attempts of one client at the same instant may both pass a count of max - 1: the limit is
-exact for attempts one after another, within one or two for a burst.
+success, and prunes every row that has left the window (so the table stays small). Before it,
+in the same transaction, a transaction-scoped advisory lock on the client: parallel attempts
+of one client take turns, each counting what the one before it committed, so a burst cannot
+slip past the limit (a single statement's snapshot would not see its siblings' failures).
 """
 
 from dataclasses import dataclass
@@ -57,9 +58,16 @@ class Attempt:
     failures: int  # the client's failures in the window, this one included
 
 
+TAKE_TURNS = text("SELECT pg_advisory_xact_lock(hashtext('token_failure:' || :client))").bindparams(
+    bindparam("client", type_=String)
+)
+
+
 async def attempt(
     session: AsyncSession, client: str, *, ok: bool, max_failures: int, window_s: float
 ) -> Attempt:
+    """In the session's transaction (the lock lasts until it commits)."""
+    await execute(session, TAKE_TURNS, {"client": client})
     params = {"client": client, "ok": ok, "max_failures": max_failures, "window_s": window_s}
     row = (await execute(session, ATTEMPT, params)).one()
     return Attempt(bool(row.locked), float(row.wait_s or 0.0), int(row.failures))

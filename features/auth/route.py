@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from features.auth import failed_logins
 from shared.auth import constant_time_equals
-from shared.database import OneStatementSessionDep
+from shared.database import WriteSessionDep
 from shared.errors import TooManyRequestsError, UnauthorizedError, UnsupportedMediaTypeError
 from shared.settings import SettingsDep
 
@@ -50,7 +50,7 @@ async def issue_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     settings: SettingsDep,
     request: Request,
-    session: OneStatementSessionDep,
+    session: WriteSessionDep,
 ) -> TokenOut:
     client = request.client.host if request.client else "unknown"
     # Compare both fields every time so the timing does not reveal which one was wrong.
@@ -64,6 +64,8 @@ async def issue_token(
         max_failures=settings.token_max_failures,
         window_s=settings.token_failure_window_s,
     )
+    # Kept whatever the answer: the 401 and 429 below would roll the session back.
+    await session.commit()
     if tally.locked:  # even the right password waits: a guesser must not learn it was right
         raise TooManyRequestsError(
             "Too many failed sign-in attempts; try again later.", tally.wait_s

@@ -45,3 +45,19 @@ async def test_a_head_just_under_the_limit_is_served(live_url: str) -> None:
     room = get_settings().request_max_header_bytes - len(head) - len(b"\r\n\r\n")
     answered = await _exchange(live_url, head + b"a" * room + b"\r\n\r\n", responses=1)
     assert answered.startswith(b"HTTP/1.1 200 ")
+
+
+async def test_a_pipelined_head_past_the_first_requests_budget_is_not_refused(
+    live_url: str,
+) -> None:
+    """A 30 KB body, then the next request's 10 KB head, in one write: the limit is per head,
+    so the second head crossing the first one's 32 KiB mark is not a 431."""
+    body = b'{"film_id": "' + b"x" * 30_000 + b'"}'
+    raw = (
+        b"POST /ai/summary HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        + b"GET /health HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * 10_000 + b"\r\n\r\n"
+    )  # fmt: skip
+    answered = await _exchange(live_url, raw, responses=2)
+    assert answered.startswith(b"HTTP/1.1 422 ")
+    assert b"HTTP/1.1 200 " in answered

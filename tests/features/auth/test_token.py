@@ -1,3 +1,4 @@
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from typing import Any
@@ -79,3 +80,14 @@ async def test_a_json_body_is_told_the_endpoint_takes_a_form(client: httpx.Async
         "detail": "POST /token takes a form (application/x-www-form-urlencoded), not JSON: "
         "username=...&password=..."
     }
+
+
+async def test_a_burst_of_guesses_cannot_slip_past_the_limit(strict_app: FastAPI) -> None:
+    """Ten wrong passwords at once from one client, allowed 3: exactly 3 are looked at (401),
+    the rest are refused (429); parallel attempts take turns on the client's tally."""
+    wrong = {**CREDENTIALS, "password": "guess"}
+    address = f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.9"
+    transport = httpx.ASGITransport(app=strict_app, client=(address, 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as attacker:
+        statuses = await asyncio.gather(*(attacker.post("/token", data=wrong) for _ in range(10)))
+    assert sorted(r.status_code for r in statuses) == [401] * 3 + [429] * 7
