@@ -9,43 +9,100 @@ from tests.support import ADMIN
 
 TOO_BIG = 2**31  # Pagila's ids are `integer`
 
-CASES: list[tuple[str, str, dict[str, Any] | None]] = [
-    ("GET", f"/films/{TOO_BIG}", None),
-    ("GET", f"/films?offset={2**63}", None),
-    ("GET", "/films?category=%00", None),
-    ("GET", "/films?category=com%00edy", None),
-    ("GET", f"/rentals/{TOO_BIG}", None),
-    ("GET", f"/customers/{TOO_BIG}/rentals", None),
-    ("PUT", f"/rentals/{TOO_BIG}/return", None),
-    ("POST", f"/customers/{TOO_BIG}/rentals", {"inventory_id": 1, "staff_id": 1}),
-    ("POST", "/customers/1/rentals", {"inventory_id": TOO_BIG, "staff_id": 1}),
-    ("POST", "/customers/1/rentals", {"inventory_id": 1, "staff_id": TOO_BIG}),
-    ("POST", "/customers/1/rentals", {"inventory_id": True, "staff_id": 1}),  # not copy 1
-    ("POST", "/customers/1/rentals", {"inventory_id": "10", "staff_id": 1}),
-    ("POST", "/ai/summary", {"film_id": TOO_BIG}),
-    ("POST", "/ai/summary", {"film_id": "1"}),
-    ("GET", "/films?q=dino%00saur", None),
-    ("GET", f"/films/{TOO_BIG}/availability", None),
-    ("PATCH", f"/films/{TOO_BIG}", {"streaming_available": True}),
-    ("GET", f"/customers/{TOO_BIG}/subscriptions", None),
-    ("POST", f"/customers/{TOO_BIG}/subscriptions", {"plan_name": "x", "start_date": "2026-01-01"}),
-    ("POST", "/customers/1/subscriptions", {"plan_name": "a\x00b", "start_date": "2026-01-01"}),
-    ("POST", "/customers/1/subscriptions", {"plan_name": "x", "start_date": "0"}),
-    ("POST", "/customers/1/subscriptions", {"plan_name": "x", "start_date": "1767225600"}),
-    ("POST", "/customers/1/subscriptions", {"plan_name": "x", "start_date": 1767225600}),
-    ("GET", f"/subscriptions/{TOO_BIG}", None),
-    ("PUT", f"/subscriptions/{TOO_BIG}/end", None),
+# method, path, body, and the field the 422 must name (`loc`)
+CASES: list[tuple[str, str, dict[str, Any] | None, tuple[str, str]]] = [
+    ("GET", f"/films/{TOO_BIG}", None, ("path", "film_id")),
+    ("GET", f"/films?offset={2**63}", None, ("query", "offset")),
+    ("GET", "/films?category=%00", None, ("query", "category")),
+    ("GET", "/films?category=com%00edy", None, ("query", "category")),
+    ("GET", f"/rentals/{TOO_BIG}", None, ("path", "rental_id")),
+    ("GET", f"/customers/{TOO_BIG}/rentals", None, ("path", "customer_id")),
+    ("PUT", f"/rentals/{TOO_BIG}/return", None, ("path", "rental_id")),
+    (
+        "POST",
+        f"/customers/{TOO_BIG}/rentals",
+        {"inventory_id": 1, "staff_id": 1},
+        ("path", "customer_id"),
+    ),
+    (
+        "POST",
+        "/customers/1/rentals",
+        {"inventory_id": TOO_BIG, "staff_id": 1},
+        ("body", "inventory_id"),
+    ),
+    (
+        "POST",
+        "/customers/1/rentals",
+        {"inventory_id": 1, "staff_id": TOO_BIG},
+        ("body", "staff_id"),
+    ),
+    (
+        "POST",
+        "/customers/1/rentals",
+        {"inventory_id": True, "staff_id": 1},
+        ("body", "inventory_id"),
+    ),  # not copy 1
+    (
+        "POST",
+        "/customers/1/rentals",
+        {"inventory_id": "10", "staff_id": 1},
+        ("body", "inventory_id"),
+    ),
+    ("POST", "/ai/summary", {"film_id": TOO_BIG}, ("body", "film_id")),
+    ("POST", "/ai/summary", {"film_id": "1"}, ("body", "film_id")),
+    ("GET", "/films?q=dino%00saur", None, ("query", "q")),
+    ("GET", f"/films/{TOO_BIG}/availability", None, ("path", "film_id")),
+    ("PATCH", f"/films/{TOO_BIG}", {"streaming_available": True}, ("path", "film_id")),
+    ("GET", f"/customers/{TOO_BIG}/subscriptions", None, ("path", "customer_id")),
+    (
+        "POST",
+        f"/customers/{TOO_BIG}/subscriptions",
+        {"plan_name": "x", "start_date": "2026-01-01"},
+        ("path", "customer_id"),
+    ),
+    (
+        "POST",
+        "/customers/1/subscriptions",
+        {"plan_name": "a\x00b", "start_date": "2026-01-01"},
+        ("body", "plan_name"),
+    ),
+    (
+        "POST",
+        "/customers/1/subscriptions",
+        {"plan_name": "x", "start_date": "0"},
+        ("body", "start_date"),
+    ),
+    (
+        "POST",
+        "/customers/1/subscriptions",
+        {"plan_name": "x", "start_date": "1767225600"},
+        ("body", "start_date"),
+    ),
+    (
+        "POST",
+        "/customers/1/subscriptions",
+        {"plan_name": "x", "start_date": 1767225600},
+        ("body", "start_date"),
+    ),
+    ("GET", f"/subscriptions/{TOO_BIG}", None, ("path", "subscription_id")),
+    ("PUT", f"/subscriptions/{TOO_BIG}/end", None, ("path", "subscription_id")),
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "body"), CASES)
-async def test_bad_input_is_a_422(
-    client: httpx.AsyncClient, method: str, path: str, body: dict[str, Any] | None
+@pytest.mark.parametrize(("method", "path", "body", "loc"), CASES)
+async def test_bad_input_is_a_422_naming_the_field(
+    client: httpx.AsyncClient,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    loc: tuple[str, str],
 ) -> None:
     response = await client.request(method, path, json=body, headers=ADMIN)
 
     assert response.status_code == 422, response.text
-    assert response.json()["detail"][0]["msg"]
+    [error] = response.json()["detail"]
+    assert error["loc"] == list(loc)
+    assert error["msg"]
 
 
 @pytest.mark.parametrize(

@@ -99,7 +99,7 @@ async def test_model_down_before_first_token_is_503_json(
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {"detail": MODEL_UNAVAILABLE}  # not the upstream error text
-    assert response.headers["retry-after"]
+    assert response.headers["retry-after"] == "5"  # ServiceUnavailableError's, as documented
 
 
 async def test_failure_mid_stream_sends_an_error_event(

@@ -182,7 +182,7 @@ async def test_model_down_is_503_with_a_fixed_message(
 
     assert response.status_code == 503
     assert response.json() == {"detail": "The language model is unavailable; please retry later."}
-    assert response.headers["retry-after"]
+    assert response.headers["retry-after"] == "5"  # ServiceUnavailableError's, as documented
 
 
 async def test_a_stalled_model_is_504_and_the_run_is_cancelled(

@@ -119,7 +119,7 @@ async def test_a_model_down_is_503_before_any_byte(
 
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/json"
-    assert response.headers["retry-after"]
+    assert response.headers["retry-after"] == "5"  # ServiceUnavailableError's, as documented
 
 
 async def test_a_client_that_leaves_ends_the_run(

@@ -168,7 +168,7 @@ async def test_model_down_is_503(client: httpx.AsyncClient, fake_chat: FakeChat)
 
     assert response.status_code == 503
     assert response.json() == {"detail": MODEL_UNAVAILABLE}  # not the upstream error text
-    assert response.headers["retry-after"]
+    assert response.headers["retry-after"] == "5"  # ServiceUnavailableError's, as documented
 
 
 @pytest.mark.parametrize(

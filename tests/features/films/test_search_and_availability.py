@@ -145,7 +145,13 @@ async def test_availability_per_store_matches_the_inventory(
             "SELECT count(*) FROM inventory WHERE film_id = 1 AND store_id = :s",
             s=store["store_id"],
         )
-        assert store["address"]  # street and city, for the page's store picker
+        # Street and city, for the page's store picker, as the database has them.
+        assert store["address"] == await scalar(
+            db,
+            "SELECT a.address || ', ' || c.city FROM store s JOIN address a USING (address_id) "
+            "JOIN city c USING (city_id) WHERE s.store_id = :s",
+            s=store["store_id"],
+        )
         assert store["manager_staff_id"] == await scalar(
             db, "SELECT manager_staff_id FROM store WHERE store_id = :s", s=store["store_id"]
         )
