@@ -13,7 +13,7 @@ import subprocess
 import termios
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -33,19 +33,39 @@ HEADER_TIMEOUT_S = 1.0
 MIB = 1024 * 1024
 
 
-@pytest.fixture(scope="module")
-def served(test_db_url: str) -> Iterator[str]:
-    assert JUST is not None
-    port = free_port()
-    env = {
+def _serve_env(port: int, test_db_url: str, **extra: str) -> dict[str, str]:
+    """`just serve` on `port` against the test database, with no local model to start: these
+    tests are about the server."""
+    return {
         **os.environ,
         "PORT": str(port),
         "DATABASE_URL": test_db_url,
         "PREPARE_DATABASE": "false",
-        "LLM_PROVIDER": "openai",  # no local model to start: this test is about the server
+        "LLM_PROVIDER": "openai",
         "OPENAI_API_KEY": "sk-unit-tests-make-no-calls",
-        "REQUEST_HEADER_TIMEOUT_S": str(HEADER_TIMEOUT_S),
+        **extra,
     }
+
+
+def _wait_until_it_answers(
+    url: str, server: subprocess.Popen[bytes], why_it_exited: Callable[[], str]
+) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert server.poll() is None, why_it_exited()
+        try:
+            httpx.get(f"{url}/health", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    pytest.fail("just serve did not answer within 120 s")
+
+
+@pytest.fixture(scope="module")
+def served(test_db_url: str) -> Iterator[str]:
+    assert JUST is not None
+    port = free_port()
+    env = _serve_env(port, test_db_url, REQUEST_HEADER_TIMEOUT_S=str(HEADER_TIMEOUT_S))
     server = subprocess.Popen(  # noqa: S603 - our own recipe
         [JUST, "serve"],
         cwd=PROJECT_ROOT,
@@ -56,16 +76,7 @@ def served(test_db_url: str) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert server.poll() is None, "just serve exited"
-            try:
-                httpx.get(f"{url}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("just serve did not answer within 120 s")
+        _wait_until_it_answers(url, server, lambda: "just serve exited")
         yield url
     finally:
         os.killpg(server.pid, 15)
@@ -212,14 +223,7 @@ def test_ctrl_c_on_a_terminal_ends_without_an_error_line(test_db_url: str) -> No
     says "error" (just, had it caught the SIGINT too, would print "error: interrupted")."""
     assert JUST is not None
     port = free_port()
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "DATABASE_URL": test_db_url,
-        "PREPARE_DATABASE": "false",
-        "LLM_PROVIDER": "openai",
-        "OPENAI_API_KEY": "sk-unit-tests-make-no-calls",
-    }
+    env = _serve_env(port, test_db_url)
     terminal, tty = pty.openpty()
 
     def controlling_terminal() -> None:
@@ -240,14 +244,7 @@ def test_ctrl_c_on_a_terminal_ends_without_an_error_line(test_db_url: str) -> No
     reader = threading.Thread(target=_read_all, args=(terminal, shown), daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert server.poll() is None, b"".join(shown).decode()
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        _wait_until_it_answers(f"http://127.0.0.1:{port}", server, lambda: b"".join(shown).decode())
         os.write(terminal, b"\x03")  # Ctrl+C, as typed
         returncode = server.wait(timeout=60)
     finally:
