@@ -17,11 +17,16 @@ from sqlalchemy.engine import make_url
 from devenv import pagila
 from devenv.database import (
     DatabaseConnectError,
+    PoolerWithoutDirectURLError,
+    connect,
     database_url_async,
+    direct_url,
     drop_database,
     embedded_server,
+    pooled_statement_timeout,
     prepare,
     restore_pagila_if_needed,
+    set_role_statement_timeout,
 )
 from devenv.embedded_postgres import EmbeddedPostgresError
 from devenv.pagila import PagilaError
@@ -33,7 +38,9 @@ log = structlog.get_logger("devenv")
 
 
 async def _run(action: str, settings: Settings, dev: DevSettings) -> None:
-    async with database_url_async(settings, dev) as url:
+    async with database_url_async(settings, dev) as app_url:
+        url = direct_url(app_url, settings, dev)
+        role_timeout = pooled_statement_timeout(app_url, settings)
         if action == "reset":
             # Obtain and verify the files first: offline, a reset must not destroy a database
             # it cannot rebuild.
@@ -41,8 +48,14 @@ async def _run(action: str, settings: Settings, dev: DevSettings) -> None:
             await drop_database(url)
         if action == "restore":
             await restore_pagila_if_needed(url, dev)
+            if role_timeout is not None:
+                conn = await connect(url)
+                try:
+                    await set_role_statement_timeout(conn, *role_timeout)
+                finally:
+                    await conn.close()
         else:
-            await prepare(url, dev)
+            await prepare(url, dev, role_timeout)
 
 
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -55,11 +68,13 @@ def reset_target(settings: Settings, dev: DevSettings) -> tuple[str, bool]:
             f"database '{dev.database_name}' of the embedded PostgreSQL in {dev.embedded_pg_dir}",
             True,
         )
-    url = make_url(settings.database_url)
+    # What is dropped is PostgreSQL's database, not a pooler's name for it.
+    name = "DATABASE_DIRECT_URL" if dev.database_direct_url else "DATABASE_URL"
+    url = make_url(dev.database_direct_url or settings.database_url)
     host = str(url.host or url.query.get("host") or "localhost")
     where = host if host.startswith("/") else f"{host}:{url.port or 5432}"
     return (
-        f"database '{url.database}' on {where} (DATABASE_URL)",
+        f"database '{url.database}' on {where} ({name})",
         host in _LOCAL_HOSTS or host.startswith("/"),
     )
 
@@ -103,7 +118,13 @@ def main(argv: list[str] | None = None) -> int:
             embedded_server(dev).stop()
         else:
             asyncio.run(_run(args.action, settings, dev))
-    except (PagilaError, EmbeddedPostgresError, DatabaseConnectError, OSError) as exc:
+    except (
+        PagilaError,
+        EmbeddedPostgresError,
+        DatabaseConnectError,
+        PoolerWithoutDirectURLError,
+        OSError,
+    ) as exc:
         log.error("devenv.failed", action=args.action, error=str(exc))
         return 1
     if args.action == "reset":

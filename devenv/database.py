@@ -48,6 +48,45 @@ def database_url(settings: Settings, dev: DevSettings) -> Iterator[str]:
         server.release()
 
 
+class PoolerWithoutDirectURLError(RuntimeError):
+    """DB_POOLER=transaction with nowhere to provision: DATABASE_DIRECT_URL is unset."""
+
+
+def direct_url(app_url: str, settings: Settings, dev: DevSettings) -> str:
+    """Where provisioning and migrations connect: PostgreSQL itself (DATABASE_DIRECT_URL) when
+    the app's URL is a transaction-mode pooler, else the app's URL."""
+    if dev.database_direct_url:
+        return dev.database_direct_url
+    if settings.db_pooler == "transaction":
+        raise PoolerWithoutDirectURLError(
+            "DB_POOLER=transaction: set DATABASE_DIRECT_URL to PostgreSQL itself (not the "
+            "pooler) for creating, restoring and migrating the database, which need a session "
+            "of their own; or PREPARE_DATABASE=false when that is done elsewhere"
+        )
+    return app_url
+
+
+def pooled_statement_timeout(app_url: str, settings: Settings) -> tuple[str, int] | None:
+    """(role, ms) when the app's statement timeout must be the role's setting in the database
+    (DB_POOLER=transaction: the pooler refuses it as a start-up parameter)."""
+    if settings.db_pooler != "transaction":
+        return None
+    return make_url(app_url).username or "postgres", settings.db_statement_timeout_ms
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+async def set_role_statement_timeout(conn: asyncpg.Connection, role: str, ms: int) -> None:
+    database = await conn.fetchval("SELECT current_database()")
+    await conn.execute(
+        f"ALTER ROLE {_ident(role)} IN DATABASE {_ident(database)} "
+        f"SET statement_timeout = {int(ms)}"
+    )
+    log.info("database.role_statement_timeout", role=role, statement_timeout_ms=ms)
+
+
 def embedded_server(dev: DevSettings) -> EmbeddedPostgres:
     return EmbeddedPostgres(dev.embedded_pg_dir, dev.embedded_pg_user)
 
@@ -162,8 +201,11 @@ async def migrate(url: str, revision: str = "head") -> None:
     await asyncio.to_thread(command.upgrade, alembic_config(url), revision)
 
 
-async def prepare(url: str, dev: DevSettings) -> None:
-    """Idempotent: database created, Pagila restored, migrations at head. Several processes may
+async def prepare(
+    url: str, dev: DevSettings, role_statement_timeout: tuple[str, int] | None = None
+) -> None:
+    """Idempotent: database created, Pagila restored, migrations at head, and the role's
+    statement timeout set when given (see `pooled_statement_timeout`). Several processes may
     call it at once: a PostgreSQL advisory lock lets one work while the others wait."""
     await ensure_database_exists(url)
     lock = await connect(url)
@@ -171,6 +213,8 @@ async def prepare(url: str, dev: DevSettings) -> None:
         await lock.execute("SELECT pg_advisory_lock($1)", _PREPARE_LOCK_KEY)
         await restore_pagila_if_needed(url, dev)
         await migrate(url)
+        if role_statement_timeout is not None:
+            await set_role_statement_timeout(lock, *role_statement_timeout)
     finally:
         await lock.close()  # releases the lock
     log.info("database.ready", database=make_url(url).database)
@@ -182,5 +226,7 @@ async def provisioned_database(settings: Settings, dev: DevSettings) -> AsyncIte
     and the database prepared when PREPARE_DATABASE is on."""
     async with database_url_async(settings, dev) as url:
         if dev.prepare_database:
-            await prepare(url, dev)
+            await prepare(
+                direct_url(url, settings, dev), dev, pooled_statement_timeout(url, settings)
+            )
         yield url

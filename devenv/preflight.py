@@ -135,12 +135,13 @@ def check_pagila(settings: Mapping[str, str], may_be_restored: bool) -> str | No
 ASYNCPG_SCHEMES = ("postgresql+asyncpg", "postgresql", "postgres")  # the app adds the driver
 
 
-def check_database_url(url: str, timeout_s: float = 3.0) -> str | None:
-    """DATABASE_URL: a PostgreSQL URL for asyncpg, and a server that accepts connections."""
+def check_database_url(url: str, timeout_s: float = 3.0, name: str = "DATABASE_URL") -> str | None:
+    """DATABASE_URL (or `name`): a PostgreSQL URL for asyncpg, and a server that accepts
+    connections."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ASYNCPG_SCHEMES:
         return (
-            f"DATABASE_URL starts with {parts.scheme + '://' if parts.scheme else 'no scheme'}: "
+            f"{name} starts with {parts.scheme + '://' if parts.scheme else 'no scheme'}: "
             "the app talks to PostgreSQL through asyncpg: "
             "postgresql+asyncpg://USER[:PASSWORD]@HOST[:PORT]/DATABASE (postgresql:// works too)"
         )
@@ -149,11 +150,11 @@ def check_database_url(url: str, timeout_s: float = 3.0) -> str | None:
     try:
         port = parts.port or int((query.get("port") or ["5432"])[0])
     except ValueError:
-        return f"DATABASE_URL has a port that is not a number: {url.split('@')[-1]}"
+        return f"{name} has a port that is not a number: {url.split('@')[-1]}"
     if socket_dir.startswith("/"):
         path = f"{socket_dir}/.s.PGSQL.{port}"
         if not os.path.exists(path):
-            return f"DATABASE_URL names the unix socket {path}, which does not exist"
+            return f"{name} names the unix socket {path}, which does not exist"
         return None
     host = parts.hostname or socket_dir or "localhost"
     try:
@@ -162,9 +163,33 @@ def check_database_url(url: str, timeout_s: float = 3.0) -> str | None:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         return (
-            f"DATABASE_URL: cannot connect to PostgreSQL at {host}:{port} ({reason.lower()}): "
+            f"{name}: cannot connect to PostgreSQL at {host}:{port} ({reason.lower()}): "
             "start the server, or fix the host and port (unset DATABASE_URL for the embedded one)"
         )
+
+
+_FALSE = frozenset({"0", "false", "f", "no", "n", "off"})  # pydantic's words for false
+
+
+def check_pooler(settings: Mapping[str, str]) -> list[str | None]:
+    """DB_POOLER=transaction: DATABASE_URL is the pooler, and provisioning has PostgreSQL
+    itself (DATABASE_DIRECT_URL) unless it is off."""
+    direct = settings.get("DATABASE_DIRECT_URL")
+    problems = [check_database_url(direct, name="DATABASE_DIRECT_URL") if direct else None]
+    if settings.get("DB_POOLER", "none").lower() != "transaction":
+        return problems
+    if not settings.get("DATABASE_URL"):
+        problems.append(
+            "DB_POOLER=transaction: set DATABASE_URL to the pooler (PgBouncer: "
+            "postgresql://USER@HOST:6432/DATABASE); the embedded PostgreSQL has none in front"
+        )
+    elif not direct and settings.get("PREPARE_DATABASE", "true").lower() not in _FALSE:
+        problems.append(
+            "DB_POOLER=transaction: set DATABASE_DIRECT_URL to PostgreSQL itself (not the "
+            "pooler) for creating, restoring and migrating the database, which need a session "
+            "of their own; or PREPARE_DATABASE=false when that is done elsewhere"
+        )
+    return problems
 
 
 def run(mode: str, environ: Mapping[str, str]) -> list[str]:
@@ -182,6 +207,8 @@ def run(mode: str, environ: Mapping[str, str]) -> list[str]:
     else:
         account = settings.get("EMBEDDED_PG_USER", "nobody")
         problems.append(check_embedded_account(account, PROJECT_ROOT, os.geteuid()))
+    if mode == "serve":
+        problems.extend(check_pooler(settings))
     # The tests always restore a fresh copy; the app only when its database has none yet.
     may_be_restored = mode == "serve" and bool(external or (data_dir / "PG_VERSION").exists())
     problems.append(check_pagila(settings, may_be_restored))

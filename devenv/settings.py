@@ -2,11 +2,12 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.settings import PROJECT_ROOT
+from shared.settings import PROJECT_ROOT, asyncpg_url
 
 
 class DevSettings(BaseSettings):
@@ -14,6 +15,11 @@ class DevSettings(BaseSettings):
 
     # On start: create the database if missing, restore Pagila if missing, migrate to head.
     prepare_database: bool = True
+    # PostgreSQL itself, for provisioning and migrations, when DATABASE_URL is a pooler
+    # (DB_POOLER=transaction): they need a session of their own (an advisory lock held across
+    # statements, CREATE DATABASE, a restore's SETs), which a transaction-mode pooler does not
+    # give. Unset: DATABASE_URL.
+    database_direct_url: Annotated[str | None, AfterValidator(asyncpg_url)] = None
 
     # The embedded PostgreSQL, used when DATABASE_URL is unset.
     database_name: str = "pagila"

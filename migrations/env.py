@@ -8,7 +8,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.schema import SchemaItem
 
-from devenv.database import database_url
+from devenv.database import database_url, direct_url
 from devenv.settings import get_dev_settings
 from shared.models import metadata
 from shared.observability import configure_logging
@@ -58,8 +58,9 @@ def run_migrations_online() -> None:
     # Plain `alembic ...` from the shell: DATABASE_URL, or the embedded server (started if needed).
     settings = get_settings()
     configure_logging(settings)
-    with database_url(settings, get_dev_settings()) as resolved:
-        asyncio.run(_run_async(resolved))
+    dev = get_dev_settings()
+    with database_url(settings, dev) as resolved:
+        asyncio.run(_run_async(direct_url(resolved, settings, dev)))
 
 
 if context.is_offline_mode():

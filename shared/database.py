@@ -19,7 +19,7 @@ import asyncpg
 import structlog
 from fastapi import Depends, Request
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import literal, select
+from sqlalchemy import literal, select, text
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import Result, make_url
 from sqlalchemy.ext.asyncio import (
@@ -113,10 +113,28 @@ def asyncpg_connect_args(url: str) -> dict[str, Any]:
 
 
 def _server_settings(settings: Settings) -> dict[str, str]:
+    if settings.db_pooler == "transaction":
+        # PgBouncer refuses statement_timeout as a start-up parameter ("unsupported startup
+        # parameter"): behind it the timeout is the role's setting in the database.
+        return {"application_name": APPLICATION_NAME}
     return {
         "application_name": APPLICATION_NAME,
         "statement_timeout": str(settings.db_statement_timeout_ms),
     }
+
+
+def _statement_cache_size(settings: Settings) -> int:
+    """asyncpg's cache of named prepared statements: none behind a transaction-mode pooler,
+    where a statement prepared in one transaction may be looked for on another server
+    connection, or collide there with another client's of the same name. Without it asyncpg
+    uses the unnamed statement, whose parse ends with Flush, not Sync: the pooler keeps the
+    server connection ours until the execution's Sync, in a transaction or not. The cost: a
+    parse round trip per statement."""
+    return 0 if settings.db_pooler == "transaction" else 100
+
+
+def _unnamed() -> str:
+    return ""
 
 
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
@@ -130,13 +148,27 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
                 **connect_args,
                 timeout=settings.db_connect_timeout_s,
                 server_settings=server_settings,
+                statement_cache_size=_statement_cache_size(settings),
             )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise _ConnectFailed(f"cannot connect to the database: {exc}") from exc
 
-    return create_async_engine(
+    pooled = settings.db_pooler == "transaction"
+
+    def creator() -> Any:
+        # create_async_engine's `async_creator`, plus the adapter's own statement options.
+        # Behind a pooler: no statement cache, and the unnamed statement (asyncpg's name "")
+        # rather than a named one per statement, which would stay on the server connection
+        # for the pooler's server_lifetime (an hour of writes: a leak in the server's memory).
+        return engine.sync_engine.dialect.dbapi.connect(  # type: ignore[union-attr]
+            async_creator_fn=connect,
+            prepared_statement_cache_size=0 if pooled else 100,
+            prepared_statement_name_func=_unnamed if pooled else None,
+        )
+
+    engine = create_async_engine(
         url,
-        async_creator=connect,
+        creator=creator,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_s,
@@ -144,6 +176,7 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         # error it gives, and the pool then drops every connection made before it.
         pool_pre_ping=False,
     )
+    return engine
 
 
 class CompiledStatement:
@@ -187,6 +220,7 @@ async def create_read_pool(url: str, settings: Settings) -> asyncpg.Pool:
         max_size=settings.db_pool_size,
         timeout=settings.db_connect_timeout_s,
         server_settings=_server_settings(settings),
+        statement_cache_size=_statement_cache_size(settings),
         # asyncpg resets a connection on release (RESET ALL, UNLISTEN, ...): a round trip per
         # read. Reads change no session state, so there is nothing to reset.
         reset=_keep_session_state,
@@ -356,6 +390,35 @@ async def execute(
     return await connection.execute(statement, params)
 
 
+class StatementTimeoutNotSetError(RuntimeError):
+    """Behind a pooler, the server's statement_timeout is not DB_STATEMENT_TIMEOUT_MS."""
+
+
+_STATEMENT_TIMEOUT_MS = text(
+    "SELECT setting::int AS ms FROM pg_settings WHERE name = 'statement_timeout'"
+)
+
+
+async def _check_statement_timeout(database: Database, url: str, expected_ms: int) -> None:
+    """Start-up refuses a pooler whose server connections do not have our statement timeout:
+    without it a stuck statement holds a server connection that every worker shares."""
+    with unavailable_as_app_error():
+        row = await database.read_one(_STATEMENT_TIMEOUT_MS)
+    actual_ms = row["ms"] if row else None
+    if actual_ms == expected_ms:
+        return
+    parsed = make_url(url)
+    raise StatementTimeoutNotSetError(
+        f"DB_POOLER=transaction: statement_timeout through {parsed.host}:{parsed.port} is "
+        f"{actual_ms} ms, not DB_STATEMENT_TIMEOUT_MS={expected_ms}. A pooler cannot pass it "
+        "per connection, so it is the role's setting in the database: provisioning sets it "
+        "(PREPARE_DATABASE=true, or `just migrate`), or run on PostgreSQL itself: "
+        f'ALTER ROLE "{parsed.username}" IN DATABASE "<database>" SET statement_timeout = '
+        f"{expected_ms}; server connections opened before keep their old value until the "
+        "pooler replaces them (PgBouncer: RECONNECT in its admin console)"
+    )
+
+
 @asynccontextmanager
 async def open_database(url: str, settings: Settings) -> AsyncIterator[Database]:
     """The database at `url`, its reads on DATABASE_READ_URL when set (a replica)."""
@@ -363,12 +426,15 @@ async def open_database(url: str, settings: Settings) -> AsyncIterator[Database]
     try:
         read_pool = await create_read_pool(settings.database_read_url or url, settings)
         try:
-            yield Database(
+            database = Database(
                 engine,
                 read_pool,
                 pool_timeout_s=settings.db_pool_timeout_s,
                 separate_reads=bool(settings.database_read_url),
             )
+            if settings.db_pooler == "transaction":
+                await _check_statement_timeout(database, url, settings.db_statement_timeout_ms)
+            yield database
         finally:
             await read_pool.close()
     finally:

@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _asyncpg_url(url: str | None) -> str | None:
+def asyncpg_url(url: str | None) -> str | None:
     """`postgresql://` and `postgres://` get the asyncpg driver; another driver is refused."""
     if url is None:
         return None
@@ -39,12 +39,12 @@ class Settings(BaseSettings):
 
     # Database: the server the app uses. Unset in development: devenv/ then provides the
     # embedded PostgreSQL (see devenv/settings.py for the provisioning settings).
-    database_url: Annotated[str | None, AfterValidator(_asyncpg_url)] = None
+    database_url: Annotated[str | None, AfterValidator(asyncpg_url)] = None
     # Reads (the one-statement reads of the read pool) from a streaming replica; writes, and
     # the reads a write makes, stay on DATABASE_URL. Unset: the primary. A read right after a
     # write may not see it yet (replica lag; the write's own response has the new state); a
     # replica that is down is a 503 for reads, not a silent move of every read to the primary.
-    database_read_url: Annotated[str | None, AfterValidator(_asyncpg_url)] = None
+    database_read_url: Annotated[str | None, AfterValidator(asyncpg_url)] = None
     db_pool_size: int = Field(default=10, ge=1)
     # Connections beyond the pool are opened and closed per request under load (a connection
     # setup and a server process each time); requests wait for a pooled one instead.
@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     db_pool_timeout_s: float = Field(default=10.0, gt=0)
     db_connect_timeout_s: float = Field(default=5.0, gt=0)
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
+    # `transaction`: DATABASE_URL is a transaction-mode pooler (PgBouncer): a server connection
+    # is ours for one transaction only. Then no named prepared statement is made (it would stay
+    # on a server connection that other clients get next), and the statement timeout is the
+    # role's setting in the database (provisioning sets it; start-up checks it), since a pooler
+    # refuses it as a start-up parameter. Provisioning then needs DATABASE_DIRECT_URL.
+    db_pooler: Literal["none", "transaction"] = "none"
 
     # Auth: POST /token exchanges these credentials for ADMIN_TOKEN.
     admin_token: SecretStr = SecretStr("dvd_admin")

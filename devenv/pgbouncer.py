@@ -1,0 +1,132 @@
+"""PgBouncer in transaction mode in front of a PostgreSQL server, for trying DB_POOLER=transaction
+on this machine: the pooler tests, `just soak --pooler`, `just bench --pooler`.
+
+Debian's `pgbouncer` package (1.18 on bookworm) provides the binary; `just` recipes install it
+when missing. It refuses to run as root, so when we are root it runs as an unprivileged account
+(`-u`, after reading its config); it logs to standard error, which goes to our file.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import structlog
+
+from devenv.ports import free_port
+
+log = structlog.get_logger(__name__)
+
+
+class PgBouncerError(RuntimeError):
+    pass
+
+
+def pgbouncer_binary() -> str:
+    found = shutil.which("pgbouncer", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
+    if found is None:
+        raise PgBouncerError("pgbouncer is missing: apt-get install pgbouncer")
+    return found
+
+
+def _config(
+    port: int, server_host: str, server_port: int, pool_size: int, folder: Path, admin: str
+) -> str:
+    # `unix_socket_dir =` (none): only TCP, so that no socket file needs a writable folder.
+    return f"""\
+[databases]
+* = host={server_host} port={server_port}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {folder / "userlist.txt"}
+admin_users = {admin}
+pool_mode = transaction
+default_pool_size = {pool_size}
+max_client_conn = 1000
+logfile =
+pidfile =
+"""
+
+
+class PgBouncer:
+    """One PgBouncer process in transaction mode on a free loopback port."""
+
+    def __init__(
+        self,
+        folder: Path,
+        server_host: str = "127.0.0.1",
+        server_port: int = 5432,
+        pool_size: int = 20,
+        users: tuple[str, ...] = ("postgres",),
+        run_as_when_root: str = "nobody",
+    ) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self._server = (server_host, server_port)
+        self._pool_size = pool_size
+        self._users = users
+        self._run_as = run_as_when_root if os.geteuid() == 0 else None
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def url(self, database: str, user: str = "postgres") -> str:
+        return f"postgresql+asyncpg://{user}@127.0.0.1:{self.port}/{database}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.folder / "pgbouncer.log"
+
+    def start(self, timeout_s: float = 10.0) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        config = self.folder / "pgbouncer.ini"
+        config.write_text(
+            _config(self.port, *self._server, self._pool_size, self.folder, self._users[0])
+        )
+        (self.folder / "userlist.txt").write_text("".join(f'"{user}" ""\n' for user in self._users))
+        command = [pgbouncer_binary(), str(config)]
+        if self._run_as is not None:
+            command[1:1] = ["-u", self._run_as]
+        with self.log_file.open("ab") as log_out:
+            self.process = subprocess.Popen(  # noqa: S603 - our binary, our config
+                command, stdout=log_out, stderr=log_out
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                tail = self.log_file.read_text().strip()[-500:]
+                raise PgBouncerError(f"pgbouncer exited: {tail}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    log.info("pgbouncer.started", port=self.port, pool_mode="transaction")
+                    return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise PgBouncerError(f"pgbouncer did not listen on {self.port} within {timeout_s} s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+@contextmanager
+def running_pgbouncer(folder: Path, **kwargs: object) -> Iterator[PgBouncer]:
+    bouncer = PgBouncer(folder, **kwargs)  # type: ignore[arg-type]
+    bouncer.start()
+    try:
+        yield bouncer
+    finally:
+        bouncer.stop()
