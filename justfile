@@ -28,14 +28,14 @@ _local-llm-if-used GROUPS:
         just setup {{ GROUPS }}
     fi
 
-# Debian's wrk, the load generator of bench and soak, when missing
-_wrk:
+# A Debian package, when its command is missing: wrk (the load of bench and soak), pgbouncer (the pooler tests, `soak --pooler`, `bench --pooler`); on a systemd machine Debian's pgbouncer also enables its own service on :6432, which nothing here uses
+_debian COMMAND PACKAGE:
     #!/usr/bin/env bash
     set -euo pipefail
-    if ! command -v wrk >/dev/null; then
-        echo "installing wrk (Debian's package) for the load"
+    if ! PATH="$PATH:/usr/sbin" command -v {{ COMMAND }} >/dev/null; then
+        echo "installing {{ PACKAGE }} (Debian's package)"
         sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-        $sudo apt-get install -y -qq wrk >/dev/null || { $sudo apt-get update -qq && $sudo apt-get install -y -qq wrk >/dev/null; }
+        $sudo apt-get install -y -qq {{ PACKAGE }} >/dev/null || { $sudo apt-get update -qq && $sudo apt-get install -y -qq {{ PACKAGE }} >/dev/null; }
     fi
 
 # Checks, in seconds, before any install or build: one line per problem, with its fix
@@ -81,7 +81,7 @@ serve: (_preflight "serve") (setup "--only main") (_local-llm-if-used "--only ma
     fi
 
 # Run the tests (TEST_DATABASE_URL / DATABASE_URL, else the embedded server; -m "not llm" skips the real-model ones); the whole suite reports line and branch coverage and fails under 90 %
-test *ARGS: (_preflight "test") (setup "--with local-llm")
+test *ARGS: (_preflight "test") (setup "--with local-llm") (_debian "pgbouncer" "pgbouncer")
     #!/usr/bin/env bash
     set -euo pipefail
     # The whole suite measures coverage (pyproject.toml: what, and the 90 % floor); a subset
@@ -119,10 +119,11 @@ db-reset *ARGS: (setup "--only main")
 db-stop: (setup "--only main")
     poetry run python -m devenv stop
 
-# The API against a bare Starlette + asyncpg floor under wrk, interleaved in one run (installs wrk if missing); e.g. `just bench --duration 10`; `--protocol`: what the bounded HTTP protocol costs
-bench *ARGS: setup _wrk
+# The API against a bare Starlette + asyncpg floor under wrk, interleaved in one run (installs wrk if missing); e.g. `just bench --duration 10`; `--protocol`: what the bounded HTTP protocol costs; `--pooler setting|pgbouncer`: what DB_POOLER=transaction costs
+bench *ARGS: setup (_debian "wrk" "wrk")
     #!/usr/bin/env bash
     set -euo pipefail
+    if [[ " $* " == *" --pooler"* ]]; then just _debian pgbouncer pgbouncer; fi
     poetry run python -m bench.run "$@"
 
 # Measure the AI on the configured model: `summary` (/ai/summary over sampled films; `--all` for 1,000), `assistant` (/ai/handoff over the build and held-out questions), `ask` (/ai/ask: invented films, grounding off and on)
@@ -138,8 +139,9 @@ eval WHAT *ARGS: (_preflight "serve") setup (_local-llm-if-used "--with local-ll
     shift
     poetry run python -m "$module" "$@"
 
-# A bounded mixed load (loopback, wrk; installs it if missing) and what it left: 5xx, lost writes, double rentals, RSS; e.g. `just soak --duration 60 --connections 32`
-soak *ARGS: setup _wrk
+# A bounded mixed load (loopback, wrk; installs it if missing) and what it left: 5xx, lost writes, double rentals, RSS; e.g. `just soak --duration 60 --connections 32`; `--pooler`: through PgBouncer (installed if missing), one worker and two
+soak *ARGS: setup (_debian "wrk" "wrk")
     #!/usr/bin/env bash
     set -euo pipefail
+    if [[ " $* " == *" --pooler"* ]]; then just _debian pgbouncer pgbouncer; fi
     poetry run python -m bench.soak "$@"

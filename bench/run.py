@@ -22,15 +22,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from devenv.database import connect, database_url, prepare
+from devenv.pgbouncer import PgBouncer, running_pgbouncer
 from devenv.ports import free_port
 from devenv.settings import get_dev_settings
+from shared.database import asyncpg_connect_args
 from shared.http_server import UVICORN_HTTP
 from shared.settings import PROJECT_ROOT, get_settings
 
@@ -58,14 +61,15 @@ def _server(name: str, app: list[str], env: dict[str, str], log: Path) -> Iterat
 
 @contextmanager
 def server_process(
-    name: str, app: list[str], env: dict[str, str], log: Path
+    name: str, app: list[str], env: dict[str, str], log: Path, workers: int = 1
 ) -> Iterator[tuple[str, int]]:
-    """One uvicorn worker serving `app` on a free loopback port: (its URL, its pid)."""
+    """uvicorn serving `app` on a free loopback port with `workers` processes: (its URL, the
+    pid of its process: the worker's when one, else the supervisor's)."""
     port = free_port()
     with log.open("w") as out:
         process = subprocess.Popen(  # noqa: S603 - our own apps, fixed arguments
             [sys.executable, "-m", "uvicorn", *app, "--port", str(port), "--no-access-log",
-             "--workers", "1"],
+             "--workers", str(workers)],
             env={**os.environ, **env},
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -135,6 +139,21 @@ def _wrk(
     )
 
 
+@contextmanager
+def pgbouncer_in_front_of(url: str, folder: Path, pool_size: int = 20) -> Iterator[PgBouncer]:
+    """PgBouncer in transaction mode in front of the server of `url` (TCP or unix socket)."""
+    server = asyncpg_connect_args(url)
+    with running_pgbouncer(
+        folder,
+        server_host=server["host"] or "127.0.0.1",
+        server_port=server["port"] or 5432,
+        pool_size=pool_size,
+        user=server["user"] or "postgres",
+        password=server["password"],
+    ) as bouncer:
+        yield bouncer
+
+
 def _range(values: list[float]) -> str:
     """median (min-max)"""
     return f"{statistics.median(values):.0f} ({min(values):.0f}-{max(values):.0f})"
@@ -179,33 +198,62 @@ def main() -> None:
         help="what our bounded HTTP protocol costs: the API against itself on uvicorn's stock "
         "httptools protocol (in the floor's column)",
     )
+    parser.add_argument(
+        "--pooler",
+        choices=["setting", "pgbouncer"],
+        help="what DB_POOLER=transaction costs: the API with it, directly on PostgreSQL "
+        "(`setting`) or through PgBouncer in transaction mode (`pgbouncer`), against the API "
+        "with the defaults directly on PostgreSQL (in the floor's column)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk (`just bench` installs it)")
 
     settings, dev = get_settings(), get_dev_settings()
+    if settings.db_pooler != "none":
+        raise SystemExit(
+            "`just bench` runs on PostgreSQL itself: unset DB_POOLER (and point DATABASE_URL past "
+            "the pooler); `--pooler` starts a PgBouncer of its own"
+        )
     token = settings.admin_token.get_secret_value()
-    with database_url(settings, dev) as url, tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(prepare(url, dev))
+    with (
+        database_url(settings, dev) as url,
+        tempfile.TemporaryDirectory() as tmp,
+        ExitStack() as stack,
+    ):
+        role_timeout = (make_url(url).username or "postgres", settings.db_statement_timeout_ms)
+        asyncio.run(prepare(url, dev, role_timeout if args.pooler else None))
         # The app must not prepare (or start) anything itself: same database, already prepared.
         env = {"DATABASE_URL": url, "PREPARE_DATABASE": "false", "LLM_PROVIDER": "openai",
                "OPENAI_API_KEY": "sk-bench-makes-no-model-calls", "ADMIN_TOKEN": token}  # fmt: skip
+        api_env, bouncer = env, None
+        if args.pooler:
+            api_env = {**env, "DB_POOLER": "transaction"}
+        if args.pooler == "pgbouncer":
+            bouncer = stack.enter_context(pgbouncer_in_front_of(url, Path(tmp) / "pgbouncer"))
+            api_env["DATABASE_URL"] = bouncer.url(make_url(url).database or "")
+        floor_app = ["bench.floor:app"]
+        if args.protocol:
+            floor_app = ["main:create_app", "--factory"]
+        elif args.pooler:
+            floor_app = ["main:create_app", "--factory", "--http", UVICORN_HTTP]
         with (
             _server(
                 "API",
                 ["main:create_app", "--factory", "--http", UVICORN_HTTP],
-                env,
+                api_env,
                 Path(tmp) / "api.log",
             ) as api,
-            _server(
-                "floor",
-                ["main:create_app", "--factory"] if args.protocol else ["bench.floor:app"],
-                env,
-                Path(tmp) / "floor.log",
-            ) as floor,
+            _server("floor", floor_app, env, Path(tmp) / "floor.log") as floor,
         ):
             if args.protocol:
                 print("--protocol: the floor's column is the API on uvicorn's stock protocol")
+            if args.pooler:
+                print(
+                    f"--pooler {args.pooler}: the API with DB_POOLER=transaction"
+                    f"{' through PgBouncer (transaction mode)' if bouncer else ''}; "
+                    "the floor's column is the API with the defaults, directly on PostgreSQL"
+                )
             print(
                 f"wrk -t{args.threads} -c{args.connections}, {args.rounds} rounds x "
                 f"{args.duration}s per server, interleaved; one uvicorn worker each; "

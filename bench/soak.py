@@ -1,27 +1,39 @@
 """`just soak`: a bounded mixed load on the API, then what it left behind.
 
-One uvicorn worker (default settings, INFO logs) on DATABASE_URL or the embedded server;
+One uvicorn worker (default settings, INFO logs) on DATABASE_URL or the embedded server
+(`--pooler`: through PgBouncer in transaction mode, with one worker and then two);
 `wrk` (loopback only) for `--duration` seconds at `--connections`: films pages, category pages,
 films by id, and rent + return of free copies. Reports req/s, p50/p99, 5xx, rentals
 acknowledged (201) vs found in the database afterwards, returns acknowledged vs found, double
 rentals (overlapping rentals of one copy), and the API process's RSS after a 5 s warm-up at
-the same load and at the end. Rentals the run made stay in the database, returned: use a dev
-database.
+the same load and at the end (without --pooler). Rentals the run made stay in the database,
+returned: use a dev database.
 """
 
 import argparse
 import asyncio
 import shutil
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
-from bench.run import OVERLAPS, free_copies_and_now, run_wrk, server_process
+from sqlalchemy.engine import make_url
+
+from bench.run import (
+    OVERLAPS,
+    free_copies_and_now,
+    pgbouncer_in_front_of,
+    run_wrk,
+    server_process,
+)
 from devenv.database import connect, database_url, prepare
 from devenv.settings import get_dev_settings
 from shared.http_server import UVICORN_HTTP
 from shared.settings import get_settings
 
 WARM_UP_S = 5
+# Fewer server connections than the two workers' pools hold (2 x 2 x DB_POOL_SIZE): they share.
+POOLER_SERVER_POOL = 10
 FOUND = """
     SELECT count(*) AS rented, count(*) FILTER (WHERE return_date IS NOT NULL) AS returned
     FROM rental WHERE rental_date >= $1
@@ -56,10 +68,74 @@ async def _found(url: str, since: object) -> tuple[int, int, int]:
         await conn.close()
 
 
+def _soak(
+    url: str, env: dict[str, str], args: argparse.Namespace, tmp: Path, workers: int
+) -> dict[str, float]:
+    """One mixed load on the API with `workers` processes; what it did and what it left."""
+    token = env["ADMIN_TOKEN"]
+    log = tmp / f"api-{workers}.log"
+    app = ["main:create_app", "--factory", "--http", UVICORN_HTTP]
+    with server_process("API", app, env, log, workers=workers) as (api, pid):
+        copies, since = asyncio.run(free_copies_and_now(url))
+        copies_file = tmp / "copies.txt"
+        copies_file.write_text("\n".join(map(str, copies)))
+        extra = [str(copies_file), token, "2"]
+        idle_kib = _rss_kib(pid)
+        warm = _wrk(api, WARM_UP_S, args.connections, extra)
+        start_kib = _rss_kib(pid)
+        result = _wrk(api, args.duration, args.connections, extra)
+        end_kib = _rss_kib(pid)
+    rented, returned, overlaps = asyncio.run(_found(url, since))
+    return {
+        **result,
+        "acknowledged": warm["rented"] + result["rented"],
+        "acknowledged_returns": warm["returned"] + result["returned"],
+        "server_errors": warm["server_errors"] + result["server_errors"],
+        "conflicts": warm["conflicts"] + result["conflicts"],
+        "found_rented": rented,
+        "found_returned": returned,
+        "overlaps": overlaps,
+        "idle_kib": idle_kib,
+        "start_kib": start_kib,
+        "end_kib": end_kib,
+    }
+
+
+def _report(r: dict[str, float]) -> str:
+    acknowledged, acknowledged_returns = int(r["acknowledged"]), int(r["acknowledged_returns"])
+    return (
+        f"req/s {r['rps']:.0f}   p50 {r['p50_ms']:.1f} ms   "
+        f"p99 {r['p99_ms']:.1f} ms   requests {int(r['requests'])}\n"
+        f"5xx: {int(r['server_errors'])}   socket errors: {int(r['socket_errors'])}   "
+        f"409 (copy out): {int(r['conflicts'])}\n"
+        f"rentals acknowledged (201): {acknowledged}   found afterwards: "
+        f"{int(r['found_rented'])}   lost: {max(0, acknowledged - int(r['found_rented']))} "
+        "(found may exceed acknowledged: requests in flight when wrk stops)\n"
+        f"returns acknowledged (200): {acknowledged_returns}   found: {int(r['found_returned'])}"
+        f"   lost: {max(0, acknowledged_returns - int(r['found_returned']))}\n"
+        f"double rentals: {int(r['overlaps'])} (must be 0)"
+    )
+
+
+def _rss(r: dict[str, float]) -> str:
+    growth = 100 * (r["end_kib"] - r["start_kib"]) / r["start_kib"]
+    return (
+        f"API RSS: idle {r['idle_kib'] / 1024:.0f} MiB, after warm-up "
+        f"{r['start_kib'] / 1024:.0f} MiB, end {r['end_kib'] / 1024:.0f} MiB "
+        f"({growth:+.1f} % over the soak)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="just soak", description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=60, help="seconds of load (60)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
+    parser.add_argument(
+        "--pooler",
+        action="store_true",
+        help="through PgBouncer in transaction mode (DB_POOLER=transaction), with one API "
+        "worker and then two, side by side",
+    )
     args = parser.parse_args()
     if not 1 <= args.duration <= 3600 or not 1 <= args.connections <= 1024:
         raise SystemExit("--duration 1..3600 s, --connections 1..1024")
@@ -67,46 +143,45 @@ def main() -> None:
         raise SystemExit("wrk is missing: apt-get install wrk (`just soak` installs it)")
 
     settings, dev = get_settings(), get_dev_settings()
-    token = settings.admin_token.get_secret_value()
-    with database_url(settings, dev) as url, tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(prepare(url, dev))
+    if settings.db_pooler != "none":
+        raise SystemExit(
+            "`just soak` runs on PostgreSQL itself: unset DB_POOLER (and point DATABASE_URL past "
+            "the pooler); `--pooler` starts a PgBouncer of its own"
+        )
+    with (
+        database_url(settings, dev) as url,
+        tempfile.TemporaryDirectory() as tmp,
+        ExitStack() as stack,
+    ):
+        role = make_url(url).username or "postgres"
+        role_timeout = (role, settings.db_statement_timeout_ms) if args.pooler else None
+        asyncio.run(prepare(url, dev, role_timeout))
         env = {"DATABASE_URL": url, "PREPARE_DATABASE": "false", "LLM_PROVIDER": "openai",
-               "OPENAI_API_KEY": "sk-soak-makes-no-model-calls", "ADMIN_TOKEN": token}  # fmt: skip
-        log = Path(tmp) / "api.log"
-        with server_process(
-            "API", ["main:create_app", "--factory", "--http", UVICORN_HTTP], env, log
-        ) as (api, pid):
-            copies, since = asyncio.run(free_copies_and_now(url))
-            copies_file = Path(tmp) / "copies.txt"
-            copies_file.write_text("\n".join(map(str, copies)))
-            extra = [str(copies_file), token, "2"]
-            idle_kib = _rss_kib(pid)
-            warm = _wrk(api, WARM_UP_S, args.connections, extra)
-            start_kib = _rss_kib(pid)
-            result = _wrk(api, args.duration, args.connections, extra)
-            end_kib = _rss_kib(pid)
-        rented, returned, overlaps = asyncio.run(_found(url, since))
-
-    acknowledged = int(warm["rented"] + result["rented"])
-    acknowledged_returns = int(warm["returned"] + result["returned"])
-    server_errors = int(warm["server_errors"] + result["server_errors"])
-    growth = 100 * (end_kib - start_kib) / start_kib
+               "OPENAI_API_KEY": "sk-soak-makes-no-model-calls",
+               "ADMIN_TOKEN": settings.admin_token.get_secret_value()}  # fmt: skip
+        if not args.pooler:
+            result = _soak(url, env, args, Path(tmp), workers=1)
+            print(
+                f"wrk -t2 -c{args.connections}, {WARM_UP_S} s warm-up + {args.duration} s, "
+                "one uvicorn worker, mixed: 4 films pages, 2 category pages, 2 films by id, "
+                f"rent + return\n{_report(result)}\n{_rss(result)}"
+            )
+            return
+        bouncer = stack.enter_context(
+            pgbouncer_in_front_of(url, Path(tmp) / "pgbouncer", pool_size=POOLER_SERVER_POOL)
+        )
+        env |= {"DATABASE_URL": bouncer.url(make_url(url).database or ""),
+                "DB_POOLER": "transaction"}  # fmt: skip
+        results = {workers: _soak(url, env, args, Path(tmp), workers) for workers in (1, 2)}
     print(
-        f"wrk -t2 -c{args.connections}, {WARM_UP_S} s warm-up + {args.duration} s, one uvicorn "
-        f"worker, mixed: 4 films pages, 2 category pages, 2 films by id, rent + return\n"
-        f"req/s {result['rps']:.0f}   p50 {result['p50_ms']:.1f} ms   "
-        f"p99 {result['p99_ms']:.1f} ms   requests {int(result['requests'])}\n"
-        f"5xx: {server_errors}   socket errors: {int(result['socket_errors'])}   "
-        f"409 (copy out): {int(warm['conflicts'] + result['conflicts'])}\n"
-        f"rentals acknowledged (201): {acknowledged}   found afterwards: {rented}   "
-        f"lost: {max(0, acknowledged - rented)} (found may exceed acknowledged: requests in "
-        f"flight when wrk stops)\n"
-        f"returns acknowledged (200): {acknowledged_returns}   found: {returned}   "
-        f"lost: {max(0, acknowledged_returns - returned)}\n"
-        f"double rentals: {overlaps} (must be 0)\n"
-        f"API RSS: idle {idle_kib / 1024:.0f} MiB, after warm-up {start_kib / 1024:.0f} MiB, "
-        f"end {end_kib / 1024:.0f} MiB ({growth:+.1f} % over the soak)"
+        f"wrk -t2 -c{args.connections}, {WARM_UP_S} s warm-up + {args.duration} s each; "
+        f"PgBouncer {POOLER_SERVER_POOL} server connections (transaction mode) in front of "
+        "PostgreSQL; mixed: 4 films pages, 2 category pages, 2 films by id, rent + return"
     )
+    for workers, result in results.items():
+        print(f"\n{workers} API worker{'s' if workers > 1 else ''}:\n{_report(result)}")
+    one, two = results[1]["rps"], results[2]["rps"]
+    print(f"\ntwo workers / one: {two / one:.2f}x req/s")
 
 
 if __name__ == "__main__":

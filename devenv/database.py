@@ -26,6 +26,13 @@ _PREPARE_LOCK_KEY = int.from_bytes(
 )
 
 
+# Provisioning's sessions (on PostgreSQL itself, never a pooler) take as long as they need: behind
+# a pooler the app's statement timeout is the role's setting in the database (see
+# `set_role_statement_timeout`), and it must not cut short a restore, a migration, or the wait
+# for another worker's.
+PROVISIONING_SESSION = {"statement_timeout": "0"}
+
+
 class DatabaseConnectError(RuntimeError):
     """The database server cannot be reached: the message names host and port."""
 
@@ -130,7 +137,7 @@ async def connect(url: str, database: str | None = None) -> asyncpg.Connection:
     if database is not None:
         args["database"] = database
     try:
-        return await asyncpg.connect(**args, timeout=10)
+        return await asyncpg.connect(**args, timeout=10, server_settings=PROVISIONING_SESSION)
     except (OSError, TimeoutError) as exc:  # refused, unreachable, no such host: say where
         where = f"{args['host'] or 'localhost'}:{args['port'] or 5432}"
         raise DatabaseConnectError(

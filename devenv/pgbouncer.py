@@ -7,6 +7,7 @@ when missing. It refuses to run as root, so when we are root it runs as an unpri
 """
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -14,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import structlog
 
@@ -37,6 +39,9 @@ def _config(
     port: int, server_host: str, server_port: int, pool_size: int, folder: Path, admin: str
 ) -> str:
     # `unix_socket_dir =` (none): only TCP, so that no socket file needs a writable folder.
+    # Clients must give the password in userlist.txt (SCRAM), which is also what PgBouncer
+    # logs in to the server with: a loopback port open to every local account must not hand
+    # out the server's superuser.
     return f"""\
 [databases]
 * = host={server_host} port={server_port}
@@ -45,7 +50,7 @@ def _config(
 listen_addr = 127.0.0.1
 listen_port = {port}
 unix_socket_dir =
-auth_type = trust
+auth_type = scram-sha-256
 auth_file = {folder / "userlist.txt"}
 admin_users = {admin}
 pool_mode = transaction
@@ -65,19 +70,24 @@ class PgBouncer:
         server_host: str = "127.0.0.1",
         server_port: int = 5432,
         pool_size: int = 20,
-        users: tuple[str, ...] = ("postgres",),
+        user: str = "postgres",
+        password: str | None = None,
         run_as_when_root: str = "nobody",
     ) -> None:
+        """`user` and `password`: the server's login (its password, if it asks for one); a
+        random one otherwise, which only our clients learn."""
         self.folder = folder
         self.port = free_port()
         self._server = (server_host, server_port)
         self._pool_size = pool_size
-        self._users = users
+        self.user = user
+        self._password = password or secrets.token_urlsafe(24)
         self._run_as = run_as_when_root if os.geteuid() == 0 else None
         self.process: subprocess.Popen[bytes] | None = None
 
-    def url(self, database: str, user: str = "postgres") -> str:
-        return f"postgresql+asyncpg://{user}@127.0.0.1:{self.port}/{database}"
+    def url(self, database: str) -> str:
+        login = f"{quote(self.user, safe='')}:{quote(self._password, safe='')}"
+        return f"postgresql+asyncpg://{login}@127.0.0.1:{self.port}/{database}"
 
     @property
     def log_file(self) -> Path:
@@ -87,9 +97,11 @@ class PgBouncer:
         self.folder.mkdir(parents=True, exist_ok=True)
         config = self.folder / "pgbouncer.ini"
         config.write_text(
-            _config(self.port, *self._server, self._pool_size, self.folder, self._users[0])
+            _config(self.port, *self._server, self._pool_size, self.folder, self.user)
         )
-        (self.folder / "userlist.txt").write_text("".join(f'"{user}" ""\n' for user in self._users))
+        userlist = self.folder / "userlist.txt"
+        userlist.touch(mode=0o600)
+        userlist.write_text(f'"{self.user}" "{self._password.replace(chr(34), chr(34) * 2)}"\n')
         command = [pgbouncer_binary(), str(config)]
         if self._run_as is not None:
             command[1:1] = ["-u", self._run_as]

@@ -25,7 +25,16 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PAGILA_FILES = ("pagila-schema.sql", "pagila-data.sql")
-DEFAULT_PAGILA_BASE_URL = "https://raw.githubusercontent.com/devrimgunduz/pagila/pagila-v3.1.0"
+# DevSettings' defaults, restated because this script runs before pydantic is installed; a test
+# (tests/devenv/test_preflight.py) keeps the two in step, the provider rule included.
+DEFAULTS = {
+    "PAGILA_BASE_URL": "https://raw.githubusercontent.com/devrimgunduz/pagila/pagila-v3.1.0",
+    "PAGILA_CACHE_DIR": str(PROJECT_ROOT / ".data" / "pagila"),
+    "EMBEDDED_PG_DIR": str(PROJECT_ROOT / ".data" / "postgres"),
+    "EMBEDDED_PG_USER": "nobody",
+    "PREPARE_DATABASE": "true",
+    "DB_POOLER": "none",
+}
 NETWORK_TIMEOUT_S = 5.0
 
 
@@ -112,10 +121,10 @@ def check_pagila(settings: Mapping[str, str], may_be_restored: bool) -> str | No
         if missing:
             return f"PAGILA_DIR={pagila_dir} lacks {', '.join(missing)} (Pagila v3.1.0)"
         return None
-    cache = Path(settings.get("PAGILA_CACHE_DIR", str(PROJECT_ROOT / ".data" / "pagila")))
+    cache = Path(settings.get("PAGILA_CACHE_DIR", DEFAULTS["PAGILA_CACHE_DIR"]))
     if all((cache / f).is_file() for f in PAGILA_FILES):
         return None
-    base_url = settings.get("PAGILA_BASE_URL", DEFAULT_PAGILA_BASE_URL).rstrip("/")
+    base_url = settings.get("PAGILA_BASE_URL", DEFAULTS["PAGILA_BASE_URL"]).rstrip("/")
     url = f"{base_url}/{PAGILA_FILES[0]}"
     try:
         request = urllib.request.Request(url, method="HEAD")  # noqa: S310 - a setting's URL
@@ -168,6 +177,10 @@ def check_database_url(url: str, timeout_s: float = 3.0, name: str = "DATABASE_U
         )
 
 
+def _setting(settings: Mapping[str, str], name: str) -> str:
+    return settings.get(name, DEFAULTS[name])
+
+
 _FALSE = frozenset({"0", "false", "f", "no", "n", "off"})  # pydantic's words for false
 
 
@@ -176,14 +189,14 @@ def check_pooler(settings: Mapping[str, str]) -> list[str | None]:
     itself (DATABASE_DIRECT_URL) unless it is off."""
     direct = settings.get("DATABASE_DIRECT_URL")
     problems = [check_database_url(direct, name="DATABASE_DIRECT_URL") if direct else None]
-    if settings.get("DB_POOLER", "none").lower() != "transaction":
+    if _setting(settings, "DB_POOLER").lower() != "transaction":
         return problems
     if not settings.get("DATABASE_URL"):
         problems.append(
             "DB_POOLER=transaction: set DATABASE_URL to the pooler (PgBouncer: "
             "postgresql://USER@HOST:6432/DATABASE); the embedded PostgreSQL has none in front"
         )
-    elif not direct and settings.get("PREPARE_DATABASE", "true").lower() not in _FALSE:
+    elif not direct and _setting(settings, "PREPARE_DATABASE").lower() not in _FALSE:
         problems.append(
             "DB_POOLER=transaction: set DATABASE_DIRECT_URL to PostgreSQL itself (not the "
             "pooler) for creating, restoring and migrating the database, which need a session "
@@ -201,11 +214,11 @@ def run(mode: str, environ: Mapping[str, str]) -> list[str]:
     external = (mode == "test" and settings.get("TEST_DATABASE_URL")) or settings.get(
         "DATABASE_URL"
     )
-    data_dir = Path(settings.get("EMBEDDED_PG_DIR", str(PROJECT_ROOT / ".data" / "postgres")))
+    data_dir = Path(settings.get("EMBEDDED_PG_DIR", DEFAULTS["EMBEDDED_PG_DIR"]))
     if external:
         problems.append(check_database_url(external))
     else:
-        account = settings.get("EMBEDDED_PG_USER", "nobody")
+        account = settings.get("EMBEDDED_PG_USER", DEFAULTS["EMBEDDED_PG_USER"])
         problems.append(check_embedded_account(account, PROJECT_ROOT, os.geteuid()))
     if mode == "serve":
         problems.extend(check_pooler(settings))

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.schema import SchemaItem
 
-from devenv.database import database_url, direct_url
+from devenv.database import PROVISIONING_SESSION, database_url, direct_url
 from devenv.settings import get_dev_settings
 from shared.models import metadata
 from shared.observability import configure_logging
@@ -42,7 +42,9 @@ def _run_migrations(connection: Connection) -> None:
 
 
 async def _run_async(url: str) -> None:
-    engine = create_async_engine(url, poolclass=pool.NullPool)
+    engine = create_async_engine(
+        url, poolclass=pool.NullPool, connect_args={"server_settings": PROVISIONING_SESSION}
+    )
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run_migrations)

@@ -127,9 +127,9 @@ def _statement_cache_size(settings: Settings) -> int:
     """asyncpg's cache of named prepared statements: none behind a transaction-mode pooler,
     where a statement prepared in one transaction may be looked for on another server
     connection, or collide there with another client's of the same name. Without it asyncpg
-    uses the unnamed statement, whose parse ends with Flush, not Sync: the pooler keeps the
-    server connection ours until the execution's Sync, in a transaction or not. The cost: a
-    parse round trip per statement."""
+    uses the unnamed statement, and sends its Parse again with the Bind/Execute/Sync (for
+    PgBouncer, says asyncpg): the execution stands alone, whichever server connection gets it.
+    The cost: the describe round trip, and a parse and plan per execution."""
     return 0 if settings.db_pooler == "transaction" else 100
 
 
@@ -157,9 +157,9 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
 
     def creator() -> Any:
         # create_async_engine's `async_creator`, plus the adapter's own statement options.
-        # Behind a pooler: no statement cache, and the unnamed statement (asyncpg's name "")
-        # rather than a named one per statement, which would stay on the server connection
-        # for the pooler's server_lifetime (an hour of writes: a leak in the server's memory).
+        # Behind a pooler: no statement cache, and explicitly the unnamed statement (asyncpg's
+        # name ""): a named one per execution would stay on a server connection for the
+        # pooler's server_lifetime (an hour of writes: a leak in the server's memory).
         return engine.sync_engine.dialect.dbapi.connect(  # type: ignore[union-attr]
             async_creator_fn=connect,
             prepared_statement_cache_size=0 if pooled else 100,
@@ -390,6 +390,31 @@ async def execute(
     return await connection.execute(statement, params)
 
 
+# A row as the query functions behind the REST endpoints return it: a plain dict, whichever pool
+# or session it came from, so that handlers build DTOs one way (`Model.model_validate(row)`).
+RowDict = dict[str, Any]
+
+
+async def fetch_row(
+    source: "Database | AsyncSession", statement: Executable, params: dict[str, Any] | None = None
+) -> RowDict | None:
+    """The first row of `statement`, as a dict, or None. With the Database: a read on the read
+    pool (its own snapshot). With a write's session: any statement (an UPDATE ... RETURNING
+    too), inside its transaction, seeing what it wrote."""
+    if isinstance(source, Database):
+        record = await source.read_one(statement, params)
+        return dict(record) if record is not None else None
+    row = (await execute(source, statement, params)).first()
+    return dict(row._mapping) if row is not None else None
+
+
+async def fetch_rows(
+    db: Database, statement: Executable, params: dict[str, Any] | None = None
+) -> list[RowDict]:
+    """Every row of a read, as dicts."""
+    return [dict(record) for record in await db.read(statement, params)]
+
+
 class StatementTimeoutNotSetError(RuntimeError):
     """Behind a pooler, the server's statement_timeout is not DB_STATEMENT_TIMEOUT_MS."""
 
@@ -399,12 +424,19 @@ _STATEMENT_TIMEOUT_MS = text(
 )
 
 
-async def _check_statement_timeout(database: Database, url: str, expected_ms: int) -> None:
+async def _check_statement_timeout(database: Database, url: str, settings: Settings) -> None:
     """Start-up refuses a pooler whose server connections do not have our statement timeout:
-    without it a stuck statement holds a server connection that every worker shares."""
+    without it a stuck statement holds a server connection that every worker shares. Checked
+    on the writes' path and, when reads have their own (a replica), on theirs; each check sees
+    one server connection of the pooler."""
+    expected_ms = settings.db_statement_timeout_ms
     with unavailable_as_app_error():
-        row = await database.read_one(_STATEMENT_TIMEOUT_MS)
-    actual_ms = row["ms"] if row else None
+        async with database.engine.connect() as connection:
+            actual_ms = (await connection.execute(_STATEMENT_TIMEOUT_MS)).scalar()
+        if actual_ms == expected_ms and database.separate_reads:
+            row = await database.read_one(_STATEMENT_TIMEOUT_MS)
+            actual_ms = row["ms"] if row else None
+            url = settings.database_read_url or url
     if actual_ms == expected_ms:
         return
     parsed = make_url(url)
@@ -433,7 +465,7 @@ async def open_database(url: str, settings: Settings) -> AsyncIterator[Database]
                 separate_reads=bool(settings.database_read_url),
             )
             if settings.db_pooler == "transaction":
-                await _check_statement_timeout(database, url, settings.db_statement_timeout_ms)
+                await _check_statement_timeout(database, url, settings)
             yield database
         finally:
             await read_pool.close()

@@ -1,10 +1,9 @@
 """Data access for categories."""
 
-import asyncpg
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from shared.database import Database
+from shared.database import Database, RowDict, fetch_rows
 from shared.models import Category, FilmCategory
 
 ALL = (
@@ -19,5 +18,5 @@ ALL = (
 )
 
 
-async def fetch_all(db: Database) -> list[asyncpg.Record]:
-    return await db.read(ALL)
+async def fetch_all(db: Database) -> list[RowDict]:
+    return await fetch_rows(db, ALL)

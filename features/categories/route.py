@@ -10,4 +10,4 @@ router = APIRouter(tags=["films"], responses=UNAVAILABLE_RESPONSE)
 
 @router.get("/categories", summary="The film categories, by name, with their film counts")
 async def list_categories(db: DatabaseDep) -> list[CategoryOut]:
-    return [CategoryOut.model_validate(dict(row)) for row in await query.fetch_all(db)]
+    return [CategoryOut.model_validate(row) for row in await query.fetch_all(db)]

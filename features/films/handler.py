@@ -26,7 +26,7 @@ async def get_film(db: Database, film_id: int) -> FilmOut:
     row = await query.fetch_one(db, film_id)
     if row is None:
         raise _not_found(film_id)
-    return FilmOut.model_validate(dict(row))
+    return FilmOut.model_validate(row)
 
 
 async def get_availability(db: Database, film_id: int) -> FilmAvailability:
@@ -57,7 +57,7 @@ async def get_availability(db: Database, film_id: int) -> FilmAvailability:
 async def set_streaming(session: AsyncSession, film_id: int, streaming: bool) -> FilmOut:
     if await query.set_streaming(session, film_id, streaming) is None:
         raise _not_found(film_id)
-    row = await query.fetch_one_in(session, film_id)
+    row = await query.fetch_one(session, film_id)
     assert row is not None  # updated in this transaction
     log.info("film.streaming_set", film_id=film_id, streaming_available=streaming)
-    return FilmOut.model_validate(dict(row._mapping))
+    return FilmOut.model_validate(row)

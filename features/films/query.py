@@ -4,11 +4,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import asyncpg
 from sqlalchemy import (
     Boolean,
     Integer,
-    Row,
     Select,
     Text,
     bindparam,
@@ -23,7 +21,7 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.database import Database, execute
+from shared.database import Database, RowDict, fetch_row, fetch_rows
 from shared.models import (
     Address,
     City,
@@ -133,7 +131,7 @@ def paged_select(present: frozenset[str]) -> PagedSelect:
     return _paged(present)
 
 
-ONE = _film_with_category().where(col(Film.film_id) == bindparam("film_id"))
+_ONE = _film_with_category().where(col(Film.film_id) == bindparam("film_id"))
 
 # Only the column the API lets staff change; the row comes back as GET /films/{id} shows it.
 SET_STREAMING = (
@@ -182,20 +180,16 @@ async def fetch_page(
     return await statement.fetch(db, {**params, "limit": limit, "offset": offset})
 
 
-async def fetch_one(db: Database, film_id: int) -> asyncpg.Record | None:
-    return await db.read_one(ONE, {"film_id": film_id})
+async def fetch_one(source: Database | AsyncSession, film_id: int) -> RowDict | None:
+    """A film: from the read pool, or inside a write's session (seeing its change)."""
+    return await fetch_row(source, _ONE, {"film_id": film_id})
 
 
-async def fetch_availability(db: Database, film_id: int) -> list[asyncpg.Record]:
+async def fetch_availability(db: Database, film_id: int) -> list[RowDict]:
     """No rows: no such film."""
-    return await db.read(AVAILABILITY, {"film_id": film_id})
+    return await fetch_rows(db, AVAILABILITY, {"film_id": film_id})
 
 
-async def set_streaming(session: AsyncSession, film_id: int, streaming: bool) -> Row[Any] | None:
+async def set_streaming(session: AsyncSession, film_id: int, streaming: bool) -> RowDict | None:
     params = {"target_film_id": film_id, "streaming": streaming}
-    return (await execute(session, SET_STREAMING, params)).one_or_none()
-
-
-async def fetch_one_in(session: AsyncSession, film_id: int) -> Row[Any] | None:
-    """`fetch_one` inside a write's transaction (sees its change)."""
-    return (await execute(session, ONE, {"film_id": film_id})).one_or_none()
+    return await fetch_row(session, SET_STREAMING, params)

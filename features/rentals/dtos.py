@@ -17,8 +17,6 @@ class RentalCreate(BaseModel):
 
 
 class RentalOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     rental_id: int
     customer_id: int
     inventory_id: int

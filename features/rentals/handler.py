@@ -33,15 +33,15 @@ async def rent(session: AsyncSession, customer_id: int, body: RentalCreate) -> R
             log.info("rental.conflict", inventory_id=body.inventory_id)
             raise _copy_is_out(body.inventory_id) from None
         raise
-    if not row.customer_exists:
+    if not row["customer_exists"]:
         raise NotFoundError(f"Customer {customer_id} not found.")
-    if not row.inventory_exists:
+    if not row["inventory_exists"]:
         raise InvalidFieldError(
             "inventory_id", f"Inventory item {body.inventory_id} does not exist."
         )
-    if not row.staff_exists:
+    if not row["staff_exists"]:
         raise InvalidFieldError("staff_id", f"Staff member {body.staff_id} does not exist.")
-    if row.copy_is_out:
+    if row["copy_is_out"]:
         raise _copy_is_out(body.inventory_id)
     rental = RentalOut.model_validate(row)
     log.info("rental.created", rental_id=rental.rental_id, inventory_id=rental.inventory_id)
@@ -51,7 +51,7 @@ async def rent(session: AsyncSession, customer_id: int, body: RentalCreate) -> R
 async def return_rental(session: AsyncSession, rental_id: int) -> RentalWithFilmOut:
     row = await query.mark_returned(session, rental_id)
     if row is None:
-        if await query.fetch_one_in(session, rental_id) is None:
+        if await query.fetch_one(session, rental_id) is None:
             raise NotFoundError(f"Rental {rental_id} not found.")
         raise ConflictError(f"Rental {rental_id} was already returned.")
     return RentalWithFilmOut.model_validate(row)
@@ -61,7 +61,7 @@ async def get_rental(db: Database, rental_id: int) -> RentalWithFilmOut:
     row = await query.fetch_one(db, rental_id)
     if row is None:
         raise NotFoundError(f"Rental {rental_id} not found.")
-    return RentalWithFilmOut.model_validate(dict(row))
+    return RentalWithFilmOut.model_validate(row)
 
 
 async def list_customer_rentals(

@@ -5,12 +5,11 @@ Statements are built once with bound parameters: building them costs more CPU th
 
 from typing import Any
 
-import asyncpg
-from sqlalchemy import Integer, Row, bindparam, func, select, text, update
+from sqlalchemy import Integer, bindparam, func, select, text, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.database import Database, execute
+from shared.database import Database, RowDict, fetch_row
 from shared.models import Film, Inventory, Rental
 from shared.pagination import PagedSelect
 
@@ -96,25 +95,24 @@ _CUSTOMER_PAGE = _customer_page()
 
 async def rent(
     session: AsyncSession, customer_id: int, inventory_id: int, staff_id: int
-) -> Row[Any]:
+) -> RowDict:
     """The checks (`customer_exists`, `inventory_exists`, `staff_exists`, `copy_is_out`) and,
     when they passed, the new rental's columns (`rental_id` None otherwise)."""
     params = {"customer_id": customer_id, "inventory_id": inventory_id, "staff_id": staff_id}
-    return (await execute(session, RENT, params)).one()
+    row = await fetch_row(session, RENT, params)
+    if row is None:  # the statement always returns its one row of checks
+        raise RuntimeError("the rental statement returned no row")
+    return row
 
 
-async def mark_returned(session: AsyncSession, rental_id: int) -> Row[Any] | None:
+async def mark_returned(session: AsyncSession, rental_id: int) -> RowDict | None:
     """Set return_date if the rental is still open; None when it is not (missing or returned)."""
-    return (await execute(session, MARK_RETURNED, {"open_rental_id": rental_id})).one_or_none()
+    return await fetch_row(session, MARK_RETURNED, {"open_rental_id": rental_id})
 
 
-async def fetch_one(db: Database, rental_id: int) -> asyncpg.Record | None:
-    return await db.read_one(_ONE, {"rental_id": rental_id})
-
-
-async def fetch_one_in(session: AsyncSession, rental_id: int) -> Row[Any] | None:
-    """`fetch_one` inside a write's transaction."""
-    return (await execute(session, _ONE, {"rental_id": rental_id})).one_or_none()
+async def fetch_one(source: Database | AsyncSession, rental_id: int) -> RowDict | None:
+    """A rental with its film: from the read pool, or inside a write's session."""
+    return await fetch_row(source, _ONE, {"rental_id": rental_id})
 
 
 async def fetch_customer_page(

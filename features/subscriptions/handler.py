@@ -2,7 +2,6 @@
 exclusion constraint `NO_OVERLAPPING_SUBSCRIPTIONS` decides between concurrent requests."""
 
 from datetime import date
-from typing import Any
 
 import asyncpg
 import structlog
@@ -26,10 +25,6 @@ def _period(start: date, end: date | None) -> str:
     return f"{start.isoformat()} to {end.isoformat() if end else 'open-ended'}"
 
 
-def _out(row: Any) -> SubscriptionOut:
-    return SubscriptionOut.model_validate(dict(row._mapping))
-
-
 def _customer_not_found(customer_id: int) -> NotFoundError:
     return NotFoundError(f"Customer {customer_id} not found.")
 
@@ -40,8 +35,8 @@ async def subscribe(
     clash = await query.overlapping(session, customer_id, body.start_date, body.end_date)
     if clash is not None:
         raise ConflictError(
-            f"Customer {customer_id} already has subscription {clash.subscription_id} "
-            f"({_period(clash.start_date, clash.end_date)}), which overlaps "
+            f"Customer {customer_id} already has subscription {clash['subscription_id']} "
+            f"({_period(clash['start_date'], clash['end_date'])}), which overlaps "
             f"{_period(body.start_date, body.end_date)}."
         )
     try:
@@ -64,7 +59,7 @@ async def subscribe(
         if constraint == SUBSCRIPTION_CUSTOMER_FK:
             raise _customer_not_found(customer_id) from None
         raise
-    subscription = _out(row)
+    subscription = SubscriptionOut.model_validate(row)
     log.info("subscription.created", subscription_id=subscription.subscription_id)
     return subscription
 
@@ -74,22 +69,22 @@ async def end(
 ) -> SubscriptionOut:
     row = await query.end_subscription(session, subscription_id, end_date)
     if row is not None:
-        return _out(row)
-    current = await query.fetch_one_in(session, subscription_id)
+        return SubscriptionOut.model_validate(row)
+    current = await query.fetch_one(session, subscription_id)
     if current is None:
         raise NotFoundError(f"Subscription {subscription_id} not found.")
     requested = end_date or await query.today_in(session)
-    if requested < current.start_date:
+    if requested < current["start_date"]:
         day = requested.isoformat() if end_date else f"today ({requested.isoformat()})"
         raise InvalidFieldError(
             "end_date",
-            f"Subscription {subscription_id} starts on {current.start_date.isoformat()}; "
+            f"Subscription {subscription_id} starts on {current['start_date'].isoformat()}; "
             f"it cannot end {'on ' if end_date else ''}{day}.",
         )
-    if current.end_date is None:  # ended and reopened meanwhile? Only a retry can tell.
+    if current["end_date"] is None:  # ended and reopened meanwhile? Only a retry can tell.
         raise ConflictError(f"Subscription {subscription_id} changed meanwhile; please retry.")
     raise ConflictError(
-        f"Subscription {subscription_id} already ends on {current.end_date.isoformat()}."
+        f"Subscription {subscription_id} already ends on {current['end_date'].isoformat()}."
     )
 
 
@@ -97,7 +92,7 @@ async def get_subscription(db: Database, subscription_id: int) -> SubscriptionOu
     row = await query.fetch_one(db, subscription_id)
     if row is None:
         raise NotFoundError(f"Subscription {subscription_id} not found.")
-    return SubscriptionOut.model_validate(dict(row))
+    return SubscriptionOut.model_validate(row)
 
 
 async def list_customer_subscriptions(

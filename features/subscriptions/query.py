@@ -3,13 +3,12 @@
 from datetime import date
 from typing import Any
 
-import asyncpg
-from sqlalchemy import Date, Row, and_, bindparam, func, insert, literal_column, select, update
+from sqlalchemy import Date, and_, bindparam, func, insert, literal_column, select, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.database import Database, execute
+from shared.database import Database, RowDict, execute, fetch_row
 from shared.models import SUBSCRIPTION_PERIOD, StreamingSubscription
 from shared.pagination import PagedSelect
 
@@ -69,7 +68,7 @@ END = (
     .returning(*_COLUMNS)
 )
 
-ONE = select(*_COLUMNS).where(col(S.id) == bindparam("subscription_id"))
+_ONE = select(*_COLUMNS).where(col(S.id) == bindparam("subscription_id"))
 TODAY = select(_TODAY.label("today"))
 
 
@@ -96,31 +95,31 @@ _CUSTOMER_PAGE = _customer_page()
 
 async def overlapping(
     session: AsyncSession, customer_id: int, start: date, end: date | None
-) -> Row[Any] | None:
+) -> RowDict | None:
     params = {"customer_id": customer_id, "start_date": start, "end_date": end}
-    return (await execute(session, OVERLAPPING, params)).first()
+    return await fetch_row(session, OVERLAPPING, params)
 
 
 async def insert_subscription(
     session: AsyncSession, customer_id: int, plan_name: str, start: date, end: date | None
-) -> Row[Any]:
+) -> RowDict:
     params = {"customer_id": customer_id, "plan_name": plan_name, "start_date": start}
-    return (await execute(session, INSERT, {**params, "end_date": end})).one()
+    row = await fetch_row(session, INSERT, {**params, "end_date": end})
+    if row is None:  # INSERT ... RETURNING of one row
+        raise RuntimeError("the subscription INSERT returned no row")
+    return row
 
 
 async def end_subscription(
     session: AsyncSession, subscription_id: int, end: date | None
-) -> Row[Any] | None:
+) -> RowDict | None:
     params = {"target_id": subscription_id, "new_end_date": end}
-    return (await execute(session, END, params)).one_or_none()
+    return await fetch_row(session, END, params)
 
 
-async def fetch_one(db: Database, subscription_id: int) -> asyncpg.Record | None:
-    return await db.read_one(ONE, {"subscription_id": subscription_id})
-
-
-async def fetch_one_in(session: AsyncSession, subscription_id: int) -> Row[Any] | None:
-    return (await execute(session, ONE, {"subscription_id": subscription_id})).one_or_none()
+async def fetch_one(source: Database | AsyncSession, subscription_id: int) -> RowDict | None:
+    """A subscription: from the read pool, or inside a write's session."""
+    return await fetch_row(source, _ONE, {"subscription_id": subscription_id})
 
 
 async def today_in(session: AsyncSession) -> date:

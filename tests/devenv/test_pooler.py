@@ -12,15 +12,25 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from devenv.database import connect, drop_database, migrate, prepare, with_database
+from devenv.__main__ import reset_target
+from devenv.database import (
+    PoolerWithoutDirectURLError,
+    connect,
+    direct_url,
+    drop_database,
+    migrate,
+    prepare,
+    with_database,
+)
 from devenv.pgbouncer import PgBouncer, pgbouncer_binary, running_pgbouncer
 from devenv.ports import free_port
 from main import create_app
-from shared.database import StatementTimeoutNotSetError
+from shared.database import StatementTimeoutNotSetError, asyncpg_connect_args
 from shared.http_server import UVICORN_HTTP
 from shared.settings import PROJECT_ROOT
 from tests.support import ADMIN, make_dev_settings, make_settings, serve_on_loopback
@@ -34,14 +44,16 @@ def pgbouncer(server_url: str) -> Iterator[PgBouncer]:
         pgbouncer_binary()
     except RuntimeError as exc:
         pytest.fail(f"{exc} (`.ci/run` installs it)")
-    server = make_url(server_url)
+    server = asyncpg_connect_args(server_url)  # TCP, or the embedded server's unix socket
     folder = Path(tempfile.mkdtemp(prefix="pagila-pgbouncer-"))
     try:
         with running_pgbouncer(
             folder,
-            server_host=server.host or "127.0.0.1",
-            server_port=server.port or 5432,
+            server_host=server["host"] or "127.0.0.1",
+            server_port=server["port"] or 5432,
             pool_size=2,
+            user=server["user"] or "postgres",
+            password=server["password"],
         ) as bouncer:
             yield bouncer
     finally:
@@ -51,7 +63,7 @@ def pgbouncer(server_url: str) -> Iterator[PgBouncer]:
 @pytest.fixture
 async def pooled_url(fresh_pagila_url: str, pgbouncer: PgBouncer) -> str:
     """A migrated Pagila whose role has our statement timeout, and its URL through PgBouncer."""
-    await prepare(fresh_pagila_url, make_dev_settings(), ("postgres", TIMEOUT_MS))
+    await prepare(fresh_pagila_url, make_dev_settings(), (pgbouncer.user, TIMEOUT_MS))
     return pgbouncer.url(make_url(fresh_pagila_url).database or "")
 
 
@@ -232,3 +244,44 @@ async def test_two_workers_start_through_pgbouncer_on_a_fresh_database(
         server.terminate()
         server.wait(timeout=60)
         await drop_database(direct)
+
+
+def test_provisioning_goes_to_postgresql_itself_behind_a_pooler() -> None:
+    pooler = "postgresql+asyncpg://postgres@127.0.0.1:6432/pagila"
+    behind = make_settings(database_url=pooler, db_pooler="transaction")
+    with pytest.raises(PoolerWithoutDirectURLError, match="set DATABASE_DIRECT_URL"):
+        direct_url(pooler, behind, make_dev_settings())
+    dev = make_dev_settings(database_direct_url="postgresql://postgres@127.0.0.1:5432/pagila")
+    assert direct_url(pooler, behind, dev) == "postgresql+asyncpg://postgres@127.0.0.1:5432/pagila"
+    assert direct_url(pooler, make_settings(database_url=pooler), make_dev_settings()) == pooler
+    assert (
+        reset_target(behind, dev)[0] == "database 'pagila' on 127.0.0.1:5432 (DATABASE_DIRECT_URL)"
+    )
+
+
+async def test_provisioning_is_not_cut_short_by_the_role_timeout(
+    pooled_url: str, fresh_pagila_url: str
+) -> None:
+    """The role's timeout is the app's; provisioning's own sessions (a restore, a migration, the
+    wait for another worker's) set none."""
+    conn = await connect(fresh_pagila_url)
+    try:
+        assert await conn.fetchval("SELECT current_setting('statement_timeout')") == "0"
+        await conn.execute("SELECT pg_sleep(0.7)")  # past TIMEOUT_MS
+    finally:
+        await conn.close()
+    plain = await asyncpg.connect(**asyncpg_connect_args(fresh_pagila_url))
+    try:
+        assert await plain.fetchval("SELECT current_setting('statement_timeout')") == "500ms"
+    finally:
+        await plain.close()
+
+
+async def test_pgbouncer_wants_the_password(pgbouncer: PgBouncer) -> None:
+    """The loopback pooler does not hand the server's login to whoever connects."""
+    # PgBouncer 1.18 answers a failed SCRAM exchange with a protocol error, not 28P01.
+    with pytest.raises(asyncpg.PostgresError, match="authentication failed"):
+        await asyncpg.connect(
+            host="127.0.0.1", port=pgbouncer.port, user=pgbouncer.user, database="postgres",
+            password="not-the-password",
+        )  # fmt: skip

@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -146,3 +147,75 @@ async def test_a_plain_postgresql_url_that_answers_passes(fresh_clone: Path) -> 
         PAGILA_DIR=os.environ["PAGILA_DIR"], LLM_PROVIDER="openai", OPENAI_API_KEY="sk-x",
     )  # fmt: skip
     assert (code, lines) == (0, [])
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "DB_POOLER=transaction: set DATABASE_URL to the pooler"),
+        (
+            {"DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/pagila"},
+            "DB_POOLER=transaction: set DATABASE_DIRECT_URL to PostgreSQL itself",
+        ),
+        (
+            {
+                "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/pagila",
+                "DATABASE_DIRECT_URL": "postgresql://postgres@127.0.0.1:9/pagila",
+            },
+            "DATABASE_DIRECT_URL: cannot connect to PostgreSQL at 127.0.0.1:9",
+        ),
+    ],
+    ids=["no pooler URL", "nowhere to provision", "direct URL unreachable"],
+)
+async def test_a_pooler_without_what_it_needs_is_named(
+    fresh_clone: Path, env: dict[str, str], expected: str
+) -> None:
+    code, lines, _ = await preflight(
+        fresh_clone, "serve", DB_POOLER="transaction", PAGILA_DIR=os.environ["PAGILA_DIR"],
+        LLM_PROVIDER="openai", OPENAI_API_KEY="sk-x", **env,
+    )  # fmt: skip
+    assert code == 1
+    assert [line for line in lines if expected in line], lines
+
+
+async def test_a_pooler_with_provisioning_off_needs_no_direct_url(fresh_clone: Path) -> None:
+    code, lines, _ = await preflight(
+        fresh_clone, "serve", DB_POOLER="transaction", PREPARE_DATABASE="false",
+        DATABASE_URL="postgresql://postgres@127.0.0.1:5432/postgres",
+        PAGILA_DIR=os.environ["PAGILA_DIR"], LLM_PROVIDER="openai", OPENAI_API_KEY="sk-x",
+    )  # fmt: skip
+    assert (code, lines) == (0, [])
+
+
+def test_the_preflight_restates_the_settings_defaults_and_provider_rule() -> None:
+    """devenv/preflight.py runs before pydantic is installed, so it restates some defaults and
+    the provider rule: they must agree with the settings classes."""
+    from devenv import preflight
+    from devenv.settings import DevSettings
+    from shared.settings import Settings, resolve_llm_provider
+
+    # The classes' defaults, not this environment's values.
+    dev = {name: field.default for name, field in DevSettings.model_fields.items()}
+    assert {
+        "PAGILA_BASE_URL": dev["pagila_base_url"],
+        "PAGILA_CACHE_DIR": str(dev["pagila_cache_dir"]),
+        "EMBEDDED_PG_DIR": str(dev["embedded_pg_dir"]),
+        "EMBEDDED_PG_USER": dev["embedded_pg_user"],
+        "PREPARE_DATABASE": str(dev["prepare_database"]).lower(),
+        "DB_POOLER": Settings.model_fields["db_pooler"].default,
+    } == preflight.DEFAULTS
+    unset = {"llm_provider": "auto", "llm_base_url": None, "azure_openai_endpoint": None}
+    cases: list[dict[str, str]] = [
+        {},
+        {"LLM_PROVIDER": "local"},
+        {"LLM_PROVIDER": "openai"},
+        {"LLM_BASE_URL": "http://127.0.0.1:9/v1"},
+        {"AZURE_OPENAI_ENDPOINT": "https://x.openai.azure.com"},
+        {"OPENAI_API_KEY": "sk-x"},
+        {"LLM_PROVIDER": "auto", "OPENAI_API_KEY": "sk-x"},
+    ]
+    for env in cases:
+        fields: dict[str, Any] = {**unset, "openai_api_key": None}
+        fields |= {k.lower(): v for k, v in env.items()}
+        expected = resolve_llm_provider(Settings(_env_file=None, **fields)) == "local"
+        assert preflight.uses_local_model(env) is expected, env
