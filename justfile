@@ -126,6 +126,10 @@ bench *ARGS: setup (_debian "wrk" "wrk")
     if [[ " $* " == *" --pooler"* ]]; then just _debian pgbouncer pgbouncer; fi
     poetry run python -m bench.run "$@"
 
+# Each hot read's SQL against the best SQL written by hand for the same rows: EXPLAIN (ANALYZE, BUFFERS) medians; e.g. `just explain --runs 100`
+explain *ARGS: setup
+    poetry run python -m bench.explain "$@"
+
 # Measure the AI on the configured model: `summary` (/ai/summary over sampled films; `--all` for 1,000), `assistant` (/ai/handoff over the build and held-out questions), `ask` (/ai/ask: invented films, grounding off and on)
 eval WHAT *ARGS: (_preflight "serve") setup (_local-llm-if-used "--with local-llm")
     #!/usr/bin/env bash

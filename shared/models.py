@@ -157,6 +157,9 @@ class Inventory(SQLModel, table=True):
 
 # Migration 0003: at most one open (unreturned) rental per copy.
 OPEN_RENTAL_INDEX = "uq_rental_open_inventory"
+# Migration 0007: a customer's rentals, newest first (GET /customers/{id}/rentals and its total),
+# read from an index instead of a scan of every rental (Pagila has no index on customer_id).
+CUSTOMER_RENTALS_INDEX = "ix_rental_customer_recent"
 # Pagila's own unique index; it fires for two rentals of one copy to one customer in one instant.
 PAGILA_RENTAL_UNIQUE_INDEX = "idx_unq_rental_rental_date_inventory_id_customer_id"
 
@@ -170,6 +173,8 @@ class Rental(SQLModel, table=True):
             unique=True,
             postgresql_where=text("return_date IS NULL"),
         ),
+        # Scanned backwards for newest first.
+        Index(CUSTOMER_RENTALS_INDEX, "customer_id", "rental_date", "rental_id"),
     )
 
     rental_id: int = Field(primary_key=True)
