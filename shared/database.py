@@ -308,8 +308,12 @@ class Database:
 
     async def _fetch(self, sql: str, args: list[Any]) -> list[asyncpg.Record]:
         assert self._read_pool is not None
-        # A bounded wait for a free connection (TimeoutError, a 503), as for writes.
-        async with asyncio.timeout(self._pool_timeout_s):
+        # A bounded wait for a free connection (TimeoutError, a 503), as for writes; no timer
+        # when one is free (a timer per read costs more than a small query's decoding).
+        if self._read_slots.locked():
+            async with asyncio.timeout(self._pool_timeout_s):
+                await self._read_slots.acquire()
+        else:
             await self._read_slots.acquire()
         try:
             async with self._read_pool.acquire() as connection:
