@@ -29,11 +29,10 @@ from pathlib import Path
 import httpx
 from sqlalchemy.engine import make_url
 
-from devenv.database import connect, database_url, prepare
-from devenv.pgbouncer import PgBouncer, running_pgbouncer
+from devenv.database import connect, database_url, prepare, role_statement_timeout
+from devenv.pgbouncer import pgbouncer_in_front_of
 from devenv.ports import free_port
 from devenv.settings import get_dev_settings
-from shared.database import asyncpg_connect_args
 from shared.http_server import UVICORN_HTTP
 from shared.settings import PROJECT_ROOT, get_settings
 
@@ -139,21 +138,6 @@ def _wrk(
     )
 
 
-@contextmanager
-def pgbouncer_in_front_of(url: str, folder: Path, pool_size: int = 20) -> Iterator[PgBouncer]:
-    """PgBouncer in transaction mode in front of the server of `url` (TCP or unix socket)."""
-    server = asyncpg_connect_args(url)
-    with running_pgbouncer(
-        folder,
-        server_host=server["host"] or "127.0.0.1",
-        server_port=server["port"] or 5432,
-        pool_size=pool_size,
-        user=server["user"] or "postgres",
-        password=server["password"],
-    ) as bouncer:
-        yield bouncer
-
-
 def _range(values: list[float]) -> str:
     """median (min-max)"""
     return f"{statistics.median(values):.0f} ({min(values):.0f}-{max(values):.0f})"
@@ -221,8 +205,8 @@ def main() -> None:
         tempfile.TemporaryDirectory() as tmp,
         ExitStack() as stack,
     ):
-        role_timeout = (make_url(url).username or "postgres", settings.db_statement_timeout_ms)
-        asyncio.run(prepare(url, dev, role_timeout if args.pooler else None))
+        role_timeout = role_statement_timeout(url, settings) if args.pooler else None
+        asyncio.run(prepare(url, dev, role_timeout))
         # The app must not prepare (or start) anything itself: same database, already prepared.
         env = {"DATABASE_URL": url, "PREPARE_DATABASE": "false", "LLM_PROVIDER": "openai",
                "OPENAI_API_KEY": "sk-bench-makes-no-model-calls", "ADMIN_TOKEN": token}  # fmt: skip

@@ -19,14 +19,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from bench.run import (
-    OVERLAPS,
-    free_copies_and_now,
-    pgbouncer_in_front_of,
-    run_wrk,
-    server_process,
-)
-from devenv.database import connect, database_url, prepare
+from bench.run import OVERLAPS, free_copies_and_now, run_wrk, server_process
+from devenv.database import connect, database_url, prepare, role_statement_timeout
+from devenv.pgbouncer import pgbouncer_in_front_of
 from devenv.settings import get_dev_settings
 from shared.http_server import UVICORN_HTTP
 from shared.settings import get_settings
@@ -153,8 +148,7 @@ def main() -> None:
         tempfile.TemporaryDirectory() as tmp,
         ExitStack() as stack,
     ):
-        role = make_url(url).username or "postgres"
-        role_timeout = (role, settings.db_statement_timeout_ms) if args.pooler else None
+        role_timeout = role_statement_timeout(url, settings) if args.pooler else None
         asyncio.run(prepare(url, dev, role_timeout))
         env = {"DATABASE_URL": url, "PREPARE_DATABASE": "false", "LLM_PROVIDER": "openai",
                "OPENAI_API_KEY": "sk-soak-makes-no-model-calls",

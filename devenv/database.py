@@ -73,12 +73,17 @@ def direct_url(app_url: str, settings: Settings, dev: DevSettings) -> str:
     return app_url
 
 
+def role_statement_timeout(app_url: str, settings: Settings) -> tuple[str, int]:
+    """(the app's role, DB_STATEMENT_TIMEOUT_MS): what `set_role_statement_timeout` sets."""
+    return make_url(app_url).username or "postgres", settings.db_statement_timeout_ms
+
+
 def pooled_statement_timeout(app_url: str, settings: Settings) -> tuple[str, int] | None:
-    """(role, ms) when the app's statement timeout must be the role's setting in the database
-    (DB_POOLER=transaction: the pooler refuses it as a start-up parameter)."""
+    """The role's statement timeout when it must be set in the database (DB_POOLER=transaction:
+    the pooler refuses it as a start-up parameter)."""
     if settings.db_pooler != "transaction":
         return None
-    return make_url(app_url).username or "postgres", settings.db_statement_timeout_ms
+    return role_statement_timeout(app_url, settings)
 
 
 def _ident(name: str) -> str:

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import structlog
 
 from devenv.ports import free_port
+from shared.database import asyncpg_connect_args
 
 log = structlog.get_logger(__name__)
 
@@ -135,8 +136,18 @@ class PgBouncer:
 
 
 @contextmanager
-def running_pgbouncer(folder: Path, **kwargs: object) -> Iterator[PgBouncer]:
-    bouncer = PgBouncer(folder, **kwargs)  # type: ignore[arg-type]
+def pgbouncer_in_front_of(url: str, folder: Path, pool_size: int = 20) -> Iterator[PgBouncer]:
+    """PgBouncer running in front of the server of `url` (TCP, or the embedded server's unix
+    socket), logging in with the URL's user and password."""
+    server = asyncpg_connect_args(url)
+    bouncer = PgBouncer(
+        folder,
+        server_host=server["host"] or "127.0.0.1",
+        server_port=server["port"] or 5432,
+        pool_size=pool_size,
+        user=server["user"] or "postgres",
+        password=server["password"],
+    )
     bouncer.start()
     try:
         yield bouncer

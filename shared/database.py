@@ -400,7 +400,7 @@ RowDict = dict[str, Any]
 
 
 async def fetch_row(
-    source: "Database | AsyncSession", statement: Executable, params: dict[str, Any] | None = None
+    source: Database | AsyncSession, statement: Executable, params: dict[str, Any] | None = None
 ) -> RowDict | None:
     """The first row of `statement`, as a dict, or None. With the Database: a read on the read
     pool (its own snapshot). With a write's session: any statement (an UPDATE ... RETURNING

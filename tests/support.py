@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -61,6 +62,20 @@ async def serve_on_loopback(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+@asynccontextmanager
+async def served_client(
+    app: FastAPI, client_timeout_s: float = 30.0
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app started (its lifespan), served on loopback, and a client of it: for tests of
+    what only a real socket shows (outages, ordering, streaming)."""
+    async with (
+        app.router.lifespan_context(app),
+        serve_on_loopback(app) as url,
+        httpx.AsyncClient(base_url=url, timeout=client_timeout_s) as http,
+    ):
+        yield http
 
 
 async def forget_failures(url: str, client: str) -> None:

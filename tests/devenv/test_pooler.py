@@ -27,13 +27,13 @@ from devenv.database import (
     prepare,
     with_database,
 )
-from devenv.pgbouncer import PgBouncer, pgbouncer_binary, running_pgbouncer
+from devenv.pgbouncer import PgBouncer, pgbouncer_binary, pgbouncer_in_front_of
 from devenv.ports import free_port
 from main import create_app
 from shared.database import StatementTimeoutNotSetError, asyncpg_connect_args
 from shared.http_server import UVICORN_HTTP
 from shared.settings import PROJECT_ROOT
-from tests.support import ADMIN, make_dev_settings, make_settings, serve_on_loopback
+from tests.support import ADMIN, make_dev_settings, make_settings, served_client
 
 TIMEOUT_MS = 500
 
@@ -44,17 +44,9 @@ def pgbouncer(server_url: str) -> Iterator[PgBouncer]:
         pgbouncer_binary()
     except RuntimeError as exc:
         pytest.fail(f"{exc} (`.ci/run` installs it)")
-    server = asyncpg_connect_args(server_url)  # TCP, or the embedded server's unix socket
     folder = Path(tempfile.mkdtemp(prefix="pagila-pgbouncer-"))
     try:
-        with running_pgbouncer(
-            folder,
-            server_host=server["host"] or "127.0.0.1",
-            server_port=server["port"] or 5432,
-            pool_size=2,
-            user=server["user"] or "postgres",
-            password=server["password"],
-        ) as bouncer:
+        with pgbouncer_in_front_of(server_url, folder, pool_size=2) as bouncer:
             yield bouncer
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -128,11 +120,7 @@ async def test_named_prepared_statements_break_behind_pgbouncer(
     await migrate(fresh_pagila_url)
     url = pgbouncer.url(make_url(fresh_pagila_url).database or "")
     app = create_app(make_settings(**_pooled_settings(url, "none")), make_dev_settings())
-    async with (
-        app.router.lifespan_context(app),
-        serve_on_loopback(app) as base,
-        httpx.AsyncClient(base_url=base, timeout=30) as http,
-    ):
+    async with served_client(app) as http:
         problems = await _mixed_load(http, await _free_copies(fresh_pagila_url, 10))
     assert problems, "named prepared statements went through a transaction-mode pooler"
 
@@ -141,11 +129,7 @@ async def test_the_app_behind_pgbouncer_in_transaction_mode(
     pooled_url: str, fresh_pagila_url: str
 ) -> None:
     app = create_app(make_settings(**_pooled_settings(pooled_url)), make_dev_settings())
-    async with (
-        app.router.lifespan_context(app),
-        serve_on_loopback(app) as base,
-        httpx.AsyncClient(base_url=base, timeout=30) as http,
-    ):
+    async with served_client(app) as http:
         copies = await _free_copies(fresh_pagila_url, 20)
         for _ in range(3):
             assert await _mixed_load(http, copies) == []
@@ -168,11 +152,7 @@ async def test_the_statement_timeout_holds_through_pgbouncer(
     app = create_app(make_settings(**_pooled_settings(pooled_url)), make_dev_settings())
     blocker = await connect(fresh_pagila_url)
     try:
-        async with (
-            app.router.lifespan_context(app),
-            serve_on_loopback(app) as base,
-            httpx.AsyncClient(base_url=base, timeout=30) as http,
-        ):
+        async with served_client(app) as http:
             await blocker.execute("BEGIN; LOCK TABLE film IN ACCESS EXCLUSIVE MODE")
             # Without the timeout the read waits for the lock, which outlasts this wait.
             async with asyncio.timeout(5):

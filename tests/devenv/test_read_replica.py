@@ -9,13 +9,12 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from devenv.database import connect, prepare
 from devenv.embedded_postgres import EmbeddedPostgres
 from main import create_app
-from tests.support import ADMIN, make_dev_settings, make_settings, serve_on_loopback
+from tests.support import ADMIN, make_dev_settings, make_settings, served_client
 
 
 @pytest.fixture
@@ -53,11 +52,7 @@ async def test_reads_on_the_replica_writes_on_the_primary(
         database_url=primary.url("pagila"), database_read_url=replica.url("pagila")
     )
     app = create_app(settings, make_dev_settings())
-    async with (
-        app.router.lifespan_context(app),
-        serve_on_loopback(app) as url,
-        httpx.AsyncClient(base_url=url, timeout=30) as http,
-    ):
+    async with served_client(app) as http:
         before = (await http.get("/films/1")).json()["streaming_available"]
         conn = await connect(replica.url("pagila"))
         try:

@@ -22,7 +22,7 @@ from devenv.local_llm import LocalModelServer
 from features.ai_summary.dtos import FilmSummary
 from main import create_app
 from shared.settings import PROJECT_ROOT
-from tests.support import column, make_dev_settings, make_settings, serve_on_loopback
+from tests.support import column, make_dev_settings, make_settings, serve_on_loopback, served_client
 
 pytestmark = pytest.mark.llm
 
@@ -198,11 +198,7 @@ async def test_a_killed_model_server_is_restarted_and_reported(test_db_url: str)
     app: FastAPI = create_app(
         make_settings(database_url=test_db_url, llm_provider="local"), make_dev_settings()
     )
-    async with (
-        app.router.lifespan_context(app),
-        serve_on_loopback(app) as url,
-        httpx.AsyncClient(base_url=url, timeout=120) as http,
-    ):
+    async with served_client(app, client_timeout_s=120) as http:
         await _ready(http)  # on a loaded machine the first probe may still time out
         server = app.state.local_model
         os.kill(server.pid, signal.SIGKILL)
@@ -230,11 +226,7 @@ async def test_a_frozen_model_is_not_ready_and_not_waited_for(test_db_url: str) 
         database_url=test_db_url, llm_provider="local", ai_wait_timeout_s=3, ai_max_concurrent=1
     )
     app: FastAPI = create_app(settings, make_dev_settings())
-    async with (
-        app.router.lifespan_context(app),
-        serve_on_loopback(app) as url,
-        httpx.AsyncClient(base_url=url, timeout=60) as http,
-    ):
+    async with served_client(app, client_timeout_s=60) as http:
         await _ready(http)  # on a loaded machine the first probe may still time out
         await asyncio.sleep(5.5)  # past the last answer's sign of life: /ready probes now
         server = app.state.local_model

@@ -3,11 +3,9 @@ DB_POOL_TIMEOUT_S for one, then answers 503; the busy read still completes."""
 
 import asyncio
 
-import httpx
-
 from devenv.database import connect, migrate
 from main import create_app
-from tests.support import make_dev_settings, make_settings, serve_on_loopback
+from tests.support import make_dev_settings, make_settings, served_client
 
 
 async def test_a_read_waits_for_a_connection_only_so_long(fresh_pagila_url: str) -> None:
@@ -16,11 +14,7 @@ async def test_a_read_waits_for_a_connection_only_so_long(fresh_pagila_url: str)
     app = create_app(settings, make_dev_settings())
     blocker = await connect(fresh_pagila_url)
     try:
-        async with (
-            app.router.lifespan_context(app),
-            serve_on_loopback(app) as base,
-            httpx.AsyncClient(base_url=base, timeout=30) as http,
-        ):
+        async with served_client(app) as http:
             await blocker.execute("BEGIN; LOCK TABLE film IN ACCESS EXCLUSIVE MODE")
             held = asyncio.create_task(http.get("/films/1"))  # takes the one connection, waits
             await asyncio.sleep(0.5)
