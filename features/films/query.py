@@ -18,12 +18,11 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.database import Database, RowDict, fetch_row, fetch_rows
+from shared.database import Database, PagedSelect, RowDict, fetch_row, fetch_rows
 from shared.models import (
     Film,
     film_category_name,
 )
-from shared.pagination import PagedSelect
 
 _FILM_COLUMNS = (
     col(Film.film_id),

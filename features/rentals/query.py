@@ -9,9 +9,8 @@ from sqlalchemy import Integer, bindparam, func, select, text, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.database import Database, RowDict, fetch_row
+from shared.database import Database, PagedSelect, RowDict, fetch_row
 from shared.models import Film, Inventory, Rental
-from shared.pagination import PagedSelect
 
 _RENTAL_COLUMNS = (
     col(Rental.rental_id),

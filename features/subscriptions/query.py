@@ -8,9 +8,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.database import Database, RowDict, execute, fetch_row
+from shared.database import Database, PagedSelect, RowDict, execute, fetch_row
 from shared.models import SUBSCRIPTION_PERIOD, StreamingSubscription
-from shared.pagination import PagedSelect
 
 S = StreamingSubscription
 _TODAY = func.current_date()
