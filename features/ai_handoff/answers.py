@@ -26,7 +26,7 @@ SORT_WORDS = {
 }
 
 
-def _money(value: float) -> str:
+def _price(value: float) -> str:
     return f"${value:.2f}"
 
 
@@ -40,7 +40,7 @@ def _film_line(film: dict[str, Any]) -> str:
         facts.append(film["category"])
     if film.get("length"):
         facts.append(f"{film['length']} min")
-    facts.append(_money(film["rental_rate"]))
+    facts.append(_price(film["rental_rate"]))
     return f"{film['title']} ({', '.join(facts)})"
 
 
@@ -63,7 +63,7 @@ def describe(films: FilmQuery) -> str:
     if films.text:
         parts.append(f"matching “{films.text}”")
     if films.max_price is not None:
-        parts.append(f"at most {_money(float(films.max_price))}")
+        parts.append(f"at most {_price(float(films.max_price))}")
     if films.min_length is not None and films.max_length is not None:
         parts.append(f"of {films.min_length} to {films.max_length} minutes")
     elif films.min_length is not None:
@@ -133,11 +133,11 @@ def film_details(u: Understanding, data: dict[str, Any]) -> str:
             )
         elif intent == "price":
             said.append(
-                f"{title} rents for {_money(data['rental_rate'])} for {data['rental_days']} days."
+                f"{title} rents for {_price(data['rental_rate'])} for {data['rental_days']} days."
             )
     facts = [data["rating"] or "not rated", data["category"] or "no category"]
     facts += [f"{data['release_year']}", f"{data['length']} min"]
-    summary = f"({title}: {', '.join(f for f in facts if f)}, {_money(data['rental_rate'])}"
+    summary = f"({title}: {', '.join(f for f in facts if f)}, {_price(data['rental_rate'])}"
     summary += ", streams now)" if data["streaming"] else ")"
     return " ".join(dict.fromkeys(said)) + " " + summary
 
@@ -153,7 +153,7 @@ def availability(data: dict[str, Any]) -> str:
     )
     return (
         f"{title}: {data['in_stock']} of our {data['copies']} copies are in ({per_store}). "
-        f"It rents for {_money(data['rental_rate'])}."
+        f"It rents for {_price(data['rental_rate'])}."
     )
 
 

@@ -2,6 +2,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.models import Money
+
 Agent = Literal["search", "general"]
 
 
@@ -36,7 +38,7 @@ class FilmHit(BaseModel):
     film_id: int
     title: str
     rating: str | None
-    rental_rate: float = Field(examples=[0.99], description="Price of one rental, as in /films.")
+    rental_rate: Money = Field(description="Price of one rental, as in /films.")
 
 
 class HandoffAnswer(BaseModel):

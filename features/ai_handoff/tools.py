@@ -17,9 +17,9 @@ import asyncpg
 import structlog
 from semantic_kernel.functions import kernel_function
 
-from features.ai_handoff import query as customers
 from features.ai_handoff.dtos import FilmHit, ToolCall
 from features.catalogue import query
+from features.customers import query as customers
 from shared.database import Database
 from shared.models import MAX_ID, MPAA_RATINGS
 
@@ -58,7 +58,7 @@ class ToolRecord:
                     film_id=row["film_id"],
                     title=row["title"],
                     rating=row["rating"],
-                    rental_rate=float(row["rental_rate"]),
+                    rental_rate=_money(row["rental_rate"]),
                 )
 
 
@@ -67,6 +67,7 @@ class ToolInputError(ValueError):
 
 
 def _money(value: Decimal) -> float:
+    """Money for the model as every response writes it (`shared.models.Money`)."""
     return float(value)
 
 
@@ -285,13 +286,14 @@ class CustomerTools(_Tools):
 
     @kernel_function(
         name=CUSTOMER_RENTALS,
-        description="A customer's most recent rentals (at most 5): film, rented, returned.",
+        description=f"A customer's most recent rentals (at most {customers.RECENT_RENTALS_LIMIT}): "
+        "film, rented, returned.",
     )
     async def customer_rentals(self, customer_id: Annotated[int, "The customer's id"]) -> str:
         async def work() -> dict[str, Any]:
             if not 1 <= customer_id <= MAX_ID:
                 return {"customer_id": customer_id, "found": False}
-            person = await customers.customer(self._db, customer_id)
+            person = await customers.customer_name(self._db, customer_id)
             if person is None:
                 return {"customer_id": customer_id, "found": False}
             rows = await customers.recent_rentals(self._db, customer_id)

@@ -1,19 +1,51 @@
-"""Customers as other slices read them (a slice with no route): does one exist.
+"""Customers as other slices read them (a slice with no route of its own).
 
-Rentals and subscriptions both answer "a customer's page", 404 when there is no such customer.
+Rentals and subscriptions ask whether a customer exists (a customer's page is a 404 when there
+is no such customer); the store assistant's staff-only tool reads a customer's name and most
+recent rentals.
 """
 
-from sqlalchemy import bindparam, exists, select
+import asyncpg
+from sqlalchemy import Integer, bindparam, exists, select, text
 from sqlmodel import col
 
 from shared.database import Database
 from shared.models import Customer
 
+# How many of a customer's rentals the assistant reads ("most recent").
+RECENT_RENTALS_LIMIT = 5
+
 _EXISTS_ROW = select(
     exists().where(col(Customer.customer_id) == bindparam("customer_id")).label("found")
 )
+
+_NAME = text("""
+SELECT customer_id, first_name, last_name FROM customer WHERE customer_id = :customer_id
+""").bindparams(bindparam("customer_id", type_=Integer))
+
+_RECENT_RENTALS = text("""
+SELECT r.rental_id, r.rental_date, r.return_date, f.film_id, f.title,
+       f.rating::text AS rating, f.rental_rate
+FROM rental AS r
+JOIN inventory AS i USING (inventory_id)
+JOIN film AS f USING (film_id)
+WHERE r.customer_id = :customer_id
+ORDER BY r.rental_date DESC, r.rental_id DESC
+LIMIT :limit
+""").bindparams(bindparam("customer_id", type_=Integer), bindparam("limit", type_=Integer))
 
 
 async def customer_exists(db: Database, customer_id: int) -> bool:
     row = await db.read_one(_EXISTS_ROW, {"customer_id": customer_id})
     return bool(row and row["found"])
+
+
+async def customer_name(db: Database, customer_id: int) -> asyncpg.Record | None:
+    """`first_name`, `last_name`; None when there is no such customer."""
+    return await db.read_one(_NAME, {"customer_id": customer_id})
+
+
+async def recent_rentals(db: Database, customer_id: int) -> list[asyncpg.Record]:
+    """The customer's last `RECENT_RENTALS_LIMIT` rentals with their films, newest first."""
+    params = {"customer_id": customer_id, "limit": RECENT_RENTALS_LIMIT}
+    return await db.read(_RECENT_RENTALS, params)

@@ -1,6 +1,6 @@
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.models import Rating
+from shared.models import Money, Rating
 
 
 class FilmOut(BaseModel):
@@ -28,9 +28,7 @@ class FilmOut(BaseModel):
     description: str | None
     release_year: int | None
     rating: Rating | None
-    # numeric(4,2) leaves as a JSON number (0.99); a float holds every such value exactly enough
-    # to print it back unchanged, and serialises natively (no Python callback per row).
-    rental_rate: float = Field(description="Price of one rental.")
+    rental_rate: Money = Field(description="Price of one rental.")
     length: int | None = Field(description="Minutes.")
     category: str | None
     streaming_available: bool
