@@ -60,6 +60,10 @@ class Database:
         # earlier ones wait on: under load most reads are fast and some wait for seconds.
         # asyncio.Semaphore queues in order; with a slot, the pool always has a connection.
         self._read_slots = asyncio.Semaphore(read_pool.get_max_size() if read_pool else 1)
+        # The same for write sessions: a request waits for its turn here, in order, not inside
+        # SQLAlchemy's pool (a greenlet and a timer per waiter, several times the CPU).
+        pool = engine.sync_engine.pool
+        self._write_slots = asyncio.Semaphore(pool.size() + pool._max_overflow)  # type: ignore[attr-defined]
         self._bind = bind
         self.separate_reads = separate_reads
         self._sessionmaker = async_sessionmaker(
@@ -71,6 +75,22 @@ class Database:
 
     def session(self) -> AsyncSession:
         return self._sessionmaker()
+
+    @asynccontextmanager
+    async def write_turn(self) -> AsyncIterator[None]:
+        """A turn at the write pool, first come, first served: a session opened inside one
+        finds a connection free. A bounded wait (DB_POOL_TIMEOUT_S), then a 503."""
+        if self._bind is not None:  # a test's one connection: nothing to wait for
+            yield
+            return
+        try:
+            await _take(self._write_slots, self._pool_timeout_s)
+        except TimeoutError as exc:
+            raise DatabaseUnavailableError() from exc
+        try:
+            yield
+        finally:
+            self._write_slots.release()
 
     @property
     def bound(self) -> bool:
@@ -108,13 +128,7 @@ class Database:
 
     async def _fetch(self, sql: str, args: list[Any]) -> list[asyncpg.Record]:
         assert self._read_pool is not None
-        # A bounded wait for a free connection (TimeoutError, a 503), as for writes; no timer
-        # when one is free (one timer fewer to schedule and cancel on the hottest path).
-        if self._read_slots.locked():
-            async with asyncio.timeout(self._pool_timeout_s):
-                await self._read_slots.acquire()
-        else:
-            await self._read_slots.acquire()
+        await _take(self._read_slots, self._pool_timeout_s)  # TimeoutError: a 503
         try:
             async with self._read_pool.acquire() as connection:
                 rows: list[asyncpg.Record] = await connection.fetch(sql, *args)
@@ -138,6 +152,16 @@ class Database:
 
 
 _PING = select(literal(1))
+
+
+async def _take(slots: asyncio.Semaphore, timeout_s: float) -> None:
+    """A slot, waiting at most `timeout_s` (TimeoutError); no timer when one is free (one
+    timer fewer to schedule and cancel on the hottest path)."""
+    if slots.locked():
+        async with asyncio.timeout(timeout_s):
+            await slots.acquire()
+    else:
+        await slots.acquire()
 
 
 class StatementTimeoutNotSetError(RuntimeError):

@@ -3,11 +3,19 @@ from, so that handlers build DTOs one way (`Model.model_validate(row)`)."""
 
 from typing import Any
 
+import asyncpg
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Result
 from sqlalchemy.sql.expression import Executable
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.database.core import Database
+from shared.database.outage import DEAD_CONNECTION, DatabaseUnavailableError, is_unavailable
+from shared.database.statements import compiled_statement
+
+# Where a session keeps the driver connection its statements run on directly (`session.info`:
+# the Session's own place for a user's data). Set by `one_statement_session`.
+DRIVER_CONNECTION = "pagila.driver_connection"
 
 
 async def execute(
@@ -31,8 +39,39 @@ async def fetch_row(
     if isinstance(source, Database):
         record = await source.read_one(statement, params)
         return dict(record) if record is not None else None
+    driver: asyncpg.Connection | None = source.info.get(DRIVER_CONNECTION)
+    if driver is not None:
+        records = await _fetch_on_driver(source, driver, statement, params)
+        return dict(records[0]) if records else None
     row = (await execute(source, statement, params)).first()
     return dict(row._mapping) if row is not None else None
+
+
+async def _fetch_on_driver(
+    session: AsyncSession,
+    driver: asyncpg.Connection,
+    statement: Executable,
+    params: dict[str, Any] | None,
+) -> list[asyncpg.Record]:
+    """`statement`, compiled once, on the session's own connection: none of the ORM's and the
+    async adapter's per-statement work (which costs several times the driver's CPU). Errors
+    come out as they do from SQLAlchemy: a constraint as its IntegrityError (handlers catch
+    one error, whichever way the statement ran), an outage as DatabaseUnavailableError, and a
+    dead connection is invalidated, so the pool never hands it out again."""
+    compiled = compiled_statement(statement)
+    args = compiled.args(params)
+    try:
+        records: list[asyncpg.Record] = await driver.fetch(compiled.sql, *args)
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise sa_exc.IntegrityError(compiled.sql, args, exc) from exc
+    except (OSError, asyncpg.PostgresError, *DEAD_CONNECTION) as exc:
+        dead = isinstance(exc, (OSError, *DEAD_CONNECTION))
+        if dead:
+            await (await session.connection()).invalidate(exc)
+        if dead or is_unavailable(exc):
+            raise DatabaseUnavailableError() from exc
+        raise
+    return records
 
 
 async def fetch_rows(

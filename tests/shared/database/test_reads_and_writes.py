@@ -215,6 +215,30 @@ async def test_reads_survive_their_pooled_connections_being_dropped(
     assert len(of(log_events, "database.reconnect")) == 2  # once per outage
 
 
+async def test_a_write_on_a_dead_connection_is_a_503_and_the_next_gets_a_fresh_one(
+    proxy: PgProxy,
+) -> None:
+    """A write's statement runs on its session's driver connection: when that connection turns
+    out dead, the write is a 503 (never retried: it may have committed) and the connection is
+    invalidated, so the pool (one connection here) does not hand it out again."""
+    settings = make_settings(database_url=proxy.url, db_pool_size=1, db_max_overflow=0)
+    application = create_app(settings, make_dev_settings())
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://test"
+        ) as client,
+    ):
+        before = await client.put("/rentals/1/return", headers=ADMIN)
+        proxy.drop_connections()
+        on_the_dead_connection = await client.put("/rentals/1/return", headers=ADMIN)
+        after = await client.put("/rentals/1/return", headers=ADMIN)
+
+    assert before.status_code == 409  # returned long ago: answered by the database
+    assert on_the_dead_connection.status_code == 503, on_the_dead_connection.text
+    assert after.status_code == 409, after.text
+
+
 def _local_port(response: httpx.Response) -> int:
     """The client side's port of the connection a response came over."""
     stream = response.extensions["network_stream"]
