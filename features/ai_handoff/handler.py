@@ -28,6 +28,8 @@ from features.ai_handoff.dtos import HandoffAnswer
 from features.ai_handoff.rules_router import RulesRouterChat
 from features.ai_handoff.tools import (
     CUSTOMERS_PLUGIN,
+    GENERAL_AGENT,
+    SEARCH_AGENT,
     STORE_PLUGIN,
     CustomerTools,
     StoreTools,
@@ -42,8 +44,6 @@ from shared.errors import AppError, BadGatewayError, GatewayTimeoutError
 
 log = structlog.get_logger(__name__)
 
-SEARCH_AGENT = "SearchAgent"
-GENERAL_AGENT = "GeneralAgent"
 _PROMPTS = Path(__file__).parent / "prompts"
 SEARCH_INSTRUCTIONS = (_PROMPTS / "search_agent.txt").read_text()
 GENERAL_INSTRUCTIONS = (_PROMPTS / "general_agent.txt").read_text()

@@ -23,6 +23,7 @@ from features.ai_handoff.tools import (
     FILM_AVAILABILITY,
     FILM_DETAILS,
     FIND_FILMS,
+    HANDOFF_TO_GENERAL,
     LIST_CATEGORIES,
     STORE_PLUGIN,
     TOP_ACTORS,
@@ -30,8 +31,6 @@ from features.ai_handoff.tools import (
 )
 from features.ai_handoff.understanding import FilmQuery, Understanding
 from shared.computed_chat import Call, ComputedToolCaller, Reply
-
-HANDOFF_TO_GENERAL = "Handoff-transfer_to_GeneralAgent"
 
 # Reads a question: what it names in the catalogue and what it asks (from the database).
 ReadQuestion = Callable[[str], Awaitable[Understanding]]

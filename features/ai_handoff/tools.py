@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import asyncpg
 import structlog
+from semantic_kernel.agents.orchestration.handoffs import HANDOFF_PLUGIN_NAME
 from semantic_kernel.functions import kernel_function
 
 from features.ai_handoff.dtos import FilmHit, ToolCall
@@ -25,7 +26,10 @@ from shared.models import MAX_ID, MPAA_RATINGS
 
 log = structlog.get_logger(__name__)
 
-# Plugin and function names, stated once: the kernel calls a function `Plugin-function`.
+# Agent, plugin and function names, stated once: the kernel calls a function `Plugin-function`,
+# and offers a handoff to an agent as `Handoff-transfer_to_<agent>` (Semantic Kernel's names).
+SEARCH_AGENT = "SearchAgent"
+GENERAL_AGENT = "GeneralAgent"
 STORE_PLUGIN = "Store"
 CUSTOMERS_PLUGIN = "Customers"
 FILM_DETAILS = "film_details"
@@ -42,6 +46,9 @@ MAX_FILMS = 20
 
 def qualified(plugin: str, function: str) -> str:
     return f"{plugin}-{function}"
+
+
+HANDOFF_TO_GENERAL = qualified(HANDOFF_PLUGIN_NAME, f"transfer_to_{GENERAL_AGENT}")
 
 
 @dataclass

@@ -14,6 +14,7 @@ from semantic_kernel.contents import ChatHistory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from features.ai_handoff.tools import HANDOFF_TO_GENERAL
 from shared.ai_kernel import get_ai
 from shared.computed_chat import Call
 from shared.settings import Settings, get_app_settings
@@ -43,8 +44,8 @@ def store_clerk(history: ChatHistory, offered: frozenset[str]) -> Move:
         return "None."
     question = str(history.messages[-1].content)
     if "France" in question:
-        if "Handoff-transfer_to_GeneralAgent" in offered:
-            return Call("Handoff-transfer_to_GeneralAgent", {})
+        if HANDOFF_TO_GENERAL in offered:
+            return Call(HANDOFF_TO_GENERAL, {})
         return "Paris."  # the general agent
     return Call("Store-film_details", {"title": "academy dinosaur"})
 

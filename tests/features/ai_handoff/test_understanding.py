@@ -7,13 +7,14 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from features.ai_handoff.rules_router import HANDOFF_TO_GENERAL, first_move
+from features.ai_handoff.rules_router import first_move
 from features.ai_handoff.tools import (
     CUSTOMER_RENTALS,
     CUSTOMERS_PLUGIN,
     FILM_AVAILABILITY,
     FILM_DETAILS,
     FIND_FILMS,
+    HANDOFF_TO_GENERAL,
     LIST_CATEGORIES,
     STORE_PLUGIN,
     TOP_ACTORS,
