@@ -86,6 +86,24 @@ class FilmCategory(SQLModel, table=True):
     category_id: int = Field(primary_key=True)
 
 
+# The same facts for hand-written SQL, stated once; the film is `f`, a copy (inventory row) `i`.
+# A film's category: as film_category_name().
+FILM_CATEGORY_SQL = (
+    "(SELECT c.name FROM film_category AS fc JOIN category AS c USING (category_id)"
+    " WHERE fc.film_id = f.film_id ORDER BY c.name LIMIT 1)"
+)
+# The film is in the category named by :category (any case).
+FILM_IN_CATEGORY_SQL = (
+    "EXISTS (SELECT FROM film_category AS fc JOIN category AS k USING (category_id)"
+    " WHERE fc.film_id = f.film_id AND lower(k.name) = lower(:category))"
+)
+# The copy is out: it has an open rental (OPEN_RENTAL_INDEX allows at most one).
+COPY_IS_OUT_SQL = (
+    "EXISTS (SELECT FROM rental AS r"
+    " WHERE r.inventory_id = i.inventory_id AND r.return_date IS NULL)"
+)
+
+
 def film_category_name() -> ScalarSelect[str]:
     """A film's category name, correlated to the enclosing query's `film` row. A film may in
     principle have several categories (film_category's key allows it); Pagila gives each one,

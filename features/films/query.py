@@ -20,6 +20,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.database import Database, PagedSelect, RowDict, fetch_row, fetch_rows
 from shared.models import (
+    COPY_IS_OUT_SQL,
+    FILM_CATEGORY_SQL,
+    FILM_IN_CATEGORY_SQL,
     Film,
     film_category_name,
 )
@@ -70,8 +73,7 @@ def _film_with_category() -> Select[*tuple[Any, ...]]:
 # film_category's key (film_id, category_id) rather than a correlated EXISTS per film.
 _CONDITIONS = {
     "q": "f.fulltext @@ websearch_to_tsquery('english', :q)",
-    "category": "EXISTS (SELECT FROM film_category AS fc JOIN category AS c USING (category_id) "
-    "WHERE fc.film_id = f.film_id AND lower(c.name) = lower(:category))",
+    "category": FILM_IN_CATEGORY_SQL,
     "rating": "f.rating = CAST(:rating AS mpaa_rating)",
     "streaming": "f.streaming_available = :streaming",
 }
@@ -107,9 +109,7 @@ def _paged(present: frozenset[str]) -> PagedSelect:
         page = f"SELECT f.film_id FROM film AS f WHERE {where} ORDER BY f.film_id"  # noqa: S608
     sql = f"""{matching}
 SELECT t.total, f.film_id, f.title, f.description, f.release_year, f.rating::text AS rating,
-       f.rental_rate, f.length, f.streaming_available,
-       (SELECT c.name FROM film_category AS fc JOIN category AS c USING (category_id)
-        WHERE fc.film_id = f.film_id ORDER BY c.name LIMIT 1) AS category
+       f.rental_rate, f.length, f.streaming_available, {FILM_CATEGORY_SQL} AS category
 FROM ({count}) AS t
 LEFT JOIN LATERAL ({page} LIMIT :limit OFFSET :offset) AS p ON true
 LEFT JOIN film AS f ON f.film_id = p.film_id
@@ -145,16 +145,14 @@ SET_STREAMING = (
 # its plan (`just explain`): the film's copies are counted per store first, and each store's
 # address joined once, not once per copy.
 AVAILABILITY = text(
-    """
+    f"""
     SELECT f.film_id, f.title, x.store_id, s.manager_staff_id, a.address, ci.city,
            coalesce(x.copies, 0) AS copies, x.available AS available_inventory_ids
       FROM film AS f
       LEFT JOIN LATERAL (
            SELECT i.store_id, count(*) AS copies,
-                  array_agg(i.inventory_id ORDER BY i.inventory_id) FILTER (
-                      WHERE NOT EXISTS (SELECT FROM rental AS r WHERE r.inventory_id =
-                                        i.inventory_id AND r.return_date IS NULL)
-                  ) AS available
+                  array_agg(i.inventory_id ORDER BY i.inventory_id)
+                      FILTER (WHERE NOT {COPY_IS_OUT_SQL}) AS available
              FROM inventory AS i WHERE i.film_id = f.film_id GROUP BY i.store_id
       ) AS x ON true
       LEFT JOIN store AS s ON s.store_id = x.store_id
@@ -162,7 +160,7 @@ AVAILABILITY = text(
       LEFT JOIN city AS ci ON ci.city_id = a.city_id
      WHERE f.film_id = :film_id
      ORDER BY x.store_id
-    """
+    """  # noqa: S608 - a constant fragment
 ).bindparams(bindparam("film_id", type_=Integer))
 
 

@@ -35,7 +35,8 @@ async def fetch_row(
 ) -> RowDict | None:
     """The first row of `statement`, as a dict, or None. With the Database: a read on the read
     pool (its own snapshot). With a write's session: any statement (an UPDATE ... RETURNING
-    too), inside its transaction, seeing what it wrote."""
+    too), inside its transaction, seeing what it wrote; with a one-statement session, on its
+    driver connection, in autocommit."""
     if isinstance(source, Database):
         record = await source.read_one(statement, params)
         return dict(record) if record is not None else None
