@@ -165,10 +165,16 @@ async def give_back(request: Request) -> Response:
     return _json(dict(row))
 
 
+async def _no_reset(connection: asyncpg.Connection) -> None:
+    return None
+
+
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     args = asyncpg_connect_args(os.environ["DATABASE_URL"])
-    async with asyncpg.create_pool(**args, min_size=1, max_size=10) as pool:
+    # No reset on release (asyncpg's default is a round trip of RESET ALL and friends): the
+    # floor's statements change no session state, as the API's read pool knows too.
+    async with asyncpg.create_pool(**args, min_size=1, max_size=10, reset=_no_reset) as pool:
         app.state.pool = pool
         yield
 
