@@ -50,6 +50,7 @@ class Database:
         bind: AsyncConnection | None = None,
         pool_timeout_s: float = 10.0,
         separate_reads: bool = False,
+        write_connections: int = 1,
     ) -> None:
         assert (read_pool is None) != (bind is None), "a read pool, or a bound connection"
         self.engine = engine
@@ -60,10 +61,10 @@ class Database:
         # earlier ones wait on: under load most reads are fast and some wait for seconds.
         # asyncio.Semaphore queues in order; with a slot, the pool always has a connection.
         self._read_slots = asyncio.Semaphore(read_pool.get_max_size() if read_pool else 1)
-        # The same for write sessions: a request waits for its turn here, in order, not inside
-        # SQLAlchemy's pool (a greenlet and a timer per waiter, several times the CPU).
-        pool = engine.sync_engine.pool
-        self._write_slots = asyncio.Semaphore(pool.size() + pool._max_overflow)  # type: ignore[attr-defined]
+        # The same for write sessions (`write_connections`: the engine pool's size and
+        # overflow): a request waits for its turn here, in order, not inside SQLAlchemy's pool
+        # (a greenlet and a timer per waiter, several times the CPU).
+        self._write_slots = asyncio.Semaphore(write_connections)
         self._bind = bind
         self.separate_reads = separate_reads
         self._sessionmaker = async_sessionmaker(
@@ -212,6 +213,7 @@ async def open_database(url: str, settings: Settings) -> AsyncIterator[Database]
                 read_pool,
                 pool_timeout_s=settings.db_pool_timeout_s,
                 separate_reads=bool(settings.database_read_url),
+                write_connections=settings.db_pool_size + settings.db_max_overflow,
             )
             if settings.db_pooler == "transaction":
                 await _check_statement_timeout(database, url, settings)
