@@ -36,6 +36,11 @@ class PgProxy:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", port)
         self._port = self._server.sockets[0].getsockname()[1]
 
+    @property
+    def open_connections(self) -> int:
+        """Client connections passing through now (each is two streams: client and server)."""
+        return len(self._writers) // 2
+
     def drop_at_next_message(self) -> None:
         """Cut the connection that sends the next message (a query in flight when the network
         path or the server goes away): the client learns of it only by the failed query."""

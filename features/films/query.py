@@ -22,7 +22,6 @@ from shared.database import Database, PagedSelect, RowDict, fetch_row, fetch_row
 from shared.models import (
     COPY_IS_OUT_SQL,
     FILM_CATEGORY_SQL,
-    FILM_IN_CATEGORY_SQL,
     Film,
     film_category_name,
 )
@@ -66,14 +65,14 @@ def _film_with_category() -> Select[*tuple[Any, ...]]:
     return select(*_FILM_COLUMNS, film_category_name().label("category"))
 
 
-# The page's filters, each a condition on `film AS f`. Pagila keeps `film.fulltext` (title +
-# description, configuration 'english') current with a trigger and indexes it (GiST); the search
-# text is parsed with the same configuration by websearch_to_tsquery, which accepts anything a
-# person types ("dinosaur -epic", "\"mad scientist\""). A film's category is resolved through
-# film_category's key (film_id, category_id) rather than a correlated EXISTS per film.
+# The page's filters but the category, each a condition on `film AS f`. Pagila keeps
+# `film.fulltext` (title + description, configuration 'english') current with a trigger and
+# indexes it (GiST); the search text is parsed with the same configuration by
+# websearch_to_tsquery, which accepts anything a person types ("dinosaur -epic", "\"mad
+# scientist\""). A category is not a test per film but where the ids come from: its films in
+# film_category (its key is (film_id, category_id)), found by the category's name.
 _CONDITIONS = {
     "q": "f.fulltext @@ websearch_to_tsquery('english', :q)",
-    "category": FILM_IN_CATEGORY_SQL,
     "rating": "f.rating = CAST(:rating AS mpaa_rating)",
     "streaming": "f.streaming_available = :streaming",
 }
@@ -87,17 +86,16 @@ def _paged(present: frozenset[str]) -> PagedSelect:
     row, never per skipped row). With a search or a category, the matching ids are found once
     (a materialised CTE) and both the total and the page taken from them; otherwise the total
     is a plain count and the page's ids an index-ordered scan that stops at the page."""
-    where = " AND ".join(_CONDITIONS[name] for name in sorted(present))
+    conditions = [_CONDITIONS[name] for name in sorted(present - {"category"})]
+    where = " AND ".join(conditions)
     rank = "ts_rank(f.fulltext, websearch_to_tsquery('english', :q)) AS rank"
     order = "rank DESC, film_id" if "q" in present else "film_id"
     if present & {"q", "category"}:  # selective, and costly to test twice: found once
         source = "film AS f"
         if "category" in present:
-            # The category's films from film_category (by its name), not a test per film.
-            others = [_CONDITIONS[name] for name in sorted(present - {"category"})]
-            where = " AND ".join([_CATEGORY_NAME, *others])
+            where = " AND ".join([_CATEGORY_NAME, *conditions])
             source = "film_category AS fc JOIN category AS c USING (category_id)"
-            if others:
+            if conditions:
                 source += " JOIN film AS f ON f.film_id = fc.film_id"
         film_id = "fc.film_id" if "category" in present else "f.film_id"
         ids = f"SELECT {film_id}{', ' + rank if 'q' in present else ''} FROM {source} WHERE {where}"  # noqa: S608

@@ -38,7 +38,8 @@ class Database:
     Reads: a SQLAlchemy statement (built once, compiled once) run by asyncpg on a connection of
     the read pool, outside any transaction: one round trip, and none of the per-call work of
     the ORM and the async adapter, which costs more CPU than a small query does. Writes: a
-    SQLModel session on the engine's pool, one transaction per request.
+    SQLModel session on the engine's pool, one transaction per request, or one statement in
+    autocommit on the session's driver connection (dependencies.py).
 
     `bind` (tests) runs everything on one connection that is inside a transaction of the
     test's: sessions use savepoints in it, and reads see their writes."""
@@ -80,7 +81,8 @@ class Database:
     @asynccontextmanager
     async def write_turn(self) -> AsyncIterator[None]:
         """A turn at the write pool, first come, first served: a session opened inside one
-        finds a connection free. A bounded wait (DB_POOL_TIMEOUT_S), then a 503."""
+        finds a connection free (but for a moment while `/ready` or start-up holds one; the
+        pool's own bounded wait covers that). A bounded wait (DB_POOL_TIMEOUT_S), then a 503."""
         if self._bind is not None:  # a test's one connection: nothing to wait for
             yield
             return

@@ -1,9 +1,11 @@
 """Rows as the query functions return them: plain dicts, whichever pool or session they came
 from, so that handlers build DTOs one way (`Model.model_validate(row)`)."""
 
+import asyncio
 from typing import Any
 
 import asyncpg
+import structlog
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Result
 from sqlalchemy.sql.expression import Executable
@@ -16,6 +18,8 @@ from shared.database.statements import compiled_statement
 # Where a session keeps the driver connection its statements run on directly (`session.info`:
 # the Session's own place for a user's data). Set by `one_statement_session`.
 DRIVER_CONNECTION = "pagila.driver_connection"
+
+log = structlog.get_logger(__name__)
 
 
 async def execute(
@@ -58,21 +62,39 @@ async def _fetch_on_driver(
     async adapter's per-statement work (which costs several times the driver's CPU). Errors
     come out as they do from SQLAlchemy: a constraint as its IntegrityError (handlers catch
     one error, whichever way the statement ran), an outage as DatabaseUnavailableError, and a
-    dead connection is invalidated, so the pool never hands it out again."""
+    dead connection is dropped with every pooled one made before it, as a read does."""
     compiled = compiled_statement(statement)
     args = compiled.args(params)
     try:
         records: list[asyncpg.Record] = await driver.fetch(compiled.sql, *args)
     except asyncpg.IntegrityConstraintViolationError as exc:
         raise sa_exc.IntegrityError(compiled.sql, args, exc) from exc
-    except (OSError, asyncpg.PostgresError, *DEAD_CONNECTION) as exc:
-        dead = isinstance(exc, (OSError, *DEAD_CONNECTION))
+    except asyncio.CancelledError:
+        # Cut off mid-statement: asyncpg may still be cancelling it on this connection.
+        await _drop(session, None)
+        raise
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        # Dead: closed under us (a restart, a dropped path; an admin shutdown closes it too).
+        # Not a DataError (an argument the driver refused: a bug, on a healthy connection).
+        dead = driver.is_closed() or (
+            isinstance(exc, (OSError, *DEAD_CONNECTION)) and not isinstance(exc, asyncpg.DataError)
+        )
         if dead:
-            await (await session.connection()).invalidate(exc)
+            await _drop(session, exc)
         if dead or is_unavailable(exc):
             raise DatabaseUnavailableError() from exc
         raise
     return records
+
+
+async def _drop(session: AsyncSession, exc: BaseException | None) -> None:
+    """The session's connection is never handed out again; when it died, its contemporaries
+    likely did too (a restart), so the pool replaces them all."""
+    connection = await session.connection()
+    await connection.invalidate(exc)
+    if exc is not None:
+        log.info("database.reconnect", error=type(exc).__name__)
+        await connection.engine.dispose(close=False)
 
 
 async def fetch_rows(

@@ -1,6 +1,7 @@
 """The request path's contract with the database, observed from outside the app: what the server
 receives, what another connection sees, and what happens when connections die."""
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -219,9 +220,9 @@ async def test_a_write_on_a_dead_connection_is_a_503_and_the_next_gets_a_fresh_o
     proxy: PgProxy,
 ) -> None:
     """A write's statement runs on its session's driver connection: when that connection turns
-    out dead, the write is a 503 (never retried: it may have committed) and the connection is
-    invalidated, so the pool (one connection here) does not hand it out again."""
-    settings = make_settings(database_url=proxy.url, db_pool_size=1, db_max_overflow=0)
+    out dead, the write is a 503 (never retried: it may have committed), and the pool drops it
+    with every connection made before it, so the next write gets a fresh one."""
+    settings = make_settings(database_url=proxy.url, db_pool_size=2, db_max_overflow=0)
     application = create_app(settings, make_dev_settings())
     async with (
         application.router.lifespan_context(application),
@@ -229,13 +230,18 @@ async def test_a_write_on_a_dead_connection_is_a_503_and_the_next_gets_a_fresh_o
             transport=httpx.ASGITransport(app=application), base_url="http://test"
         ) as client,
     ):
-        before = await client.put("/rentals/1/return", headers=ADMIN)
+        # Two writes at once: two pooled write connections.
+        before = await asyncio.gather(
+            *(client.put("/rentals/1/return", headers=ADMIN) for _ in range(2))
+        )
+        connections = proxy.open_connections
         proxy.drop_connections()
-        on_the_dead_connection = await client.put("/rentals/1/return", headers=ADMIN)
+        on_a_dead_connection = await client.put("/rentals/1/return", headers=ADMIN)
         after = await client.put("/rentals/1/return", headers=ADMIN)
 
-    assert before.status_code == 409  # returned long ago: answered by the database
-    assert on_the_dead_connection.status_code == 503, on_the_dead_connection.text
+    assert [r.status_code for r in before] == [409, 409]  # returned long ago: the database says
+    assert connections == 2  # the two writes' (no read yet: the read pool is empty)
+    assert on_a_dead_connection.status_code == 503, on_a_dead_connection.text
     assert after.status_code == 409, after.text
 
 
