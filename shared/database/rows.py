@@ -70,7 +70,9 @@ async def _fetch_on_driver(
     except asyncpg.IntegrityConstraintViolationError as exc:
         raise sa_exc.IntegrityError(compiled.sql, args, exc) from exc
     except asyncio.CancelledError:
-        # Cut off mid-statement: asyncpg may still be cancelling it on this connection.
+        # Cut off mid-statement: not reused, as SQLAlchemy's own path would not reuse it. (asyncpg
+        # makes the next query wait for the cancellation; tried, the next write succeeds either
+        # way: this is the conservative choice, not a tested fix.)
         await _drop(session, None)
         raise
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
