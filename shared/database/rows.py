@@ -75,7 +75,7 @@ async def _fetch_on_driver(
         # way: this is the conservative choice, not a tested fix.)
         await _drop(session, None)
         raise
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (OSError, asyncpg.PostgresError, *DEAD_CONNECTION) as exc:
         # Dead: closed under us (a restart, a dropped path; an admin shutdown closes it too).
         # Not a DataError (an argument the driver refused: a bug, on a healthy connection).
         dead = driver.is_closed() or (
