@@ -138,6 +138,32 @@ def _wrk(
     )
 
 
+@contextmanager
+def prepared_database(command: str, pooler: bool) -> Iterator[tuple[str, dict[str, str]]]:
+    """(the database URL, the environment of an app on it) for `just bench` and `just soak`:
+    PostgreSQL itself (DATABASE_URL, or the embedded server), prepared here, so that the app
+    prepares and starts nothing; the role's statement timeout set when a pooler will be used."""
+    settings, dev = get_settings(), get_dev_settings()
+    if settings.db_pooler != "none":
+        raise SystemExit(
+            f"`just {command}` runs on PostgreSQL itself: unset DB_POOLER (and point DATABASE_URL "
+            "past the pooler); `--pooler` starts a PgBouncer of its own"
+        )
+    with database_url(settings, dev) as url:
+        role_timeout = role_statement_timeout(url, settings) if pooler else None
+        asyncio.run(prepare(url, dev, role_timeout))
+        yield (
+            url,
+            {
+                "DATABASE_URL": url,
+                "PREPARE_DATABASE": "false",
+                "LLM_PROVIDER": "openai",
+                "OPENAI_API_KEY": f"sk-{command}-makes-no-model-calls",
+                "ADMIN_TOKEN": settings.admin_token.get_secret_value(),
+            },
+        )
+
+
 def _range(values: list[float]) -> str:
     """median (min-max)"""
     return f"{statistics.median(values):.0f} ({min(values):.0f}-{max(values):.0f})"
@@ -193,23 +219,12 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk (`just bench` installs it)")
 
-    settings, dev = get_settings(), get_dev_settings()
-    if settings.db_pooler != "none":
-        raise SystemExit(
-            "`just bench` runs on PostgreSQL itself: unset DB_POOLER (and point DATABASE_URL past "
-            "the pooler); `--pooler` starts a PgBouncer of its own"
-        )
-    token = settings.admin_token.get_secret_value()
     with (
-        database_url(settings, dev) as url,
+        prepared_database("bench", bool(args.pooler)) as (url, env),
         tempfile.TemporaryDirectory() as tmp,
         ExitStack() as stack,
     ):
-        role_timeout = role_statement_timeout(url, settings) if args.pooler else None
-        asyncio.run(prepare(url, dev, role_timeout))
-        # The app must not prepare (or start) anything itself: same database, already prepared.
-        env = {"DATABASE_URL": url, "PREPARE_DATABASE": "false", "LLM_PROVIDER": "openai",
-               "OPENAI_API_KEY": "sk-bench-makes-no-model-calls", "ADMIN_TOKEN": token}  # fmt: skip
+        token = env["ADMIN_TOKEN"]
         api_env, bouncer = env, None
         if args.pooler:
             api_env = {**env, "DB_POOLER": "transaction"}

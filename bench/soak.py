@@ -19,12 +19,10 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from bench.run import OVERLAPS, free_copies_and_now, run_wrk, server_process
-from devenv.database import connect, database_url, prepare, role_statement_timeout
+from bench.run import OVERLAPS, free_copies_and_now, prepared_database, run_wrk, server_process
+from devenv.database import connect
 from devenv.pgbouncer import pgbouncer_in_front_of
-from devenv.settings import get_dev_settings
 from shared.http_server import UVICORN_HTTP
-from shared.settings import get_settings
 
 WARM_UP_S = 5
 # Fewer server connections than the two workers' pools hold (2 x 2 x DB_POOL_SIZE): they share.
@@ -137,22 +135,11 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk (`just soak` installs it)")
 
-    settings, dev = get_settings(), get_dev_settings()
-    if settings.db_pooler != "none":
-        raise SystemExit(
-            "`just soak` runs on PostgreSQL itself: unset DB_POOLER (and point DATABASE_URL past "
-            "the pooler); `--pooler` starts a PgBouncer of its own"
-        )
     with (
-        database_url(settings, dev) as url,
+        prepared_database("soak", args.pooler) as (url, env),
         tempfile.TemporaryDirectory() as tmp,
         ExitStack() as stack,
     ):
-        role_timeout = role_statement_timeout(url, settings) if args.pooler else None
-        asyncio.run(prepare(url, dev, role_timeout))
-        env = {"DATABASE_URL": url, "PREPARE_DATABASE": "false", "LLM_PROVIDER": "openai",
-               "OPENAI_API_KEY": "sk-soak-makes-no-model-calls",
-               "ADMIN_TOKEN": settings.admin_token.get_secret_value()}  # fmt: skip
         if not args.pooler:
             result = _soak(url, env, args, Path(tmp), workers=1)
             print(

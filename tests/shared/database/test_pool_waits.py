@@ -2,53 +2,61 @@
 DB_POOL_TIMEOUT_S for one (its turn), then answers 503; the busy one still completes."""
 
 import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
 
 from devenv.database import connect, migrate
 from main import create_app
 from tests.support import ADMIN, make_dev_settings, make_settings, served_client
 
 
-async def test_a_read_waits_for_a_connection_only_so_long(fresh_pagila_url: str) -> None:
-    await migrate(fresh_pagila_url)
-    settings = make_settings(database_url=fresh_pagila_url, db_pool_size=1, db_pool_timeout_s=0.3)
-    app = create_app(settings, make_dev_settings())
-    blocker = await connect(fresh_pagila_url)
-    try:
-        async with served_client(app) as http:
-            await blocker.execute("BEGIN; LOCK TABLE film IN ACCESS EXCLUSIVE MODE")
-            held = asyncio.create_task(http.get("/films/1"))  # takes the one connection, waits
-            await asyncio.sleep(0.5)
-            async with asyncio.timeout(5):  # without the bound it would wait for the lock
-                waiting = await http.get("/films/2")
-            await blocker.execute("ROLLBACK")
-            first = await held
-    finally:
-        await blocker.close()
-    assert waiting.status_code == 503, waiting.text
-    assert waiting.headers["Retry-After"] == "5"
-    assert first.status_code == 200
+@dataclass(frozen=True)
+class Wait:
+    locked: str  # the table whose lock holds the one connection's request
+    held: tuple[str, str, dict[str, Any]]  # method, path, request options
+    waiting: tuple[str, str, dict[str, Any]]
+    held_status: int  # the held request's answer once the lock goes
 
 
-async def test_a_write_waits_for_its_turn_only_so_long(fresh_pagila_url: str) -> None:
+RENT = {"json": {"inventory_id": 1, "staff_id": 1}, "headers": ADMIN}
+WAITS = {
+    "read": Wait("film", ("GET", "/films/1", {}), ("GET", "/films/2", {}), 200),
+    # Rental 1 was returned long ago: once the lock goes, the database answers 409.
+    "write": Wait(
+        "rental",
+        ("PUT", "/rentals/1/return", {"headers": ADMIN}),
+        ("POST", "/customers/1/rentals", RENT),
+        409,
+    ),
+}
+
+
+@pytest.mark.parametrize("wait", WAITS.values(), ids=WAITS.keys())
+async def test_a_request_waits_for_a_connection_only_so_long(
+    fresh_pagila_url: str, wait: Wait
+) -> None:
     await migrate(fresh_pagila_url)
     settings = make_settings(
         database_url=fresh_pagila_url, db_pool_size=1, db_max_overflow=0, db_pool_timeout_s=0.3
     )
     app = create_app(settings, make_dev_settings())
     blocker = await connect(fresh_pagila_url)
-    rent = {"inventory_id": 1, "staff_id": 1}
     try:
         async with served_client(app) as http:
-            await blocker.execute("BEGIN; LOCK TABLE rental IN ACCESS EXCLUSIVE MODE")
-            # Takes the one write connection, and waits for the lock.
-            held = asyncio.create_task(http.put("/rentals/1/return", headers=ADMIN))
+            await blocker.execute(f"BEGIN; LOCK TABLE {wait.locked} IN ACCESS EXCLUSIVE MODE")
+            method, path, options = wait.held
+            # Takes the one connection, and waits for the lock.
+            held = asyncio.create_task(http.request(method, path, **options))
             await asyncio.sleep(0.5)
+            method, path, options = wait.waiting
             async with asyncio.timeout(5):  # without the bound it would wait for the lock
-                waiting = await http.post("/customers/1/rentals", json=rent, headers=ADMIN)
+                waiting = await http.request(method, path, **options)
             await blocker.execute("ROLLBACK")
             first = await held
     finally:
         await blocker.close()
     assert waiting.status_code == 503, waiting.text
     assert waiting.headers["Retry-After"] == "5"
-    assert first.status_code == 409  # returned long ago: answered once the lock went
+    assert first.status_code == wait.held_status
