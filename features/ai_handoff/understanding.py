@@ -83,6 +83,9 @@ _FILM_INTENTS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
     ("price", re.compile(r"\b(how much|price|prices|cost|costs|rate|rates|charge|fee|\$)\b")),
 )
 
+# Intents that only a store's film can have: a search for them that finds nothing is a no.
+_STOCK_OR_PRICE: frozenset[Intent] = frozenset({"availability", "price"})
+
 _RATING = re.compile(
     r"\b(?:rated\s+|rating\s+(?:of\s+)?)?(nc-?17|pg-?13|pg|g|r)\b(?:[-\s]?rated)?", re.IGNORECASE
 )
@@ -181,8 +184,9 @@ class Understanding:
     customer_id: int | None = None
     catalogue: Literal["categories", "top_actors"] | None = None
     store: bool = False  # is this about the store at all
-    # Asks for films outright ("do you have", "looking for", "a movie about"): a search that
-    # finds nothing is then a no; otherwise the question was not placed in the catalogue.
+    # Asks for films outright ("do you have", "looking for", "a movie about") or asks about a
+    # film's stock or price: a search that finds nothing is then a no; otherwise the question
+    # was not placed in the catalogue.
     seeks_films: bool = False
 
 
@@ -302,7 +306,10 @@ def understand(question: str, linked: Linked) -> Understanding:
     topic = _topic(question, linked, category)
     has_topic_marker = bool(_TOPIC_MARKER.search(text))
     store = filters or film_words or (sort is not None and asks_for_films)
-    if not store and not (asks_for_films and topic):
+    # "is crimson walrus available?": at a film store, asking whether something is in is
+    # asking for a film, named or not.
+    asks_if_in = "availability" in intents
+    if not store and not ((asks_for_films or asks_if_in) and topic):
         if linked.actor_namesakes and (film_words or asks_for_films):
             return replace(base, store=True)
         return base  # not about the store: the general agent's
@@ -333,7 +340,10 @@ def understand(question: str, linked: Linked) -> Understanding:
         base,
         films=query,
         count=count,
-        seeks_films=asks_for_films or has_topic_marker or filters,
+        seeks_films=asks_for_films
+        or has_topic_marker
+        or filters
+        or bool(_STOCK_OR_PRICE.intersection(intents)),
         superlative=bool(_SUPERLATIVE.search(text)),
         store=True,
     )

@@ -411,6 +411,31 @@ async def test_offline_asking_for_a_film_we_do_not_have_is_a_true_no(
     assert body["answer"] == "We have no films matching “jurassic”."
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "is zebra mystique in stock at the lethbridge store",
+        "how much to rent velvet pancake?",
+        "is crimson walrus available",  # no film word at all
+    ],
+)
+async def test_offline_stock_or_price_of_a_film_we_do_not_have_is_a_no_not_a_guess(
+    client: httpx.AsyncClient, db: AsyncConnection, local_model: FakeChat, question: str
+) -> None:
+    response = await client.post("/ai/handoff", json={"question": question})
+
+    body = response.json()
+    searched = [call["arguments"]["text"] for call in body["tool_calls"]]
+    found = await scalar(
+        db,
+        "SELECT count(*) FROM film WHERE fulltext @@ websearch_to_tsquery('english', :text)",
+        text=searched[0],
+    )
+    assert found == 0
+    assert body["agent"] == "search"  # not the general model's invention
+    assert body["answer"] == f"We have no films matching “{searched[0]}”."
+
+
 async def test_offline_a_superlative_names_the_ties_and_keeps_the_category_name(
     client: httpx.AsyncClient, db: AsyncConnection, local_model: FakeChat
 ) -> None:
