@@ -119,7 +119,7 @@ db-reset *ARGS: (setup "--only main")
 db-stop: (setup "--only main")
     poetry run python -m devenv stop
 
-# The API against a bare Starlette + asyncpg floor under wrk, interleaved in one run (installs wrk if missing); e.g. `just bench --duration 10`; `--protocol`: what the bounded HTTP protocol costs; `--pooler setting|pgbouncer`: what DB_POOLER=transaction costs
+# The API against a bare Starlette + asyncpg floor under wrk, interleaved in one run (installs wrk if missing); e.g. `just bench --duration 10`; `--framework`: the floor's work on FastAPI alone too (what the framework costs); `--protocol`: what the bounded HTTP protocol costs; `--pooler setting|pgbouncer`: what DB_POOLER=transaction costs
 bench *ARGS: setup (_debian "wrk" "wrk")
     #!/usr/bin/env bash
     set -euo pipefail

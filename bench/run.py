@@ -4,7 +4,10 @@ Both servers run side by side as one uvicorn worker each on the same database (D
 the embedded server); the API with its default settings (INFO logs, one access line per request,
 written to a file). For each scenario, rounds alternate floor and API (`--rounds`, each
 `--duration` seconds at `--connections`), and the report gives medians with their ranges and
-the API/floor ratio of medians. Loopback only; bounded; everything started is stopped.
+the API/floor ratio of medians. `--framework` adds a third server, the floor's work on FastAPI
+alone (bench/fastapi_floor.py), to the rounds: its ratio to the floor is what the framework
+costs, and the API's ratio to it what our own code does. Loopback only; bounded; everything
+started is stopped.
 
 Rent + return rents free copies and returns each at once, committed: use a dev database. After
 it, every rental the run made is checked for overlaps with another of the same copy (double
@@ -93,6 +96,18 @@ def server_process(
         process.wait(timeout=30)
 
 
+FASTAPI_ALONE = "FastAPI alone"
+
+
+@contextmanager
+def _framework(wanted: bool, env: dict[str, str], log: Path) -> Iterator[str | None]:
+    if not wanted:
+        yield None
+        return
+    with _server(FASTAPI_ALONE, ["bench.fastapi_floor:app"], env, log) as url:
+        yield url
+
+
 @dataclass
 class Runs:
     rps: list[float] = field(default_factory=list)
@@ -164,6 +179,13 @@ def prepared_database(command: str, pooler: bool) -> Iterator[tuple[str, dict[st
         )
 
 
+def _ratio(of: list[float], to: list[float]) -> str:
+    """ratio of medians (range of the rounds' ratios)"""
+    ratios = [x / y for x, y in zip(of, to, strict=True)]
+    median = statistics.median(of) / statistics.median(to)
+    return f"{median:.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+
+
 def _range(values: list[float]) -> str:
     """median (min-max)"""
     return f"{statistics.median(values):.0f} ({min(values):.0f}-{max(values):.0f})"
@@ -209,6 +231,12 @@ def main() -> None:
         "httptools protocol (in the floor's column)",
     )
     parser.add_argument(
+        "--framework",
+        action="store_true",
+        help="also run the floor's work on FastAPI alone (bench/fastapi_floor.py), interleaved "
+        "with the others: what of the gap is FastAPI's, what is the API's own",
+    )
+    parser.add_argument(
         "--pooler",
         choices=["setting", "pgbouncer"],
         help="what DB_POOLER=transaction costs: the API with it, directly on PostgreSQL "
@@ -244,7 +272,11 @@ def main() -> None:
                 Path(tmp) / "api.log",
             ) as api,
             _server("floor", floor_app, env, Path(tmp) / "floor.log") as floor,
+            _framework(args.framework, env, Path(tmp) / "fastapi.log") as fastapi_alone,
         ):
+            servers = {"API": api, "floor": floor}
+            if fastapi_alone:
+                servers[FASTAPI_ALONE] = fastapi_alone
             if args.protocol:
                 print("--protocol: the floor's column is the API on uvicorn's stock protocol")
             if args.pooler:
@@ -264,9 +296,7 @@ def main() -> None:
             )
             for name, (script, arg) in SCENARIOS.items():
                 if not args.only or args.only in name:
-                    _scenario(
-                        name, script, arg, {"API": api, "floor": floor}, args, url, token, Path(tmp)
-                    )
+                    _scenario(name, script, arg, servers, args, url, token, Path(tmp))
 
 
 def _scenario(
@@ -287,20 +317,23 @@ def _scenario(
         copies_file = tmp / "copies.txt"
         copies_file.write_text("\n".join(map(str, copies)))
         extra = [str(copies_file), token, str(args.threads)]
-    runs = {"API": Runs(), "floor": Runs()}
+    runs = {who: Runs() for who in servers}
     for round_ in range(args.rounds):
-        order = ["floor", "API"] if round_ % 2 == 0 else ["API", "floor"]
-        for who in order:
+        order = ["floor", *(who for who in servers if who != "floor")]
+        for who in order if round_ % 2 == 0 else reversed(order):
             runs[who].add(_wrk(servers[who], script, arg, args, extra))
     a, f = runs["API"], runs["floor"]
-    ratios = [x / y for x, y in zip(a.rps, f.rps, strict=True)]
     print(
-        f"{name:<32} {_range(a.rps):>20} {_range(f.rps):>20} "
-        f"{statistics.median(a.rps) / statistics.median(f.rps):>6.2f} "
-        f"({min(ratios):.2f}-{max(ratios):.2f})   "
+        f"{name:<32} {_range(a.rps):>20} {_range(f.rps):>20} {_ratio(a.rps, f.rps):>18}   "
         f"{statistics.median(a.p50):6.1f} / {statistics.median(a.p99):6.1f}      "
         f"{statistics.median(f.p50):6.1f} / {statistics.median(f.p99):6.1f}"
     )
+    if FASTAPI_ALONE in runs:
+        fa = runs[FASTAPI_ALONE]
+        print(
+            f"    {FASTAPI_ALONE}: {_range(fa.rps)} req/s, "
+            f"{_ratio(fa.rps, f.rps)} of the floor; the API {_ratio(a.rps, fa.rps)} of it"
+        )
     for who, r in runs.items():
         if writes:
             pairs = r.extra.get("returned", 0) / (args.duration * args.rounds)

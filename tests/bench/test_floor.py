@@ -1,13 +1,13 @@
 """The benchmark's floor must do the API's work: the same rows (from its own hand-written SQL),
 the same JSON, byte for byte. A floor that did less would flatter nothing but itself; one that
-did more would flatter the API."""
+did more would flatter the API. The same for the floor's work done by FastAPI alone."""
 
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from bench import floor
+from bench import fastapi_floor, floor
 
 PATHS = [
     "/films?limit=20&offset=100",
@@ -22,15 +22,16 @@ PATHS = [
 ]
 
 
-@pytest.fixture
+@pytest.fixture(params=["floor", "FastAPI alone"])
 async def floor_client(
-    test_db_url: str, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest, test_db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[httpx.AsyncClient]:
     monkeypatch.setenv("DATABASE_URL", test_db_url)
+    app = floor.app if request.param == "floor" else fastapi_floor.app
     async with (
-        floor.lifespan(floor.app),
+        floor.lifespan(app),
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=floor.app), base_url="http://floor"
+            transport=httpx.ASGITransport(app=app), base_url="http://floor"
         ) as client,
     ):
         yield client
