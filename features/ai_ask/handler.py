@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from pathlib import Path
 
-import asyncpg
 import structlog
 from semantic_kernel.contents import ChatHistory
 
@@ -19,7 +18,7 @@ from features.catalogue import query
 from shared import sse
 from shared.ai_calls import ChatStream, LLMUnavailableError
 from shared.ai_kernel import AIRuntime
-from shared.database import Database, DatabaseUnavailableError
+from shared.database import Database, DatabaseUnavailableError, RowDict
 from shared.models import MPAA_RATINGS
 
 log = structlog.get_logger(__name__)
@@ -35,7 +34,7 @@ NO_CATALOGUE_PROMPT = (_PROMPTS / "no_catalogue.txt").read_text(encoding="utf-8"
 GROUNDING_FILMS = 8
 
 
-async def catalogue_films(db: Database, question: str) -> list[asyncpg.Record]:
+async def catalogue_films(db: Database, question: str) -> list[RowDict]:
     """The films the question is about: those it names, an actor's, a category's, or those
     whose title or description has its topic words (best match first)."""
     linked = await query.link(db, question)
@@ -50,7 +49,7 @@ async def catalogue_films(db: Database, question: str) -> list[asyncpg.Record]:
     return await query.about_any(db, query.topic_words(question), GROUNDING_FILMS)
 
 
-def _film_line(row: asyncpg.Record) -> str:
+def _film_line(row: RowDict) -> str:
     facts = ", ".join(
         str(fact)
         for fact in (
@@ -65,14 +64,14 @@ def _film_line(row: asyncpg.Record) -> str:
     return f"- {row['title']} ({facts}): {row['description']}"
 
 
-def grounded(films: list[asyncpg.Record]) -> str:
+def grounded(films: list[RowDict]) -> str:
     """What the model is told of the catalogue, after the question."""
     if not films:
         return NO_CATALOGUE_PROMPT
     return CATALOGUE_PROMPT.format(films="\n".join(_film_line(row) for row in films))
 
 
-async def grounding(db: Database, question: str) -> list[asyncpg.Record]:
+async def grounding(db: Database, question: str) -> list[RowDict]:
     """The catalogue films for the prompt; none (and a warning) when the database is down."""
     try:
         return await catalogue_films(db, question)
@@ -82,7 +81,7 @@ async def grounding(db: Database, question: str) -> list[asyncpg.Record]:
 
 
 async def start_answer(
-    ai: AIRuntime, question: str, max_tokens: int, films: list[asyncpg.Record] | None
+    ai: AIRuntime, question: str, max_tokens: int, films: list[RowDict] | None
 ) -> ChatStream:
     """Start the model's answer (`films`: the catalogue rows it may name; None: ungrounded);
     raises LLMUnavailableError (503) before the first token."""

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-import asyncpg
 import structlog
 from semantic_kernel.agents.orchestration.handoffs import HANDOFF_PLUGIN_NAME
 from semantic_kernel.functions import kernel_function
@@ -21,7 +20,7 @@ from semantic_kernel.functions import kernel_function
 from features.ai_handoff.dtos import FilmHit, ToolCall
 from features.catalogue import query
 from features.customers import query as customers
-from shared.database import Database
+from shared.database import Database, RowDict
 from shared.models import MAX_ID, MPAA_RATINGS
 
 log = structlog.get_logger(__name__)
@@ -58,7 +57,7 @@ class ToolRecord:
     calls: list[ToolCall] = field(default_factory=list)
     films: dict[int, FilmHit] = field(default_factory=dict)
 
-    def saw(self, rows: list[asyncpg.Record]) -> None:
+    def saw(self, rows: list[RowDict]) -> None:
         for row in rows:
             if row["film_id"] not in self.films:
                 self.films[row["film_id"]] = FilmHit(
@@ -78,7 +77,7 @@ def _money(value: Decimal) -> float:
     return float(value)
 
 
-def _film(row: asyncpg.Record) -> dict[str, Any]:
+def _film(row: RowDict) -> dict[str, Any]:
     return {
         "title": row["title"],
         "rating": row["rating"],

@@ -12,11 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 from sqlalchemy import Boolean, Integer, Numeric, String, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from shared.database import Database
+from shared.database import Database, RowDict, fetch_row, fetch_rows
 from shared.models import COPY_IS_OUT_SQL, FILM_CATEGORY_SQL, FILM_IN_CATEGORY_SQL
 
 LIST_LIMIT = 10  # films named in one answer, at most
@@ -299,18 +298,18 @@ ORDER BY films DESC, name
 """).bindparams(bindparam("limit", type_=Integer))
 
 
-async def film_details(db: Database, title: str) -> asyncpg.Record | None:
-    return await db.read_one(FILM_DETAILS, {"title": title})
+async def film_details(db: Database, title: str) -> RowDict | None:
+    return await fetch_row(db, FILM_DETAILS, {"title": title})
 
 
-async def availability(db: Database, title: str) -> list[asyncpg.Record]:
-    return await db.read(AVAILABILITY_BY_TITLE, {"title": title})
+async def availability(db: Database, title: str) -> list[RowDict]:
+    return await fetch_rows(db, AVAILABILITY_BY_TITLE, {"title": title})
 
 
-async def find_films(db: Database, filters: Mapping[str, Any]) -> list[asyncpg.Record]:
+async def find_films(db: Database, filters: Mapping[str, Any]) -> list[RowDict]:
     """`filters`: any of FILM_FILTERS (a missing or None one is "any"), and `limit`."""
     params = {name: filters.get(name) for name in FILM_FILTERS}
-    return await db.read(FIND_FILMS, {**params, "limit": filters.get("limit", LIST_LIMIT)})
+    return await fetch_rows(db, FIND_FILMS, {**params, "limit": filters.get("limit", LIST_LIMIT)})
 
 
 def topic_words(question: str) -> list[str]:
@@ -319,23 +318,23 @@ def topic_words(question: str) -> list[str]:
     return list(dict.fromkeys(w for w in words if w not in NOT_A_TOPIC and len(w) > 2))
 
 
-async def about_any(db: Database, words: list[str], limit: int) -> list[asyncpg.Record]:
+async def about_any(db: Database, words: list[str], limit: int) -> list[RowDict]:
     if not words:
         return []
-    return await db.read(ABOUT_ANY, {"text": " or ".join(words), "limit": limit})
+    return await fetch_rows(db, ABOUT_ANY, {"text": " or ".join(words), "limit": limit})
 
 
-async def categories(db: Database) -> list[asyncpg.Record]:
-    return await db.read(CATEGORIES)
+async def categories(db: Database) -> list[RowDict]:
+    return await fetch_rows(db, CATEGORIES)
 
 
-async def top_actors(db: Database, limit: int) -> list[asyncpg.Record]:
-    return await db.read(TOP_ACTORS, {"limit": limit})
+async def top_actors(db: Database, limit: int) -> list[RowDict]:
+    return await fetch_rows(db, TOP_ACTORS, {"limit": limit})
 
 
 async def link(db: Database, question: str) -> Linked:
     """What the question names in the catalogue (one read)."""
-    rows = await db.read(LINK, {"words": words_of(question)})
+    rows = await fetch_rows(db, LINK, {"words": words_of(question)})
     whole = [row for row in rows if row["whole"]]
     films = [r for r in whole if r["kind"] == "film"]
     actors = [r for r in whole if r["kind"] == "actor"]
