@@ -180,6 +180,27 @@ def customer_rentals(data: dict[str, Any]) -> str:
     return f"Recent rentals of {data['name']} (customer {data['customer_id']}): {rentals}."
 
 
+def rental_terms(data: dict[str, Any]) -> str:
+    rates = [r["rental_rate"] for r in data["rates"]]
+    prices = ", ".join(_price(r) for r in rates[:-1]) + f" or {_price(rates[-1])}"
+    counts = ", ".join(str(r["films"]) for r in data["rates"])
+    days, lost = data["days"], data["replacement_cost"]
+    return (
+        f"A rental costs {prices if len(rates) > 1 else _price(rates[0])}, depending on the "
+        f"film ({counts} films), and lasts {days['min']} to {days['max']} days, also by film. "
+        f"A lost or damaged copy costs its replacement price, {_price(lost['min'])} to "
+        f"{_price(lost['max'])}. Ask me about a film for its own price and days."
+    )
+
+
+def not_known(topic: str) -> str:
+    """A store question the database cannot answer: said so, never guessed."""
+    return (
+        f"I have nothing on {topic}: the store's database holds our films, their prices and "
+        "rental days, and the copies in each store. Please ask the staff at the store."
+    )
+
+
 def namesakes(names: tuple[str, ...]) -> str:
     listed = ", ".join(_name(n) for n in names)
     return f"Which one do you mean? Our actors with that name: {listed}."

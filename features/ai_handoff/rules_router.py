@@ -25,6 +25,7 @@ from features.ai_handoff.tools import (
     FIND_FILMS,
     HANDOFF_TO_GENERAL,
     LIST_CATEGORIES,
+    RENTAL_TERMS,
     STORE_PLUGIN,
     TOP_ACTORS,
     qualified,
@@ -48,6 +49,10 @@ def first_move(u: Understanding, offered: frozenset[str]) -> Call | Reply:
         return Call(qualified(STORE_PLUGIN, LIST_CATEGORIES), {})
     if u.catalogue == "top_actors":
         return Call(qualified(STORE_PLUGIN, TOP_ACTORS), {"limit": 5})
+    if u.catalogue == "rental_terms":
+        return Call(qualified(STORE_PLUGIN, RENTAL_TERMS), {})
+    if u.not_known:
+        return Reply(answers.not_known(u.not_known))
     if u.film is not None:
         title = u.film
         if "availability" in u.film_intents and not set(u.film_intents) - {
@@ -87,6 +92,8 @@ def answer(u: Understanding, function: str, data: dict[str, Any], relaxed: bool)
         return answers.categories(data)
     if function == TOP_ACTORS:
         return answers.top_actors(data)
+    if function == RENTAL_TERMS:
+        return answers.rental_terms(data)
     if function == CUSTOMER_RENTALS:
         return answers.customer_rentals(data)
     return "Done."

@@ -36,6 +36,7 @@ FILM_AVAILABILITY = "film_availability"
 FIND_FILMS = "find_films"
 LIST_CATEGORIES = "list_categories"
 TOP_ACTORS = "top_actors"
+RENTAL_TERMS = "rental_terms"
 CUSTOMER_RENTALS = "customer_rentals"
 
 TEXT_MAX_CHARS = 200
@@ -268,6 +269,30 @@ class StoreTools(_Tools):
             return {"categories": [{"name": r["name"], "films": r["films"]} for r in rows]}
 
         return await self._run(LIST_CATEGORIES, {}, work)
+
+    @kernel_function(
+        name=RENTAL_TERMS,
+        description="The store's rental terms from the catalogue: each rental rate with its "
+        "number of films, the rental period in days (shortest and longest), and the "
+        "replacement cost of a lost or damaged copy (lowest and highest). A film's own rate "
+        "and days: film_details.",
+    )
+    async def rental_terms(self) -> str:
+        async def work() -> dict[str, Any]:
+            rows = await query.rental_terms(self._db)
+            first = rows[0]
+            return {
+                "rates": [
+                    {"rental_rate": _money(r["rental_rate"]), "films": r["films"]} for r in rows
+                ],
+                "days": {"min": first["min_days"], "max": first["max_days"]},
+                "replacement_cost": {
+                    "min": _money(first["min_replacement"]),
+                    "max": _money(first["max_replacement"]),
+                },
+            }
+
+        return await self._run(RENTAL_TERMS, {}, work)
 
     @kernel_function(
         name=TOP_ACTORS,

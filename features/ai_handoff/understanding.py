@@ -100,6 +100,45 @@ _TOP_ACTORS = re.compile(
     r"best known|biggest)\b|\b(most|top|prolific|busiest|popular|biggest)\b.*\b(actors?|"
     r"actress(?:es)?|stars|performers)\b"
 )
+# The store's terms, asked about rentals in general (no film named, nothing to filter by).
+_TERMS_PRICE = re.compile(r"\b(how much|price|prices|pricing|cost|costs|charge|charges|rates?)\b")
+_TERMS_DAYS = re.compile(
+    r"\b(how many days|keep (?:it|them|a|an|the|my|dvds?|movies?|films?)|due back|"
+    r"rental (?:period|duration|length|time)|rentals? (?:last|period)|"
+    r"how long (?:is|are|does|do|can|may) (?:a |the |my |i |we |you )?(?:rent|rentals?|keep))\b"
+)
+_RENTALS_IN_GENERAL = re.compile(
+    r"\b(rent(?:al|als|ing|ed)?|a (?:film|movie|dvd)|movies|films|dvds|your (?:prices|rates)|"
+    r"you charge)\b"
+)
+# Words that may be left over from such a question without making it about something else.
+_TERMS_WORDS = frozenset(
+    {"cost", "costs", "price", "prices", "charge", "charges", "rate", "rates", "keep", "days",
+     "day", "period", "long", "last", "lasts", "due", "back", "get", "pricing"}
+)  # fmt: skip
+# Store questions the database has no answer to: said so, never left to a model's guess.
+_NOT_KNOWN: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "opening hours",
+        re.compile(
+            r"\b(opening (?:hours|times?)|(?:store|shop|business|your) hours|hours of|"
+            r"what time do you (?:open|close)|when do you (?:open|close)|are you open|"
+            r"closing time|open (?:on|today|tomorrow|late|now|at))\b"
+        ),
+    ),
+    (
+        "late fees",
+        re.compile(
+            r"\b(late (?:fees?|charges?|returns?)|overdue|"
+            r"(?:return|bring) (?:it|them|a \w+|the \w+)(?: back)? late|returned late)\b"
+        ),
+    ),
+    (
+        "how many films you can rent at once",
+        re.compile(r"\b(at once|at a time|how many (?:films|movies|dvds|rentals) can (?:i|we))\b"),
+    ),
+)
+
 _HOW_MANY = re.compile(r"\bhow many\b|\bnumber of\b|\bcount\b|\btotal\b")
 
 Sort = Literal["price", "price_desc", "length", "length_desc", "popular"]
@@ -182,7 +221,8 @@ class Understanding:
     count: bool = False  # "how many ..."
     superlative: bool = False  # "the longest film": one answer, ties shown
     customer_id: int | None = None
-    catalogue: Literal["categories", "top_actors"] | None = None
+    catalogue: Literal["categories", "top_actors", "rental_terms"] | None = None
+    not_known: str | None = None  # a store question the database has no answer to: what about
     store: bool = False  # is this about the store at all
     # Asks for films outright ("do you have", "looking for", "a movie about") or asks about a
     # film's stock or price: a search that finds nothing is then a no; otherwise the question
@@ -268,6 +308,18 @@ def _topic(question: str, linked: Linked, category: str | None) -> tuple[str, ..
     return tuple(dict.fromkeys(left))
 
 
+def _store_terms(base: Understanding, text: str, topic: tuple[str, ...]) -> Understanding | None:
+    """A question about renting in general ("how much is a rental", "how long can I keep a
+    dvd"): the terms; one the database cannot answer (opening hours, late fees): which."""
+    for what, pattern in _NOT_KNOWN:
+        if pattern.search(text):
+            return replace(base, not_known=what, store=True)
+    asked = _TERMS_PRICE.search(text) or _TERMS_DAYS.search(text)
+    if asked and _RENTALS_IN_GENERAL.search(text) and _TERMS_WORDS.issuperset(topic):
+        return replace(base, catalogue="rental_terms", store=True)
+    return None
+
+
 def understand(question: str, linked: Linked) -> Understanding:
     """Read a question, given what it names in the catalogue."""
     text = normalised(question)
@@ -304,6 +356,9 @@ def understand(question: str, linked: Linked) -> Understanding:
         for value in (category, rating, actor, max_price, min_length, max_length, streaming)
     )
     topic = _topic(question, linked, category)
+    no_film = not filters and sort is None and not linked.films
+    if no_film and (terms := _store_terms(base, text, topic)):
+        return terms
     has_topic_marker = bool(_TOPIC_MARKER.search(text))
     store = filters or film_words or (sort is not None and asks_for_films)
     # "is crimson walrus available?": at a film store, asking whether something is in is

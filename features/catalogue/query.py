@@ -285,6 +285,16 @@ FROM category AS c LEFT JOIN film_category AS fc USING (category_id)
 GROUP BY c.category_id ORDER BY c.name
 """)
 
+# The store's terms, as the catalogue states them: each rental rate with its number of films,
+# and the range of rental periods (days) and of replacement costs (a lost or damaged copy).
+RENTAL_TERMS = text("""
+SELECT rental_rate, count(*)::int AS films,
+       min(min(rental_duration)) OVER () AS min_days, max(max(rental_duration)) OVER () AS max_days,
+       min(min(replacement_cost)) OVER () AS min_replacement,
+       max(max(replacement_cost)) OVER () AS max_replacement
+FROM film GROUP BY rental_rate ORDER BY rental_rate
+""")
+
 # The actors in the most films; ties at the cut are all kept (rank, not row number).
 TOP_ACTORS = text("""
 SELECT name, films FROM (
@@ -326,6 +336,10 @@ async def about_any(db: Database, words: list[str], limit: int) -> list[RowDict]
 
 async def categories(db: Database) -> list[RowDict]:
     return await fetch_rows(db, CATEGORIES)
+
+
+async def rental_terms(db: Database) -> list[RowDict]:
+    return await fetch_rows(db, RENTAL_TERMS)
 
 
 async def top_actors(db: Database, limit: int) -> list[RowDict]:

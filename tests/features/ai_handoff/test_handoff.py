@@ -436,6 +436,22 @@ async def test_offline_stock_or_price_of_a_film_we_do_not_have_is_a_no_not_a_gue
     assert body["answer"] == f"We have no films matching “{searched[0]}”."
 
 
+async def test_offline_the_rental_terms_come_from_the_catalogue(
+    client: httpx.AsyncClient, db: AsyncConnection, local_model: FakeChat
+) -> None:
+    response = await client.post("/ai/handoff", json={"question": "how much is a rental?"})
+
+    body = response.json()
+    rates = await column(db, "SELECT DISTINCT rental_rate FROM film ORDER BY 1")
+    shortest, longest = (
+        await db.execute(text("SELECT min(rental_duration), max(rental_duration) FROM film"))
+    ).one()
+    assert body["agent"] == "search"
+    assert [call["name"] for call in body["tool_calls"]] == ["rental_terms"]
+    assert all(f"${rate:.2f}" in body["answer"] for rate in rates)
+    assert f"{shortest} to {longest} days" in body["answer"]
+
+
 async def test_offline_a_superlative_names_the_ties_and_keeps_the_category_name(
     client: httpx.AsyncClient, db: AsyncConnection, local_model: FakeChat
 ) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from features.ai_handoff.tools import CustomerTools, StoreTools, ToolRecord
@@ -160,6 +161,29 @@ async def test_list_categories_and_top_actors(store: StoreTools, db: AsyncConnec
         "SELECT count(*) FROM film_actor GROUP BY actor_id ORDER BY count(*) DESC LIMIT 3",
     )
     assert [a["films"] for a in actors][:3] == top
+
+
+async def test_rental_terms_are_each_rate_with_its_films_and_the_ranges(
+    store: StoreTools, db: AsyncConnection
+) -> None:
+    result = _json(await store.rental_terms())
+
+    rates = (
+        await db.execute(
+            text("SELECT rental_rate, count(*) FROM film GROUP BY rental_rate ORDER BY 1")
+        )
+    ).all()
+    days = (
+        await db.execute(text("SELECT min(rental_duration), max(rental_duration) FROM film"))
+    ).one()
+    lost = (
+        await db.execute(text("SELECT min(replacement_cost), max(replacement_cost) FROM film"))
+    ).one()
+    assert [(Decimal(str(r["rental_rate"])), r["films"]) for r in result["rates"]] == [
+        tuple(row) for row in rates
+    ]
+    assert (result["days"]["min"], result["days"]["max"]) == tuple(days)
+    assert tuple(Decimal(str(v)) for v in result["replacement_cost"].values()) == tuple(lost)
 
 
 async def test_customer_rentals(app: FastAPI, db: AsyncConnection, record: ToolRecord) -> None:

@@ -16,6 +16,7 @@ from features.ai_handoff.tools import (
     FIND_FILMS,
     HANDOFF_TO_GENERAL,
     LIST_CATEGORIES,
+    RENTAL_TERMS,
     STORE_PLUGIN,
     TOP_ACTORS,
     qualified,
@@ -28,6 +29,7 @@ from shared.database import Database
 DETAILS = qualified(STORE_PLUGIN, FILM_DETAILS)
 AVAILABILITY = qualified(STORE_PLUGIN, FILM_AVAILABILITY)
 FIND = qualified(STORE_PLUGIN, FIND_FILMS)
+TERMS = Call(qualified(STORE_PLUGIN, RENTAL_TERMS), {})
 GUEST = frozenset(
     {
         DETAILS,
@@ -35,6 +37,7 @@ GUEST = frozenset(
         FIND,
         qualified(STORE_PLUGIN, LIST_CATEGORIES),
         qualified(STORE_PLUGIN, TOP_ACTORS),
+        TERMS.function,
         HANDOFF_TO_GENERAL,
     }
 )
@@ -102,6 +105,14 @@ def database(app: FastAPI) -> Database:
             "who are the most prolific actors",
             Call(qualified(STORE_PLUGIN, TOP_ACTORS), {"limit": 5}),
         ),
+        # The store's terms, asked of renting in general; a film named is its own price.
+        ("how much is a rental", TERMS),
+        ("how long can i keep a dvd", TERMS),
+        ("what do you charge for movies", TERMS),
+        ("rental period?", TERMS),
+        ("how much to rent velvet pancake", find(text="velvet pancake")),  # a title, not terms
+        ("how much are comedies", find(category="Comedy")),
+        ("how much is academy dinosaur", Call(DETAILS, {"title": "ACADEMY DINOSAUR"})),
         # Not about the store: a category word alone does not make one.
         ("What is the capital of France?", Call(HANDOFF_TO_GENERAL, {})),
         ("what's new with you", Call(HANDOFF_TO_GENERAL, {})),
@@ -114,6 +125,25 @@ async def test_first_move(database: Database, question: str, expected: Call | Re
     understood = await read_question(database, question)
 
     assert first_move(understood, GUEST) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("what time do you close", "opening hours"),
+        ("are you open on sundays", "opening hours"),
+        ("what happens if i return it late", "late fees"),
+        ("can i rent 3 movies at once", "how many films you can rent at once"),
+    ],
+)
+async def test_a_store_question_the_database_cannot_answer_is_said_so(
+    database: Database, question: str, topic: str
+) -> None:
+    move = first_move(await read_question(database, question), GUEST)
+
+    # Not handed to the general model, which would make the store's policy up.
+    assert isinstance(move, Reply)
+    assert move.text.startswith(f"I have nothing on {topic}:")
 
 
 async def test_an_ambiguous_first_name_asks_which_actor(database: Database) -> None:
