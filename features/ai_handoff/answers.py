@@ -182,6 +182,8 @@ def customer_rentals(data: dict[str, Any]) -> str:
 
 def rental_terms(data: dict[str, Any]) -> str:
     rates = [r["rental_rate"] for r in data["rates"]]
+    if not rates:
+        return "We have no films to rent yet, so there are no rental terms."
     prices = ", ".join(_price(r) for r in rates[:-1]) + f" or {_price(rates[-1])}"
     counts = ", ".join(str(r["films"]) for r in data["rates"])
     days, lost = data["days"], data["replacement_cost"]

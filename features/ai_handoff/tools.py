@@ -280,6 +280,8 @@ class StoreTools(_Tools):
     async def rental_terms(self) -> str:
         async def work() -> dict[str, Any]:
             rows = await query.rental_terms(self._db)
+            if not rows:  # no films, no terms
+                return {"rates": [], "days": None, "replacement_cost": None}
             first = rows[0]
             return {
                 "rates": [

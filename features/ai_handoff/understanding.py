@@ -5,7 +5,9 @@ deterministic way: the question's words are linked to the catalogue by the datab
 actors' names with typos allowed, categories with plurals and synonyms), and a few word patterns
 say what is asked about them (price, copies, plot, cast, length, year, rating) or how films are
 to be found (category, rating, actor, price and length bounds, cheapest / longest / shortest, a
-topic). The result is a plan: one store tool to call with its arguments, a reply, or a handoff.
+topic), or whether the store's terms are asked about (prices, rental days; or what the database
+does not hold, as opening hours). The result is a plan: one store tool to call with its
+arguments, a reply, or a handoff.
 """
 
 import re

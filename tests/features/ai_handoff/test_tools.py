@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from features.ai_handoff import answers
 from features.ai_handoff.tools import CustomerTools, StoreTools, ToolRecord
 from shared.database import Database
 from tests.support import column, scalar
@@ -184,6 +185,18 @@ async def test_rental_terms_are_each_rate_with_its_films_and_the_ranges(
     ]
     assert (result["days"]["min"], result["days"]["max"]) == tuple(days)
     assert tuple(Decimal(str(v)) for v in result["replacement_cost"].values()) == tuple(lost)
+
+
+async def test_rental_terms_of_an_empty_catalogue_say_so(
+    store: StoreTools, db: AsyncConnection
+) -> None:
+    # An empty `film` ahead of the real one on the search path, inside the test's transaction.
+    await db.execute(text("CREATE TEMP TABLE film (LIKE public.film) ON COMMIT DROP"))
+
+    result = _json(await store.rental_terms())
+
+    assert result == {"rates": [], "days": None, "replacement_cost": None}
+    assert answers.rental_terms(result).startswith("We have no films to rent yet")
 
 
 async def test_customer_rentals(app: FastAPI, db: AsyncConnection, record: ToolRecord) -> None:
