@@ -247,6 +247,8 @@ def main() -> None:
         "with the defaults directly on PostgreSQL (in the floor's column)",
     )
     args = parser.parse_args()
+    if args.framework and (args.protocol or args.pooler):
+        parser.error("--framework compares with the floor: not with --protocol or --pooler")
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk (`just bench` installs it)")
 
