@@ -58,7 +58,14 @@ _FILM_INTENTS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
             r"premise|what happens|what kind of (?:film|movie))\b"
         ),
     ),
-    ("length", re.compile(r"\b(how long|length|runtime|run time|running time|duration|minutes)\b")),
+    (
+        "length",
+        # "how long", but not "how long can I keep it" (that is the rental period: the price's)
+        re.compile(
+            r"\b(how long(?! (?:can|may|do|does|will) (?:i|we|you) (?:keep|have|get))|length|"
+            r"runtime|run time|running time|duration|minutes)\b"
+        ),
+    ),
     (
         "year",
         # "year", but not "my 12 year old" (that is about the rating)
@@ -82,7 +89,14 @@ _FILM_INTENTS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
             r"can i (?:rent|get))\b"
         ),
     ),
-    ("price", re.compile(r"\b(how much|price|prices|cost|costs|rate|rates|charge|fee|\$)\b")),
+    (
+        "price",
+        # The price's answer says the rental period too ("rents for $0.99 for 6 days").
+        re.compile(
+            r"\b(how much|price|prices|cost|costs|rate|rates|charge|fee|\$|keep|how many days|"
+            r"due back|rental period)\b"
+        ),
+    ),
 )
 
 # Intents that only a store's film can have: a search for them that finds nothing is a no.

@@ -146,6 +146,22 @@ async def test_a_store_question_the_database_cannot_answer_is_said_so(
     assert move.text.startswith(f"I have nothing on {topic}:")
 
 
+@pytest.mark.parametrize(
+    ("question", "intents"),
+    [
+        ("how long is academy dinosaur", ("length",)),
+        ("how long can i keep academy dinosaur", ("price",)),  # the rental period, not minutes
+        ("when is academy dinosaur due back", ("price",)),
+    ],
+)
+async def test_what_is_asked_about_a_film(
+    database: Database, question: str, intents: tuple[str, ...]
+) -> None:
+    understood = await read_question(database, question)
+
+    assert (understood.film, understood.film_intents) == ("ACADEMY DINOSAUR", intents)
+
+
 async def test_an_ambiguous_first_name_asks_which_actor(database: Database) -> None:
     move = first_move(await read_question(database, "films with penelope"), GUEST)
 
