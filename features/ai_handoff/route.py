@@ -66,8 +66,8 @@ async def _events(run: handler.HandoffRun) -> AsyncIterator[bytes]:
     "others by the general agent; JSON, or SSE with Accept: text/event-stream",
     description="A SearchAgent with database tools (a film's details and cast, availability, "
     "films by text, category, rating, actor, price, length or streaming, the categories, the "
-    "top actors, and, with the admin bearer token, a customer's rentals) answers store "
-    "questions and hands anything else to a GeneralAgent (Semantic Kernel's "
+    "top actors, the rental terms, and, with the admin bearer token, a customer's rentals) "
+    "answers store questions and hands anything else to a GeneralAgent (Semantic Kernel's "
     "HandoffOrchestration). Without a tool-calling model, a deterministic rules router plays "
     "the SearchAgent's model. With `Accept: text/event-stream` the answer is streamed: "
     "`message` events `{delta}` as the agents write (the general agent token by token), then "
