@@ -378,7 +378,12 @@ async def test_a_tool_calling_model_drives_the_new_tools(
     assert [call["name"] for call in body["tool_calls"]] == ["find_films", "film_details"]
     assert f"{longest} minutes" in body["answer"]
     offered = model.offered[0]
-    assert {"Store-find_films", "Store-list_categories", "Store-top_actors"} <= offered
+    assert {
+        "Store-find_films",
+        "Store-list_categories",
+        "Store-top_actors",
+        "Store-rental_terms",
+    } <= offered
 
 
 @pytest.mark.parametrize(
