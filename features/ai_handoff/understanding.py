@@ -116,12 +116,11 @@ _TOP_ACTORS = re.compile(
     r"best known|biggest)\b|\b(most|top|prolific|busiest|popular|biggest)\b.*\b(actors?|"
     r"actress(?:es)?|stars|performers)\b"
 )
-# The store's terms, asked about rentals in general (no film named, nothing to filter by).
-_TERMS_PRICE = re.compile(r"\b(how much|price|prices|pricing|cost|costs|charge|charges|rates?)\b")
+# The store's terms, asked about rentals in general (no film named, nothing to filter by):
+# a price (the "price" intent, whose answer says the rental days too), or how long a rental is.
 _TERMS_DAYS = re.compile(
-    r"\b(how many days|keep (?:it|them|a|an|the|my|dvds?|movies?|films?)|due back|"
-    r"rental (?:period|duration|length|time)|rentals? (?:last|period)|"
-    r"how long (?:is|are|does|do|can|may) (?:a |the |my |i |we |you )?(?:rent|rentals?|keep))\b"
+    r"\b(rental (?:duration|length|time)|rentals? (?:last|period)|"
+    r"how long (?:is|are|does|do) (?:a |the |my )?(?:rent|rentals?))\b"
 )
 _RENTALS_IN_GENERAL = re.compile(
     r"\b(rent(?:al|als|ing|ed)?|a (?:film|movie|dvd)|movies|films|dvds|your (?:prices|rates)|"
@@ -324,13 +323,15 @@ def _topic(question: str, linked: Linked, category: str | None) -> tuple[str, ..
     return tuple(dict.fromkeys(left))
 
 
-def _store_terms(base: Understanding, text: str, topic: tuple[str, ...]) -> Understanding | None:
+def _store_terms(
+    base: Understanding, text: str, intents: tuple[Intent, ...], topic: tuple[str, ...]
+) -> Understanding | None:
     """A question about renting in general ("how much is a rental", "how long can I keep a
     dvd"): the terms; one the database cannot answer (opening hours, late fees): which."""
     for what, pattern in _NOT_KNOWN:
         if pattern.search(text):
             return replace(base, not_known=what, store=True)
-    asked = _TERMS_PRICE.search(text) or _TERMS_DAYS.search(text)
+    asked = "price" in intents or _TERMS_DAYS.search(text)
     if asked and _RENTALS_IN_GENERAL.search(text) and _TERMS_WORDS.issuperset(topic):
         return replace(base, catalogue="rental_terms", store=True)
     return None
@@ -373,7 +374,7 @@ def understand(question: str, linked: Linked) -> Understanding:
     )
     topic = _topic(question, linked, category)
     no_film = not filters and sort is None and not linked.films
-    if no_film and (terms := _store_terms(base, text, topic)):
+    if no_film and (terms := _store_terms(base, text, intents, topic)):
         return terms
     has_topic_marker = bool(_TOPIC_MARKER.search(text))
     store = filters or film_words or (sort is not None and asks_for_films)

@@ -1,12 +1,11 @@
 """Data access for summaries: everything the catalogue knows of one film, cast included, in one
 statement built once."""
 
-import asyncpg
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlmodel import col
 
-from shared.database import Database
+from shared.database import Database, RowDict, fetch_row
 from shared.models import Actor, Film, FilmActor, film_category_name
 
 # Pagila stores names in capitals; the prompt reads better, and the model copies better, in
@@ -31,5 +30,5 @@ FACTS = select(
 ).where(col(Film.film_id) == bindparam("film_id"))
 
 
-async def fetch_facts(db: Database, film_id: int) -> asyncpg.Record | None:
-    return await db.read_one(FACTS, {"film_id": film_id})
+async def fetch_facts(db: Database, film_id: int) -> RowDict | None:
+    return await fetch_row(db, FACTS, {"film_id": film_id})

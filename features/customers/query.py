@@ -5,11 +5,10 @@ is no such customer); the store assistant's staff-only tool reads a customer's n
 recent rentals.
 """
 
-import asyncpg
 from sqlalchemy import Integer, bindparam, exists, select, text
 from sqlmodel import col
 
-from shared.database import Database
+from shared.database import Database, RowDict, fetch_row, fetch_rows
 from shared.models import Customer
 
 # How many of a customer's rentals the assistant reads ("most recent").
@@ -36,16 +35,16 @@ LIMIT :limit
 
 
 async def customer_exists(db: Database, customer_id: int) -> bool:
-    row = await db.read_one(_EXISTS_ROW, {"customer_id": customer_id})
+    row = await fetch_row(db, _EXISTS_ROW, {"customer_id": customer_id})
     return bool(row and row["found"])
 
 
-async def customer_name(db: Database, customer_id: int) -> asyncpg.Record | None:
+async def customer_name(db: Database, customer_id: int) -> RowDict | None:
     """`first_name`, `last_name`; None when there is no such customer."""
-    return await db.read_one(_NAME, {"customer_id": customer_id})
+    return await fetch_row(db, _NAME, {"customer_id": customer_id})
 
 
-async def recent_rentals(db: Database, customer_id: int) -> list[asyncpg.Record]:
+async def recent_rentals(db: Database, customer_id: int) -> list[RowDict]:
     """The customer's last `RECENT_RENTALS_LIMIT` rentals with their films, newest first."""
     params = {"customer_id": customer_id, "limit": RECENT_RENTALS_LIMIT}
-    return await db.read(_RECENT_RENTALS, params)
+    return await fetch_rows(db, _RECENT_RENTALS, params)
