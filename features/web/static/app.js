@@ -1,8 +1,9 @@
 // The store front: browse and search the catalogue, open a film (facts, availability, AI
 // summary), rent a copy, see a customer's rentals and return them; staff sign in through
-// POST /token (the token lives in this tab's sessionStorage only). "Ask the store" streams
-// /ai/handoff (SSE over fetch, with Stop): store questions are answered from the catalogue,
-// others by the model, token by token. No dependencies, no build step.
+// POST /token (the token lives in this tab's sessionStorage only). "Ask the store" is a
+// conversation kept for the tab: each question streams /ai/handoff (SSE over fetch, with Stop)
+// with the earlier turns; store questions are answered from the catalogue, others by the
+// model, token by token. No dependencies, no build step.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -508,6 +509,84 @@ $("rentals-next").addEventListener("click", () =>
 
 // -- the assistant -----------------------------------------------------------------------------
 
+// The conversation, oldest first, one exchange per question, kept for this tab (sessionStorage):
+// {question, state, answer, result}. `state` is "answering", "done" (`result`: the done event's
+// whole answer), "stopped" or "failed" (`answer`: what had been written by then).
+const CHAT_KEY = "pagila.chat";
+// What /ai/handoff takes of the earlier turns: the last 20 messages, each of at most 4000
+// characters (after trimming), 24000 in all.
+const HISTORY_MESSAGES = 20;
+const HISTORY_CHARS = 4000;
+const HISTORY_TOTAL_CHARS = 24000;
+const chat = { exchanges: [], controller: null, following: true };
+
+const AGENTS = { search: "the store", general: "the general assistant" };
+// What the store looked in, in a customer's words (never the tools' internal names).
+const LOOKED_IN = { customer_rentals: "customer records" };
+
+function finished(result) {
+  return Boolean(result) && typeof result.answer === "string" &&
+    Array.isArray(result.films) && Array.isArray(result.tool_calls);
+}
+
+function loadChat() {
+  let saved;
+  try {
+    saved = JSON.parse(sessionStorage.getItem(CHAT_KEY) || "[]");
+  } catch (_) {
+    return []; // unreadable: start afresh
+  }
+  if (!Array.isArray(saved)) return [];
+  return saved
+    .filter((x) => x && typeof x.question === "string")
+    .map((x) => {
+      const done = x.state === "done" && finished(x.result);
+      return {
+        question: x.question,
+        answer: typeof x.answer === "string" ? x.answer : "",
+        // An answer still being written when the page went away did not finish.
+        state: done ? "done" : x.state === "failed" ? "failed" : "stopped",
+        result: done ? x.result : null,
+      };
+    });
+}
+
+function saveChat() {
+  try {
+    if (chat.exchanges.length) sessionStorage.setItem(CHAT_KEY, JSON.stringify(chat.exchanges));
+    else sessionStorage.removeItem(CHAT_KEY);
+  } catch (_) { /* storage full or turned off: the thread lives on screen only */ }
+}
+
+// Characters as the API counts them (code points, not UTF-16 halves).
+function chars(text) {
+  return Array.from(text);
+}
+
+function clip(text) {
+  const trimmed = text.trim();
+  if (trimmed.length <= HISTORY_CHARS) return trimmed;
+  return chars(trimmed).slice(0, HISTORY_CHARS).join("").trim();
+}
+
+// The earlier turns, OpenAI-style, oldest first: finished exchanges only (a stopped or failed
+// answer is left out, and its question with it), the newest that the API takes.
+function history() {
+  const kept = [];
+  let total = 0;
+  for (const x of [...chat.exchanges].reverse()) {
+    if (x.state !== "done") continue;
+    const question = clip(x.question);
+    const answer = clip(x.result.answer);
+    if (!question || !answer) continue; // nothing to send back
+    const size = chars(question).length + chars(answer).length;
+    if (kept.length + 2 > HISTORY_MESSAGES || total + size > HISTORY_TOTAL_CHARS) break;
+    kept.unshift({ role: "user", content: question }, { role: "assistant", content: answer });
+    total += size;
+  }
+  return kept;
+}
+
 // Yields {event, data} for each SSE event in a fetch() body.
 async function* sseEvents(body) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
@@ -535,16 +614,60 @@ async function* sseEvents(body) {
   }
 }
 
-let asking = null;
-
-function setAsking(busy) {
-  $("ask-button").disabled = busy;
-  $("stop-button").disabled = !busy;
+// POST /ai/handoff as SSE with the earlier turns: `onText` gets the text as it is written;
+// resolves to the whole answer with its films.
+async function askStore(question, messages, signal, onText) {
+  const headers = { Accept: "text/event-stream", "Content-Type": "application/json" };
+  if (token()) headers.Authorization = `Bearer ${token()}`;
+  const body = messages.length ? { question, history: messages } : { question };
+  let response;
+  try {
+    response = await fetch("/ai/handoff", {
+      method: "POST", headers, body: JSON.stringify(body), signal,
+    });
+  } catch (err) {
+    if (err.name === "AbortError") throw err;
+    throw new ApiError("Cannot reach the store's server: check your connection and try again.", 0);
+  }
+  if (response.status === 401) setSignedIn(false);
+  if (!response.ok) throw new ApiError(await explain(response), response.status);
+  $("ask-status").textContent = "Answering…";
+  for await (const { event, data } of sseEvents(response.body)) {
+    if (event === "message") onText(data.delta);
+    else if (event === "error") throw new Error(data.message);
+    else if (event === "done") return data;
+  }
+  throw new Error("The answer was cut off before the end: please ask again.");
 }
 
-const AGENTS = { search: "the store", general: "the general assistant" };
-// What the store looked in, in a customer's words (never the tools' internal names).
-const LOOKED_IN = { customer_rentals: "customer records" };
+// -- the thread --
+
+function bubble(role, label) {
+  const li = document.createElement("li");
+  li.className = `turn ${role}`;
+  const who = document.createElement("span");
+  who.className = "sr-only";
+  who.textContent = `${label}: `;
+  li.append(who);
+  return li;
+}
+
+function userBubble(question) {
+  const li = bubble("user", "You");
+  const text = document.createElement("p");
+  text.className = "text";
+  text.textContent = question;
+  li.append(text);
+  return li;
+}
+
+function assistantBubble() {
+  const li = bubble("assistant", "Store");
+  const answer = document.createElement("div");
+  answer.className = "answer text";
+  li.append(answer);
+  return li;
+}
 
 // A button that opens a film's panel, for each film an answer names.
 function filmLink(film, text) {
@@ -557,8 +680,7 @@ function filmLink(film, text) {
 }
 
 // The answer's text, with every title of `films` in it turned into a link to that film.
-function renderAnswer(answer, films) {
-  const box = $("answer");
+function renderAnswer(box, answer, films) {
   box.replaceChildren();
   const titles = films.map((f) => f.title).sort((a, b) => b.length - a.length);
   if (!titles.length) { box.textContent = answer; return; }
@@ -574,16 +696,35 @@ function renderAnswer(answer, films) {
   box.append(answer.slice(last));
 }
 
-function showHandoff(result) {
-  renderAnswer(result.answer, result.films);
-  $("handoff-agent").textContent = AGENTS[result.agent] || result.agent;
+// A finished answer in its bubble: the text with its films as links, who answered, where the
+// store looked, and a table of the films it names (each opens the film's panel).
+function showHandoff(li, result) {
+  renderAnswer(li.querySelector(".answer"), result.answer, result.films);
+  const meta = document.createElement("p");
+  meta.className = "meta";
+  const agent = document.createElement("span");
+  agent.className = "badge agent";
+  agent.textContent = AGENTS[result.agent] || result.agent;
+  const tools = document.createElement("span");
+  tools.className = "tools";
   const places = [...new Set(result.tool_calls.map((c) => LOOKED_IN[c.name] || "the catalogue"))];
   const failed = result.tool_calls.some((c) => !c.ok);
-  $("handoff-tools").textContent = places.length
+  tools.textContent = places.length
     ? `· looked up: ${places.join(" and ")}${failed ? " (a look-up failed)" : ""}` : "";
-  const table = $("handoff-films");
-  const rows = table.tBodies[0];
-  rows.replaceChildren();
+  meta.append("Answered by ", agent, " ", tools);
+  li.append(meta);
+  if (!result.films.length) return;
+  const table = document.createElement("table");
+  table.className = "films";
+  table.createCaption().textContent = "Films in this answer";
+  const head = table.createTHead().insertRow();
+  for (const name of ["Title", "Rating", "Rate"]) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = name;
+    head.append(th);
+  }
+  const rows = table.createTBody();
   for (const film of result.films) {
     const row = rows.insertRow();
     row.insertCell().append(filmLink(film, film.title));
@@ -591,60 +732,148 @@ function showHandoff(result) {
       row.insertCell().textContent = value;
     }
   }
-  table.hidden = result.films.length === 0;
-  $("handoff").hidden = false;
+  li.append(table);
 }
 
-// POST /ai/handoff as SSE: the text as it is written, then the whole answer with its films.
-async function askStore(question, signal) {
-  const headers = { Accept: "text/event-stream", "Content-Type": "application/json" };
-  if (token()) headers.Authorization = `Bearer ${token()}`;
-  let response;
-  try {
-    response = await fetch("/ai/handoff", {
-      method: "POST", headers, body: JSON.stringify({ question }), signal,
-    });
-  } catch (err) {
-    if (err.name === "AbortError") throw err;
-    throw new ApiError("Cannot reach the store's server: check your connection and try again.", 0);
-  }
-  if (response.status === 401) setSignedIn(false);
-  if (!response.ok) throw new ApiError(await explain(response), response.status);
-  $("ask-status").textContent = "Answering…";
-  for await (const { event, data } of sseEvents(response.body)) {
-    if (event === "message") $("answer").textContent += data.delta;
-    else if (event === "error") throw new Error(data.message);
-    else if (event === "done") { showHandoff(data); $("ask-status").textContent = "Done."; }
-  }
+const ENDINGS = {
+  stopped: "Stopped: left out of the conversation.",
+  failed: "Not answered: left out of the conversation.",
+};
+
+// The end of an answer that did not finish: what had been written, and why it stops there.
+function showEnding(li, state) {
+  li.classList.add(state);
+  const note = document.createElement("p");
+  note.className = "note";
+  note.textContent = ENDINGS[state];
+  li.append(note);
 }
 
-$("ask-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const question = $("question").value.trim();
-  const errorBox = $("ask-error");
+function appendExchange(x) {
+  $("chat-log").hidden = false;
+  $("new-chat").disabled = false;
+  const user = userBubble(x.question);
+  const assistant = assistantBubble();
+  $("chat-thread").append(user, assistant);
+  if (x.state === "done") showHandoff(assistant, x.result);
+  else if (x.state === "answering") assistant.classList.add("answering");
+  else {
+    assistant.querySelector(".answer").textContent = x.answer;
+    showEnding(assistant, x.state);
+  }
+  return assistant;
+}
+
+// Brings the newest exchange into sight: as much of the answer as fits, its question at most at
+// the top (a long answer is read from its start) - unless the reader has scrolled elsewhere.
+function reveal(answerLi) {
+  if (!chat.following) return;
+  const log = $("chat-log");
+  const top = answerLi.previousElementSibling.offsetTop - 8;
+  const bottom = answerLi.offsetTop + answerLi.offsetHeight + 8;
+  log.scrollTop = Math.max(0, Math.min(top, bottom - log.clientHeight));
+}
+
+// A reader who scrolls the thread is left where they went until the next question.
+for (const type of ["wheel", "touchmove", "keydown"]) {
+  $("chat-log").addEventListener(type, () => { chat.following = false; }, { passive: true });
+}
+
+function setAsking(busy) {
+  $("ask-button").disabled = busy;
+  $("stop-button").disabled = !busy;
+  // Announced once written out, not word by word.
+  $("chat-log").setAttribute("aria-busy", String(busy));
+}
+
+async function ask(question) {
   const status = $("ask-status");
-  $("answer").textContent = "";
-  hide(errorBox, $("handoff"));
-  if (!question) return show(errorBox, "Please type a question.");
-
-  asking = new AbortController();
+  const errorBox = $("ask-error");
+  const earlier = history(); // before this question joins the thread
+  const x = { question, answer: "", state: "answering", result: null };
+  chat.exchanges.push(x);
+  saveChat();
+  const li = appendExchange(x);
+  const box = li.querySelector(".answer");
+  chat.following = true;
+  reveal(li);
+  const controller = (chat.controller = new AbortController());
   setAsking(true);
   status.textContent = "Thinking…";
   try {
-    await askStore(question, asking.signal);
+    const result = await askStore(question, earlier, controller.signal, (delta) => {
+      x.answer += delta;
+      box.textContent += delta;
+      reveal(li);
+    });
+    Object.assign(x, { state: "done", answer: result.answer, result });
+    showHandoff(li, result);
+    status.textContent = "Done.";
   } catch (err) {
-    if (err.name === "AbortError") status.textContent = "Stopped.";
-    else { status.textContent = ""; show(errorBox, err.message || "The request failed."); }
+    x.state = err.name === "AbortError" ? "stopped" : "failed";
+    showEnding(li, x.state);
+    if (!chat.exchanges.includes(x)) return; // a new conversation has begun meanwhile
+    if (x.state === "stopped") status.textContent = "Stopped.";
+    else {
+      status.textContent = "";
+      show(errorBox, err.message || "The request failed.");
+      if (!$("question").value) $("question").value = question; // to ask again at once
+    }
   } finally {
-    asking = null;
-    setAsking(false);
+    li.classList.remove("answering");
+    if (chat.controller === controller) {
+      chat.controller = null;
+      setAsking(false);
+    }
+    saveChat();
   }
+  reveal(li);
+  // Back to the question box, unless the reader has gone elsewhere meanwhile (a film's panel).
+  const active = document.activeElement;
+  if (!active || active === document.body || $("ask-panel").contains(active)) $("question").focus();
+}
+
+$("ask-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  if (chat.controller) return; // one question at a time
+  const question = $("question").value.trim();
+  hide($("ask-error"));
+  if (!question) return show($("ask-error"), "Please type a question.");
+  $("question").value = "";
+  ask(question);
 });
 
-$("stop-button").addEventListener("click", () => asking && asking.abort());
+// Enter asks; Shift+Enter is a new line.
+$("question").addEventListener("keydown", (e) => {
+  if (e.key !== "Enter" || e.shiftKey || e.isComposing) return;
+  e.preventDefault();
+  $("ask-form").requestSubmit();
+});
+
+$("stop-button").addEventListener("click", () => chat.controller && chat.controller.abort());
+
+$("new-chat").addEventListener("click", () => {
+  if (chat.controller) chat.controller.abort();
+  chat.exchanges = [];
+  saveChat();
+  $("chat-thread").replaceChildren();
+  $("chat-log").hidden = true;
+  $("new-chat").disabled = true;
+  hide($("ask-error"));
+  $("ask-status").textContent = "";
+  $("question").focus();
+});
+
+function restoreChat() {
+  chat.exchanges = loadChat();
+  let last = null;
+  for (const x of chat.exchanges) last = appendExchange(x);
+  if (last) reveal(last);
+}
 
 // -- start -------------------------------------------------------------------------------------
 
 setSignedIn(Boolean(token()));
+restoreChat();
 loadCategories();
 runSearch();

@@ -4,13 +4,18 @@ the live app with the fake model. The store front itself: test_store_front.py.""
 import asyncio
 import re
 
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.fakes import FakeChat
 from tests.support import make_settings
 
 SETTINGS = make_settings()
+
+
+def latest_answer(page: Page) -> Locator:
+    """The newest assistant bubble of the conversation (test_chat.py: the thread itself)."""
+    return page.locator("#chat-thread > li.turn.assistant").last
 
 
 async def test_answer_streams_in_progressively(page: Page, fake_chat: FakeChat) -> None:
@@ -23,10 +28,11 @@ async def test_answer_streams_in_progressively(page: Page, fake_chat: FakeChat) 
     await page.click("#ask-button")
 
     # The first chunk is on screen while the model is still generating.
-    await expect(page.locator("#answer")).to_have_text("Hello")
+    answer = latest_answer(page).locator(".answer")
+    await expect(answer).to_have_text("Hello")
     await expect(page.locator("#stop-button")).to_be_enabled()
     fake_chat.gate.set()
-    await expect(page.locator("#answer")).to_have_text("Hello from Pagila.")
+    await expect(answer).to_have_text("Hello from Pagila.")
     await expect(page.locator("#ask-status")).to_have_text("Done.")
     await expect(page.locator("#stop-button")).to_be_disabled()
 
@@ -38,14 +44,15 @@ async def test_stop_aborts_the_stream_and_the_model(page: Page, fake_chat: FakeC
 
     await page.fill("#question", "Go on forever")
     await page.click("#ask-button")
-    await expect(page.locator("#answer")).to_contain_text("more more")
+    answer = latest_answer(page).locator(".answer")
+    await expect(answer).to_contain_text("more more")
     await page.click("#stop-button")
 
     await expect(page.locator("#ask-status")).to_have_text("Stopped.")
     await asyncio.wait_for(fake_chat.closed.wait(), timeout=5)
-    shown = await page.locator("#answer").text_content()
+    shown = await answer.text_content()
     await asyncio.sleep(0.3)
-    assert await page.locator("#answer").text_content() == shown
+    assert await answer.text_content() == shown
 
 
 async def test_model_errors_are_shown(page: Page, fake_chat: FakeChat) -> None:
@@ -110,15 +117,16 @@ async def test_one_box_answers_store_and_general_questions_and_opens_films(
     await page.fill("#question", "how much is academy dinosaur?")
     await page.click("#ask-button")
 
-    await expect(page.locator("#answer")).to_contain_text("$0.99")
-    await expect(page.locator("#handoff-agent")).to_have_text("the store")
+    store = latest_answer(page)
+    await expect(store.locator(".answer")).to_contain_text("$0.99")
+    await expect(store.locator(".agent")).to_have_text("the store")
     # In a customer's words: where it looked, never the tools' names.
-    await expect(page.locator("#handoff-tools")).to_have_text("· looked up: the catalogue")
-    await expect(page.locator("#handoff-films tbody tr")).to_have_text(["ACADEMY DINOSAURPG$0.99"])
+    await expect(store.locator(".tools")).to_have_text("· looked up: the catalogue")
+    await expect(store.locator("table tbody tr")).to_have_text(["ACADEMY DINOSAURPG$0.99"])
     assert fake_chat.requests == []  # the store's answer came from the database alone
 
     # A film the answer names opens its panel.
-    await page.locator("#answer button", has_text="ACADEMY DINOSAUR").first.click()
+    await store.locator(".answer button", has_text="ACADEMY DINOSAUR").first.click()
     await expect(page.locator("#film-title")).to_have_text("ACADEMY DINOSAUR")
     await expect(page.locator("#film-title")).to_be_focused()
 
@@ -126,10 +134,12 @@ async def test_one_box_answers_store_and_general_questions_and_opens_films(
     await page.fill("#question", "What is the capital of France?")
     await page.click("#ask-button")
 
-    await expect(page.locator("#answer")).to_have_text("Paris is the capital.")
-    await expect(page.locator("#handoff-agent")).to_have_text("the general assistant")
-    await expect(page.locator("#handoff-tools")).to_have_text("")
-    await expect(page.locator("#handoff-films")).to_be_hidden()
+    general = latest_answer(page)
+    await expect(page.locator("#chat-thread > li.turn.assistant")).to_have_count(2)
+    await expect(general.locator(".answer")).to_have_text("Paris is the capital.")
+    await expect(general.locator(".agent")).to_have_text("the general assistant")
+    await expect(general.locator(".tools")).to_have_text("")
+    await expect(general.locator("table")).to_have_count(0)  # no films, no table of them
 
 
 async def test_the_page_runs_under_its_security_headers(browser: Browser, live_url: str) -> None:
