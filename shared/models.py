@@ -184,6 +184,8 @@ OPEN_RENTAL_INDEX = "uq_rental_open_inventory"
 # Migration 0007: a customer's rentals, newest first (GET /customers/{id}/rentals and its total),
 # read from an index instead of a scan of every rental (Pagila has no index on customer_id).
 CUSTOMER_RENTALS_INDEX = "ix_rental_customer_recent"
+# Migration 0008: a stemmer for the store assistant's words that drops none of them.
+ASSISTANT_STEM = "assistant_stem"
 # Pagila's own unique index; it fires for two rentals of one copy to one customer in one instant.
 PAGILA_RENTAL_UNIQUE_INDEX = "idx_unq_rental_rental_date_inventory_id_customer_id"
 

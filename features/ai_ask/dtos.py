@@ -1,4 +1,41 @@
-from pydantic import BaseModel
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from shared.conversation import History, check_total
+
+QUESTION_MAX_CHARS = 2000
+QuestionText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=QUESTION_MAX_CHARS)
+]
+
+
+class AskRequest(BaseModel):
+    """POST /ai/ask: a question after the conversation's earlier turns."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"question": "Name three film genres"},
+                {
+                    "question": "and what is it about?",
+                    "history": [
+                        {"role": "user", "content": "tell me about ACADEMY DINOSAUR"},
+                        {"role": "assistant", "content": "ACADEMY DINOSAUR is rated PG."},
+                    ],
+                },
+            ]
+        },
+    )
+
+    question: QuestionText = Field(description=f"Your question, 1..{QUESTION_MAX_CHARS} chars.")
+    history: History
+
+    @model_validator(mode="after")
+    def _history_bounded(self) -> "AskRequest":
+        check_total(self.history)
+        return self
 
 
 class AskDone(BaseModel):

@@ -1,9 +1,12 @@
-"""Answer a free-form question by streaming the model's reply, grounded in the catalogue.
+"""Answer a free-form question by streaming the model's reply, grounded in what the store has
+that fits it, after the conversation's earlier turns.
 
-When the question names catalogue things (titles, actors, categories) or a topic found in
-titles and descriptions, the matching films go into the prompt as the only films the model may
-name; otherwise it is told to name none. A database that is down does not stop an answer: it is
-given ungrounded, under the same rule (name no film).
+The question is read as the store assistant reads it (features/catalogue/understanding.py), in
+the light of the conversation. The rows put after it are those that fit what it asks: a film
+named, or meant by "it", gives that film; films asked for give those films; a question about
+genres gives the store's categories; anything else gives none, and the model is told to name no
+film. A database that is down does not stop an answer: it is given ungrounded, under the same
+rule.
 """
 
 from collections.abc import AsyncIterator
@@ -15,9 +18,11 @@ from semantic_kernel.contents import ChatHistory
 
 from features.ai_ask.dtos import AskDone
 from features.catalogue import query
+from features.catalogue.understanding import read_conversation
 from shared import sse
 from shared.ai_calls import ChatStream, LLMUnavailableError
 from shared.ai_kernel import AIRuntime
+from shared.conversation import Turn, as_messages, exchanges
 from shared.database import Database, DatabaseUnavailableError, RowDict
 from shared.models import MPAA_RATINGS
 
@@ -30,23 +35,9 @@ SYSTEM_PROMPT = (
     .format(ratings=", ".join(MPAA_RATINGS[:-1]) + " or " + MPAA_RATINGS[-1])
 )
 CATALOGUE_PROMPT = (_PROMPTS / "catalogue.txt").read_text(encoding="utf-8")
+CATEGORIES_PROMPT = (_PROMPTS / "categories.txt").read_text(encoding="utf-8")
 NO_CATALOGUE_PROMPT = (_PROMPTS / "no_catalogue.txt").read_text(encoding="utf-8")
 GROUNDING_FILMS = 8
-
-
-async def catalogue_films(db: Database, question: str) -> list[RowDict]:
-    """The films the question is about: those it names, an actor's, a category's, or those
-    whose title or description has its topic words (best match first)."""
-    linked = await query.link(db, question)
-    if linked.films:
-        rows = [await query.film_details(db, title) for title in linked.films[:3]]
-        return [row for row in rows if row is not None]
-    if linked.actors:
-        return await query.find_films(db, {"actor": linked.actors[0], "limit": GROUNDING_FILMS})
-    if linked.categories:
-        filters = {"category": linked.categories[0], "sort": "popular", "limit": GROUNDING_FILMS}
-        return await query.find_films(db, filters)
-    return await query.about_any(db, query.topic_words(question), GROUNDING_FILMS)
 
 
 def _film_line(row: RowDict) -> str:
@@ -64,31 +55,39 @@ def _film_line(row: RowDict) -> str:
     return f"- {row['title']} ({facts}): {row['description']}"
 
 
-def grounded(films: list[RowDict]) -> str:
-    """What the model is told of the catalogue, after the question."""
+async def grounding(db: Database, question: str, history: list[Turn]) -> str:
+    """What the model is told of the store, after the question: the rows that fit it."""
+    try:
+        earlier, _ = exchanges((t.role, t.content) for t in history)
+        u = await read_conversation(db, earlier, question)
+        if u.intent == "categories":
+            rows = await query.categories(db)
+            listed = ", ".join(f"{r['name']} ({r['films']} films)" for r in rows)
+            return CATEGORIES_PROMPT.format(categories=listed)
+        films: list[RowDict] = []
+        if u.film is not None:
+            row = await query.film_details(db, u.film)
+            films = [row] if row else []
+        elif u.films is not None:
+            filters = {**u.films.arguments(), "limit": GROUNDING_FILMS}
+            films = await query.find_films(db, filters)
+    except DatabaseUnavailableError:
+        log.warning("ask.grounding_unavailable")
+        return NO_CATALOGUE_PROMPT
     if not films:
         return NO_CATALOGUE_PROMPT
     return CATALOGUE_PROMPT.format(films="\n".join(_film_line(row) for row in films))
 
 
-async def grounding(db: Database, question: str) -> list[RowDict]:
-    """The catalogue films for the prompt; none (and a warning) when the database is down."""
-    try:
-        return await catalogue_films(db, question)
-    except DatabaseUnavailableError:
-        log.warning("ask.grounding_unavailable")
-        return []
-
-
 async def start_answer(
-    ai: AIRuntime, question: str, max_tokens: int, films: list[RowDict] | None
+    ai: AIRuntime, question: str, history: list[Turn], max_tokens: int, grounded: str | None
 ) -> ChatStream:
-    """Start the model's answer (`films`: the catalogue rows it may name; None: ungrounded);
-    raises LLMUnavailableError (503) before the first token."""
-    history = ChatHistory(system_message=SYSTEM_PROMPT)
-    # The catalogue goes right after the question: a small model heeds the last thing it read.
-    history.add_user_message(question if films is None else f"{question}\n\n{grounded(films)}")
-    stream = ChatStream(ai, history, max_tokens=max_tokens, temperature=0.3)
+    """Start the model's answer after the earlier turns (`grounded`: what it is told of the
+    store; None: nothing); raises LLMUnavailableError (503) before the first token."""
+    # The store's rows go right after the question: a small model heeds the last thing it read.
+    asked = question if grounded is None else f"{question}\n\n{grounded}"
+    chat = ChatHistory(system_message=SYSTEM_PROMPT, messages=as_messages(history, asked))
+    stream = ChatStream(ai, chat, max_tokens=max_tokens, temperature=0.3)
     await stream.start()
     return stream
 

@@ -5,9 +5,10 @@ understood question is answered for what was understood, and a "no" is only ever
 database's no for exactly that.
 """
 
+from dataclasses import replace
 from typing import Any
 
-from features.ai_handoff.understanding import FilmQuery, Understanding
+from features.catalogue.understanding import FilmQuery, Understanding
 
 # What each MPAA rating means, for "can my 12 year old watch it".
 RATING_MEANS = {
@@ -60,6 +61,8 @@ def describe(films: FilmQuery) -> str:
         parts.append(f"rated {films.rating}")
     if films.actor:
         parts.append(f"with {_name(films.actor)}")
+    if films.title:
+        parts.append(f"titled with “{films.title}”")
     if films.text:
         parts.append(f"matching “{films.text}”")
     if films.max_price is not None:
@@ -77,6 +80,12 @@ def describe(films: FilmQuery) -> str:
 def film_list(u: Understanding, films: FilmQuery, data: dict[str, Any]) -> str:
     total, rows = data["total"], data["films"]
     what = describe(films)
+    if films.title and describe(replace(films, title=None)) == "Films":
+        # A title asked for and not placed: a no to that title, and the titles with its words.
+        no = f"We have no film titled “{films.title}”"
+        if not rows:
+            return f"{no}."
+        return f"{no} as such; titles with those words: {'; '.join(_film_line(f) for f in rows)}."
     if not rows:
         return f"We have no {_inside(what)}."
     if u.superlative and films.sort:
@@ -134,6 +143,28 @@ def film_details(u: Understanding, data: dict[str, Any]) -> str:
         elif intent == "price":
             said.append(
                 f"{title} rents for {_price(data['rental_rate'])} for {data['rental_days']} days."
+            )
+        elif intent == "availability":
+            said.append(f"Yes, we carry {title}.")
+        elif intent == "features":
+            features = data["special_features"]
+            said.append(
+                f"{title} comes with {_and(features)}."
+                if features
+                else f"{title} has no special features."
+            )
+        elif intent == "replacement":
+            said.append(
+                f"A lost or damaged copy of {title} costs {_price(data['replacement_cost'])} "
+                "to replace."
+            )
+        elif intent == "language":
+            said.append(f"{title} is in {data['language']}.")
+        elif intent == "category":
+            said.append(
+                f"{title} is in our {data['category']} category."
+                if data["category"]
+                else f"{title} has no category."
             )
     facts = [data["rating"] or "not rated", data["category"] or "no category"]
     facts += [f"{data['release_year']}", f"{data['length']} min"]
@@ -195,11 +226,75 @@ def rental_terms(data: dict[str, Any]) -> str:
     )
 
 
-def not_known(topic: str) -> str:
-    """A store question the database cannot answer: said so, never guessed."""
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
+
+
+def not_held(topic: str, film: str | None) -> str:
+    """A question the database cannot answer: said so, never guessed."""
+    of = f" for {film}" if film else ""
     return (
-        f"I have nothing on {topic}: the store's database holds our films, their prices and "
-        "rental days, and the copies in each store. Please ask the staff at the store."
+        f"I have nothing on {topic}{of}: we have no such record. The store's database holds "
+        "our films (story, cast, category, rating, length, language, special features, price, "
+        "rental days, replacement cost), the copies in each store, and the stores themselves. "
+        "Please ask the staff at the store."
+    )
+
+
+STAFF_ONLY = (
+    "Sorry, no: a customer's rentals are shown to signed-in staff only, and this chat is not "
+    "signed in."
+)
+WHICH_CUSTOMER = "Which customer? Tell me their customer number, e.g. “customer 5”."
+
+
+def _store_name(store: dict[str, Any]) -> str:
+    return f"store {store['store_id']} ({store['city']})"
+
+
+def stores(u: Understanding, data: dict[str, Any]) -> str:
+    """The stores, for what was asked of them: where, who manages, how much they hold."""
+    every = data["stores"]
+    if not every:
+        return "We have no stores on record."
+    asked = [s for s in every if s["store_id"] == u.store_id] or [
+        s for s in every if s["city"].lower() in u.question.lower()
+    ]
+    shown = asked or every
+    lead = "" if asked else f"We have {len(every)} stores. "
+    if u.intent == "store_manager":
+        lines = [f"{_store_name(s).capitalize()} is managed by {s['manager']}" for s in shown]
+    elif u.intent == "store_copies":
+        lines = [
+            f"{_store_name(s).capitalize()} holds {s['copies']} copies of {s['films']} films"
+            for s in shown
+        ]
+        if not asked:
+            lines.append(f"{sum(s['copies'] for s in every)} copies in all")
+    else:
+        lines = [
+            f"{_store_name(s).capitalize()}: {s['address']}, {s['district']}, {s['city']}, "
+            f"{s['country']} (phone {s['phone']}), managed by {s['manager']}"
+            for s in shown
+        ]
+    return lead + "; ".join(lines) + "."
+
+
+def staff(data: dict[str, Any]) -> str:
+    people = data["staff"]
+    if not people:
+        return "We have no staff on record."
+    listed = "; ".join(
+        f"{p['name']} (store {p['store_id']}{', manager' if p['manager'] else ''})" for p in people
+    )
+    return f"Our staff ({len(people)}): {listed}."
+
+
+def totals(data: dict[str, Any]) -> str:
+    return (
+        f"Our catalogue has {data['films']} films with {data['actors']} actors in "
+        f"{data['categories']} categories, in {data['languages']} languages; the "
+        f"{data['stores']} stores hold {data['copies']} copies."
     )
 
 

@@ -1,7 +1,8 @@
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shared.conversation import History, check_total
 from shared.models import Money
 
 Agent = Literal["search", "general"]
@@ -14,6 +15,13 @@ class HandoffRequest(BaseModel):
             "examples": [
                 {"question": "What is the rental rate for the film ACADEMY DINOSAUR?"},
                 {"question": "What is the capital of France?"},
+                {
+                    "question": "how much is it?",
+                    "history": [
+                        {"role": "user", "content": "do you have AFRICAN EGG?"},
+                        {"role": "assistant", "content": "AFRICAN EGG: 3 of our 3 copies are in."},
+                    ],
+                },
             ]
         },
     )
@@ -24,6 +32,12 @@ class HandoffRequest(BaseModel):
             strip_whitespace=True, min_length=1, max_length=2000, pattern=r"^[^\x00]*$"
         ),
     ] = Field(description="A question for the store's assistant, 1..2000 characters, no NUL.")
+    history: History
+
+    @model_validator(mode="after")
+    def _history_bounded(self) -> "HandoffRequest":
+        check_total(self.history)
+        return self
 
 
 class ToolCall(BaseModel):

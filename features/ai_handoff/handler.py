@@ -35,10 +35,11 @@ from features.ai_handoff.tools import (
     StoreTools,
     ToolRecord,
 )
-from features.ai_handoff.understanding import read_question
+from features.catalogue.understanding import read_conversation
 from shared.ai_calls import LLMUnavailableError
 from shared.ai_capacity import AIBusyError, ModelTooSlowError
 from shared.ai_kernel import AIRuntime
+from shared.conversation import Turn, as_messages
 from shared.database import Database, DatabaseUnavailableError
 from shared.errors import AppError, BadGatewayError, GatewayTimeoutError
 
@@ -63,7 +64,9 @@ def _agents(
         search_kernel.add_service(ai.chat)
     else:
         search_kernel.add_service(
-            RulesRouterChat(ai_model_id="rules-router", read_question=partial(read_question, db))
+            RulesRouterChat(
+                ai_model_id="rules-router", read_question=partial(read_conversation, db)
+            )
         )
     search_kernel.add_plugin(StoreTools(db, record), plugin_name=STORE_PLUGIN)
     if staff:  # a guest's model is never offered customer data
@@ -140,15 +143,23 @@ def _outcome(exc: BaseException | None) -> str:
 
 
 class HandoffRun:
-    """One question through the orchestration. `start()` runs it until its first text (or its
-    end), so that a model that is down is a 503 before any response byte; then `deltas()`
-    streams the agents' text, and `answer()` is the final answer. `aclose()` ends the run
-    however far it got, and logs it (once)."""
+    """One question, after the conversation's earlier turns, through the orchestration.
+    `start()` runs it until its first text (or its end), so that a model that is down is a 503
+    before any response byte; then `deltas()` streams the agents' text, and `answer()` is the
+    final answer. `aclose()` ends the run however far it got, and logs it (once)."""
 
     def __init__(
-        self, ai: AIRuntime, db: Database, question: str, *, staff: bool, timeout_s: float
+        self,
+        ai: AIRuntime,
+        db: Database,
+        question: str,
+        *,
+        history: list[Turn],
+        staff: bool,
+        timeout_s: float,
     ) -> None:
-        self._question = question
+        # The earlier turns go to both agents as chat history (the orchestration's messages).
+        self._messages = as_messages(history, question)
         self._timeout_s = timeout_s
         self._record = ToolRecord()
         self._replies: list[ChatMessageContent] = []  # each agent's full replies, in order
@@ -178,7 +189,7 @@ class HandoffRun:
 
     async def _run(self) -> HandoffAnswer:
         self._runtime.start()
-        result = await self._orchestration.invoke(task=self._question, runtime=self._runtime)
+        result = await self._orchestration.invoke(task=self._messages, runtime=self._runtime)
         try:
             await result.get(timeout=self._timeout_s)
         except TimeoutError as exc:

@@ -71,7 +71,9 @@ async def _events(run: handler.HandoffRun) -> AsyncIterator[bytes]:
     "HandoffOrchestration). Without a tool-calling model, a deterministic rules router plays "
     "the SearchAgent's model. With `Accept: text/event-stream` the answer is streamed: "
     "`message` events `{delta}` as the agents write (the general agent token by token), then "
-    "one `done` event with the whole answer (as the JSON response), or an `error` event.",
+    "one `done` event with the whole answer (as the JSON response), or an `error` event. "
+    "A conversation goes on with `history`: the earlier messages, sent back each turn (the "
+    'service keeps none), so that "how much is it?" is about the film just named.',
     responses={
         200: {
             "description": "The answer (JSON), or its stream (SSE)",
@@ -92,7 +94,12 @@ async def handoff(
     settings: SettingsDep,
 ) -> HandoffAnswer | Response:
     run = handler.HandoffRun(
-        ai, db, body.question, staff=staff, timeout_s=settings.handoff_timeout_s
+        ai,
+        db,
+        body.question,
+        history=body.history,
+        staff=staff,
+        timeout_s=settings.handoff_timeout_s,
     )
     streamed = "text/event-stream" in request.headers.get("accept", "")
     # Until the first byte (JSON: the whole answer), a client that leaves ends the run at once

@@ -2,7 +2,7 @@
 service, for the embedded local model, which cannot call tools.
 
 It makes the moves a tool-calling model would, through the same orchestration: on a question,
-it reads it (understanding.py: the database links its words to the catalogue) and calls the
+it reads it in the light of the conversation (features/catalogue/understanding.py) and calls the
 store tool that answers it, or `transfer_to_` the general agent; on a tool's result, it writes
 the answer from the rows (answers.py), or, when a topic narrowed a search to nothing, searches
 once more without it. Every fact it states comes from the database.
@@ -14,10 +14,11 @@ from dataclasses import replace
 from typing import Any
 
 from pydantic import PrivateAttr
-from semantic_kernel.contents import AuthorRole, ChatHistory, FunctionResultContent
+from semantic_kernel.contents import ChatHistory, FunctionResultContent
 
 from features.ai_handoff import answers
 from features.ai_handoff.tools import (
+    CATALOGUE_TOTALS,
     CUSTOMER_RENTALS,
     CUSTOMERS_PLUGIN,
     FILM_AVAILABILITY,
@@ -26,46 +27,56 @@ from features.ai_handoff.tools import (
     HANDOFF_TO_GENERAL,
     LIST_CATEGORIES,
     RENTAL_TERMS,
+    STAFF,
     STORE_PLUGIN,
+    STORES,
     TOP_ACTORS,
     qualified,
 )
-from features.ai_handoff.understanding import FilmQuery, Understanding
+from features.catalogue.intents import BY_NAME
+from features.catalogue.understanding import FilmQuery, Understanding
 from shared.computed_chat import Call, ComputedToolCaller, Reply
+from shared.conversation import exchanges
 
-# Reads a question: what it names in the catalogue and what it asks (from the database).
-ReadQuestion = Callable[[str], Awaitable[Understanding]]
+# Reads a question after the conversation's earlier turns (question, answer), from the database.
+ReadQuestion = Callable[[list[tuple[str, str]], str], Awaitable[Understanding]]
+
+# The store-wide intents, and the tool each is answered from.
+_STORE_TOOLS = {
+    "categories": LIST_CATEGORIES,
+    "top_actors": TOP_ACTORS,
+    "totals": CATALOGUE_TOTALS,
+    "rental_terms": RENTAL_TERMS,
+    "store_location": STORES,
+    "store_manager": STORES,
+    "store_copies": STORES,
+    "staff": STAFF,
+}
 
 
 def first_move(u: Understanding, offered: frozenset[str]) -> Call | Reply:
     """The first move on a question that has been read; `offered` are the agent's functions."""
-    if u.customer_id is not None:
+    if u.intent == "customer_rentals":
         if qualified(CUSTOMERS_PLUGIN, CUSTOMER_RENTALS) not in offered:
-            return Reply("A customer's rentals are shown to signed-in staff only.")
+            return Reply(answers.STAFF_ONLY)
+        if u.customer_id is None:
+            return Reply(answers.WHICH_CUSTOMER)
         return Call(qualified(CUSTOMERS_PLUGIN, CUSTOMER_RENTALS), {"customer_id": u.customer_id})
-    if not u.store:
-        return Call(HANDOFF_TO_GENERAL, {})
-    if u.catalogue == "categories":
-        return Call(qualified(STORE_PLUGIN, LIST_CATEGORIES), {})
-    if u.catalogue == "top_actors":
-        return Call(qualified(STORE_PLUGIN, TOP_ACTORS), {"limit": 5})
-    if u.catalogue == "rental_terms":
-        return Call(qualified(STORE_PLUGIN, RENTAL_TERMS), {})
-    if u.not_known:
-        return Reply(answers.not_known(u.not_known))
+    if (unheld := BY_NAME[u.intent].unheld) is not None:
+        return Reply(answers.not_held(unheld, u.film))
+    if u.intent in _STORE_TOOLS:
+        tool = _STORE_TOOLS[u.intent]
+        return Call(qualified(STORE_PLUGIN, tool), {"limit": 5} if tool == TOP_ACTORS else {})
     if u.film is not None:
         title = u.film
-        if "availability" in u.film_intents and not set(u.film_intents) - {
-            "availability",
-            "price",
-        }:
+        if set(u.film_intents) <= {"availability", "price"} and "availability" in u.film_intents:
             return Call(qualified(STORE_PLUGIN, FILM_AVAILABILITY), {"title": title})
         return Call(qualified(STORE_PLUGIN, FILM_DETAILS), {"title": title})
     if u.films is not None:
         return find(u.films)
-    if u.linked.actor_namesakes:
+    if u.intent == "find" and u.linked.actor_namesakes:
         return Reply(answers.namesakes(u.linked.actor_namesakes))
-    return Reply(answers.WHAT_I_CAN_DO)
+    return Call(HANDOFF_TO_GENERAL, {})
 
 
 def find(films: FilmQuery) -> Call:
@@ -94,6 +105,12 @@ def answer(u: Understanding, function: str, data: dict[str, Any], relaxed: bool)
         return answers.top_actors(data)
     if function == RENTAL_TERMS:
         return answers.rental_terms(data)
+    if function == STORES:
+        return answers.stores(u, data)
+    if function == STAFF:
+        return answers.staff(data)
+    if function == CATALOGUE_TOTALS:
+        return answers.totals(data)
     if function == CUSTOMER_RENTALS:
         return answers.customer_rentals(data)
     return "Done."
@@ -111,10 +128,9 @@ class RulesRouterChat(ComputedToolCaller):
         results = [item for item in last.items if isinstance(item, FunctionResultContent)]
         if results and self._understood is not None:
             return self._after(results[-1], offered)
-        question = next(
-            (m.content for m in reversed(history.messages) if m.role == AuthorRole.USER), ""
-        )
-        self._understood = await self.read_question(question)
+        # The client's earlier turns, then the question (the orchestration's messages).
+        said = ((m.role.value, m.content) for m in history.messages)
+        self._understood = await self.read_question(*exchanges(said))
         move = first_move(self._understood, offered)
         if isinstance(move, Call) and move.function not in offered:
             return Reply("I cannot look that up right now.")
@@ -129,17 +145,6 @@ class RulesRouterChat(ComputedToolCaller):
             data = {"error": "The store database gave an answer I could not read."}
         name = result.function_name
         films = u.films
-        if (
-            name == FIND_FILMS
-            and data.get("total") == 0
-            and films is not None
-            and not u.seeks_films
-            and replace(films, text=None, sort=None) == FilmQuery()
-            and HANDOFF_TO_GENERAL in offered
-        ):
-            # Words that found nothing, in a question that did not ask for films ("a good way
-            # to store DVDs?"): not placed in the catalogue, so not a "no": the general agent's.
-            return Call(HANDOFF_TO_GENERAL, {})
         if (
             name == FIND_FILMS
             and not self._relaxed

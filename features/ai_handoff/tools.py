@@ -20,6 +20,7 @@ from semantic_kernel.functions import kernel_function
 from features.ai_handoff.dtos import FilmHit, ToolCall
 from features.catalogue import query
 from features.customers import query as customers
+from features.stores import query as store_query
 from shared.database import Database, RowDict
 from shared.models import MAX_ID, MPAA_RATINGS
 
@@ -37,6 +38,9 @@ FIND_FILMS = "find_films"
 LIST_CATEGORIES = "list_categories"
 TOP_ACTORS = "top_actors"
 RENTAL_TERMS = "rental_terms"
+STORES = "stores"
+STAFF = "staff"
+CATALOGUE_TOTALS = "catalogue_totals"
 CUSTOMER_RENTALS = "customer_rentals"
 
 TEXT_MAX_CHARS = 200
@@ -126,9 +130,12 @@ class StoreTools(_Tools):
 
     @kernel_function(
         name=FILM_DETAILS,
-        description="Everything about one film: what it is about (description), release year, "
-        "rating, rental rate and rental days, length in minutes, category, whether it streams, "
-        "and its cast. Needs the film's exact title (any case); find_films finds titles.",
+        description="Everything the store records about one film: what it is about "
+        "(description), release year, rating, rental rate and rental days, length in minutes, "
+        "category, language, special features (trailers, commentaries, deleted scenes, behind "
+        "the scenes), replacement cost of a lost or damaged copy, whether it streams, and its "
+        "cast. There is no director, award, review or box office. Needs the film's exact title "
+        "(any case); find_films finds titles.",
     )
     async def film_details(
         self, title: Annotated[str, "The film's exact title, any case, e.g. ACADEMY DINOSAUR"]
@@ -148,6 +155,9 @@ class StoreTools(_Tools):
                 "rental_days": row["rental_duration"],
                 "length": row["length"],
                 "category": row["category"],
+                "language": row["language"],
+                "special_features": list(row["special_features"] or []),
+                "replacement_cost": _money(row["replacement_cost"]),
                 "streaming": row["streaming_available"],
                 "cast": list(row["cast_names"]),
             }
@@ -187,14 +197,16 @@ class StoreTools(_Tools):
     @kernel_function(
         name=FIND_FILMS,
         description="Find films by any combination of: words to search in titles and "
-        "descriptions (a topic, e.g. 'shark'), category, rating, an actor's full name, the "
-        "highest rental rate, a length range in minutes, streaming now. Sort by price, "
-        "price_desc, length, length_desc or popular (most rented); default best match, then "
-        "title. Returns the total number of matches and the first `limit` films.",
+        "descriptions (a topic, e.g. 'shark'), words that must all be in the title, category, "
+        "rating, an actor's full name, the highest rental rate, a length range in minutes, "
+        "streaming now. Sort by price, price_desc, length, length_desc or popular (most "
+        "rented); default best match, then title. Returns the total number of matches and "
+        "the first `limit` films.",
     )
     async def find_films(
         self,
         text: Annotated[str | None, "Words to search for in titles and descriptions"] = None,
+        title: Annotated[str | None, "Words that must all be words of the title"] = None,
         category: Annotated[
             str | None, "A category name, e.g. Comedy (see list_categories)"
         ] = None,
@@ -213,6 +225,7 @@ class StoreTools(_Tools):
     ) -> str:
         given = {
             "text": text,
+            "title": title,
             "category": category,
             "rating": rating,
             "actor": actor,
@@ -240,6 +253,7 @@ class StoreTools(_Tools):
                 self._db,
                 {
                     "text": _text(text),
+                    "title": _text(title),
                     "category": _text(category),
                     "rating": rating.upper() if rating else None,
                     "actor": _text(actor),
@@ -307,6 +321,70 @@ class StoreTools(_Tools):
             return {"actors": [{"name": r["name"], "films": r["films"]} for r in rows]}
 
         return await self._run(TOP_ACTORS, {"limit": limit}, work)
+
+    @kernel_function(
+        name=STORES,
+        description="The store's shops: each one's address, city, country and phone, its "
+        "manager, and how many copies (of how many films) and active staff it has.",
+    )
+    async def stores(self) -> str:
+        async def work() -> dict[str, Any]:
+            rows = await store_query.stores(self._db)
+            return {
+                "stores": [
+                    {
+                        "store_id": r["store_id"],
+                        "address": r["address"],
+                        "district": r["district"],
+                        "city": r["city"],
+                        "country": r["country"],
+                        "phone": r["phone"],
+                        "manager": _person(r["manager_first_name"], r["manager_last_name"]),
+                        "copies": r["copies"],
+                        "films": r["films"],
+                        "staff": r["staff"],
+                    }
+                    for r in rows
+                ]
+            }
+
+        return await self._run(STORES, {}, work)
+
+    @kernel_function(
+        name=STAFF,
+        description="The store's active staff: each one's name, store, and whether they "
+        "manage it. Never a username, e-mail address or password.",
+    )
+    async def staff(self) -> str:
+        async def work() -> dict[str, Any]:
+            rows = await store_query.staff(self._db)
+            return {
+                "staff": [
+                    {
+                        "name": _person(r["first_name"], r["last_name"]),
+                        "store_id": r["store_id"],
+                        "manager": r["manager"],
+                    }
+                    for r in rows
+                ]
+            }
+
+        return await self._run(STAFF, {}, work)
+
+    @kernel_function(
+        name=CATALOGUE_TOTALS,
+        description="The catalogue's totals: films, actors, categories, copies, stores and "
+        "the languages films are in.",
+    )
+    async def catalogue_totals(self) -> str:
+        async def work() -> dict[str, Any]:
+            return dict(await store_query.totals(self._db))
+
+        return await self._run(CATALOGUE_TOTALS, {}, work)
+
+
+def _person(first: str | None, last: str | None) -> str | None:
+    return " ".join(part for part in (first, last) if part) or None
 
 
 def _length(minutes: int | None) -> int | None:

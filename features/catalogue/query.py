@@ -16,7 +16,12 @@ from sqlalchemy import Boolean, Integer, Numeric, String, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from shared.database import Database, RowDict, fetch_row, fetch_rows
-from shared.models import COPY_IS_OUT_SQL, FILM_CATEGORY_SQL, FILM_IN_CATEGORY_SQL
+from shared.models import (
+    ASSISTANT_STEM,
+    COPY_IS_OUT_SQL,
+    FILM_CATEGORY_SQL,
+    FILM_IN_CATEGORY_SQL,
+)
 
 LIST_LIMIT = 10  # films named in one answer, at most
 
@@ -129,6 +134,8 @@ class Linked:
     actors: tuple[str, ...] = ()  # first and last name matched
     actor_namesakes: tuple[str, ...] = ()  # one of the names matched exactly
     categories: tuple[str, ...] = ()
+    # The question's words that named them (as said, typos included): not a topic.
+    naming_words: frozenset[str] = frozenset()
 
 
 # What the question's words name in the catalogue: films (both title words), actors (first and
@@ -156,21 +163,25 @@ name_words AS (
 ),
 pairs AS (
     SELECT nw.kind, nw.name, nw.n_words, nw.w, q.w AS said,
-           levenshtein_less_equal(nw.w, q.w, 3) AS edits,
-           CASE WHEN length(nw.w) >= 6 THEN 2 WHEN length(nw.w) >= 4 THEN 1 ELSE 0 END AS allowed
+           CASE WHEN edits <= allowed THEN edits
+                WHEN edits <= allowed + 1 AND length(q.w) >= 4
+                     AND dmetaphone(nw.w) = dmetaphone(q.w) THEN edits END AS distance
     FROM name_words AS nw
     JOIN words AS q ON left(nw.w, 1) = left(q.w, 1) AND abs(length(nw.w) - length(q.w)) <= 2
+    CROSS JOIN LATERAL (
+        SELECT levenshtein_less_equal(nw.w, q.w, 3) AS edits,
+               CASE WHEN length(nw.w) >= 6 THEN 2 WHEN length(nw.w) >= 4 THEN 1 ELSE 0 END
+                   AS allowed
+    ) AS d
 ),
 matched AS (
-    SELECT kind, name, n_words, w,
-           min(CASE WHEN edits <= allowed THEN edits
-                    WHEN edits <= allowed + 1 AND length(said) >= 4
-                         AND dmetaphone(w) = dmetaphone(said) THEN edits END)
-               AS distance
+    SELECT kind, name, n_words, w, min(distance) AS distance,
+           (array_agg(said ORDER BY distance) FILTER (WHERE distance IS NOT NULL))[1] AS said
     FROM pairs
     GROUP BY kind, name, n_words, w
 )
-SELECT kind, name, count(*) = n_words AS whole, sum(distance)::int AS distance
+SELECT kind, name, count(*) = n_words AS whole, sum(distance)::int AS distance,
+       array_agg(said) AS said
 FROM matched
 WHERE distance IS NOT NULL
 GROUP BY kind, name, n_words
@@ -181,11 +192,13 @@ ORDER BY count(*) = n_words DESC, sum(distance), kind, name
 FILM_DETAILS = text(f"""
 SELECT f.film_id, f.title, f.description, f.release_year, f.rating::text AS rating,
        f.rental_rate, f.rental_duration, f.length, f.streaming_available,
+       f.replacement_cost, f.special_features, trim(l.name) AS language,
        {FILM_CATEGORY_SQL} AS category,
        ARRAY(SELECT a.first_name || ' ' || a.last_name
              FROM film_actor fa JOIN actor a USING (actor_id)
              WHERE fa.film_id = f.film_id ORDER BY a.last_name, a.first_name) AS cast_names
 FROM film AS f
+JOIN language AS l USING (language_id)
 WHERE lower(f.title) = lower(:title)
 """).bindparams(bindparam("title", type_=String))  # noqa: S608 - a constant fragment
 
@@ -218,6 +231,8 @@ hits AS (
                 ELSE ts_rank(f.fulltext, websearch_to_tsquery('english', :text)) END AS rank
     FROM film AS f
     WHERE (:text IS NULL OR f.fulltext @@ websearch_to_tsquery('english', :text))
+      AND (:title IS NULL
+           OR string_to_array(lower(f.title), ' ') @> string_to_array(lower(:title), ' '))
       AND (:category IS NULL OR {FILM_IN_CATEGORY_SQL})
       AND (:rating IS NULL OR f.rating::text = upper(:rating))
       AND (:actor IS NULL OR EXISTS (
@@ -244,6 +259,7 @@ ORDER BY
 LIMIT :limit
 """).bindparams(  # noqa: S608 - constant fragments
     bindparam("text", type_=String),
+    bindparam("title", type_=String),
     bindparam("category", type_=String),
     bindparam("rating", type_=String),
     bindparam("actor", type_=String),
@@ -269,6 +285,7 @@ LIMIT :limit
 
 FILM_FILTERS = (
     "text",
+    "title",
     "category",
     "rating",
     "actor",
@@ -368,4 +385,45 @@ async def link(db: Database, question: str) -> Linked:
             if r["kind"] == "actor" and not r["whole"] and r["distance"] == 0
         ),
         categories=tuple(r["name"] for r in whole if r["kind"] == "category"),
+        naming_words=frozenset(w for r in (*films, *actors, *whole) for w in r["said"]),
     )
+
+
+# Each word's stem, none dropped (migration 0008), and whether English counts it as a word of
+# content (its stop words do not): what a question asks is chosen by the nearest example
+# phrasing, compared by stems; the content words that are left make its topic.
+_STEMS = text(f"""
+SELECT w AS word, coalesce((ts_lexize('{ASSISTANT_STEM}', w))[1], w) AS stem,
+       coalesce(cardinality(ts_lexize('english_stem', w)), 1) > 0 AS content
+FROM unnest(:words) AS w
+""").bindparams(bindparam("words", type_=ARRAY(String)))  # noqa: S608 - a constant name
+
+# The catalogue's titles that a text names as written (upper case, as every answer writes
+# them), in the order it names them: the films an earlier answer was about.
+_TITLES_IN = text("""
+SELECT film_id, title FROM film
+WHERE strpos(:text, title) > 0
+ORDER BY strpos(:text, title), length(title) DESC
+""").bindparams(bindparam("text", type_=String))
+
+
+@dataclass(frozen=True)
+class Stem:
+    stem: str
+    content: bool  # not one of English's stop words
+
+
+async def stems(db: Database, words: list[str]) -> dict[str, Stem]:
+    """Each word's stem (one read)."""
+    rows = await fetch_rows(db, _STEMS, {"words": list(dict.fromkeys(words))})
+    return {row["word"]: Stem(row["stem"], row["content"]) for row in rows}
+
+
+async def titles_in(db: Database, text_: str) -> list[str]:
+    """The titles `text_` names, first named first; a title inside a longer one is the longer."""
+    rows = await fetch_rows(db, _TITLES_IN, {"text": text_})
+    found: list[str] = []
+    for row in rows:
+        if not any(row["title"] in longer for longer in found):
+            found.append(row["title"])
+    return found

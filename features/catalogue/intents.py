@@ -1,0 +1,538 @@
+"""What a store question can ask, as data: each intent with what it needs and the phrasings
+that ask it. The offline router picks the intent whose phrasing is nearest to the question's
+own words (the catalogue's names taken out), by stems from PostgreSQL's English stemmer and
+weights that favour the words few intents share (see `IntentIndex`).
+
+Adding a capability is one entry here, with its answer in answers.py and its tool call in
+rules_router.py: no phrasing is matched by a pattern of its own.
+"""
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import Literal
+
+IntentName = Literal[
+    # about one film (needs one: named, or from the conversation)
+    "price",
+    "availability",
+    "cast",
+    "about",
+    "length",
+    "year",
+    "rating",
+    "features",
+    "replacement",
+    "language",
+    "category",
+    # what the database does not hold: said so, never left to a model's guess
+    "director",
+    "awards",
+    "box_office",
+    "reviews",
+    "hours",
+    "late_fees",
+    "at_once",
+    "membership",
+    "delivery",
+    # films found by filters, a topic or an order
+    "find",
+    # the store and its catalogue as a whole
+    "categories",
+    "top_actors",
+    "totals",
+    "rental_terms",
+    "store_location",
+    "store_manager",
+    "store_copies",
+    "staff",
+    "customer_rentals",
+    # anything else: the general agent's
+    "general",
+]
+
+
+@dataclass(frozen=True)
+class Intent:
+    name: IntentName
+    examples: tuple[str, ...]
+    needs_film: bool = False
+    unheld: str | None = None  # what the database does not hold, in words
+
+
+# The catalogue's names never appear here: they are slots, taken out of a question before it
+# is compared. "it" stands for the film a question is about.
+INTENTS: tuple[Intent, ...] = (
+    Intent(
+        "price",
+        (
+            "how much is it",
+            "how much to rent it",
+            "what does it cost",
+            "price of it",
+            "whats the rental price",
+            "rental rate for it",
+            "how much do you charge for it",
+            "how long can i keep it",
+            "how many days do i get",
+            "when is it due back",
+            "rental period for it",
+            "is it expensive",
+            "is it cheap",
+        ),
+        needs_film=True,
+    ),
+    Intent(
+        "availability",
+        (
+            "do you have it",
+            "have you got it",
+            "is it in stock",
+            "is it available",
+            "can i rent it today",
+            "any copies in",
+            "how many copies",
+            "is there a copy on the shelf",
+            "which store has it",
+            "is it in at the store",
+            "do you carry it",
+            "do you stock it",
+            "is it out",
+            "got it in",
+            "can i get it",
+            "which store has more copies",
+        ),
+        needs_film=True,
+    ),
+    Intent(
+        "cast",
+        (
+            "who is in it",
+            "who stars in it",
+            "cast of it",
+            "actors in it",
+            "who acts in it",
+            "who plays in it",
+            "who was in it",
+            "starring",
+            "who appears in it",
+            "and who else is in it",
+        ),
+        needs_film=True,
+    ),
+    Intent(
+        "about",
+        (
+            "what is it about",
+            "whats the plot",
+            "tell me about it",
+            "describe it",
+            "story of it",
+            "synopsis",
+            "what happens in it",
+            "give me a summary",
+            "what kind of story is it",
+            "info on it",
+        ),
+        needs_film=True,
+    ),
+    Intent(
+        "length",
+        (
+            "how long is it",
+            "runtime",
+            "how many minutes is it",
+            "length of it",
+            "running time",
+            "duration",
+            "is it long",
+            "how long does it run",
+        ),
+        needs_film=True,
+    ),
+    Intent(
+        "year",
+        (
+            "what year did it come out",
+            "when was it released",
+            "release year",
+            "how old is it",
+            "when did it come out",
+            "is it a new film",
+        ),
+        needs_film=True,
+    ),
+    Intent(
+        "rating",
+        (
+            "what is it rated",
+            "whats the rating",
+            "is it ok for kids",
+            "can my 12 year old watch it",
+            "is it suitable for children",
+            "age rating",
+            "is it family friendly",
+            "mpaa rating",
+        ),
+        needs_film=True,
+    ),
+    Intent(
+        "features",
+        (
+            "special features",
+            "what extras does it have",
+            "does it have deleted scenes",
+            "does it come with a commentary",
+            "does it have trailers",
+            "any behind the scenes",
+            "bonus material on the dvd",
+            "whats on the disc",
+        ),
+        needs_film=True,
+    ),
+    Intent(
+        "replacement",
+        (
+            "replacement cost",
+            "what if i lose it",
+            "how much if i break it",
+            "if i damage the dvd what do i pay",
+            "lost dvd fee",
+            "how much to replace it",
+            "what do i owe if its scratched",
+        ),
+        needs_film=True,
+    ),
+    Intent(
+        "language",
+        (
+            "what language is it in",
+            "is it in english",
+            "language of it",
+            "is it dubbed",
+            "original language",
+            "is it a foreign language film",
+        ),
+        needs_film=True,
+    ),
+    Intent(
+        "category",
+        (
+            "what genre is it",
+            "what category is it",
+            "what kind of film is it",
+            "is it a comedy or a drama",
+            "genre of it",
+        ),
+        needs_film=True,
+    ),
+    Intent(
+        "director",
+        ("who directed it", "director of it", "who made it", "who was the director"),
+        needs_film=True,
+        unheld="who directed a film",
+    ),
+    Intent(
+        "awards",
+        ("did it win an oscar", "awards it won", "was it nominated", "any awards"),
+        needs_film=True,
+        unheld="awards",
+    ),
+    Intent(
+        "box_office",
+        ("box office", "how much money did it make", "what was the budget", "gross"),
+        needs_film=True,
+        unheld="box office takings or budgets",
+    ),
+    Intent(
+        "reviews",
+        (
+            "reviews",
+            "imdb score",
+            "is it any good critics",
+            "what do critics say",
+            "rotten tomatoes",
+        ),
+        needs_film=True,
+        unheld="reviews or scores",
+    ),
+    Intent(
+        "hours",
+        (
+            "what time do you open",
+            "opening hours",
+            "are you open on sundays",
+            "when do you close",
+            "open today",
+        ),
+        unheld="opening hours",
+    ),
+    Intent(
+        "late_fees",
+        ("late fees", "what if i return it late", "overdue charge", "penalty for late return"),
+        unheld="late fees",
+    ),
+    Intent(
+        "at_once",
+        ("how many can i rent at once", "how many dvds at a time", "limit on rentals"),
+        unheld="how many films you can rent at once",
+    ),
+    Intent(
+        "membership",
+        ("do you have a membership", "how do i sign up", "loyalty card", "become a member"),
+        unheld="memberships",
+    ),
+    Intent(
+        "delivery",
+        ("do you deliver", "can you mail it to me", "home delivery", "shipping"),
+        unheld="delivery",
+    ),
+    Intent(
+        "find",
+        (
+            "do you have any films",
+            "show me some movies",
+            "looking for a movie",
+            "recommend a film",
+            "suggest something to watch",
+            "any good movies",
+            "films with an actor",
+            "movies about something",
+            "list the films",
+            "what films do you have",
+            "something for tonight",
+            "find me a dvd",
+            "which movies are",
+            "films under two hours",
+            "the cheapest movie",
+            "the longest film",
+            "how many films are rated",
+            "what can i stream",
+            "only the ones under an hour",
+            "which of those is the cheapest",
+            "any of them",
+            "what about",
+            "what has he been in",
+            "what movies is she in",
+            "how many films is an actor in",
+            "do you have a movie about",
+            "anything with",
+            "something good please",
+            "got anything like that",
+            "films under 2 dollars",
+            "whats popular",
+        ),
+    ),
+    Intent(
+        "categories",
+        (
+            "what genres do you have",
+            "list the categories",
+            "what kinds of films do you have",
+            "types of movies",
+            "name some genres",
+            "which categories are there",
+            "sorts of films",
+        ),
+    ),
+    Intent(
+        "top_actors",
+        (
+            "most prolific actors",
+            "who acts in the most films",
+            "top actors",
+            "which actor has the most movies",
+            "busiest actors",
+        ),
+    ),
+    Intent(
+        "totals",
+        (
+            "how many films do you have",
+            "how big is your catalogue",
+            "how many movies in total",
+            "how many actors are there",
+            "number of actors",
+            "how many categories",
+            "total number of titles",
+            "how many dvds do you have altogether",
+            "size of the collection",
+            "how many languages",
+        ),
+    ),
+    Intent(
+        "rental_terms",
+        (
+            "how much is a rental",
+            "how long can i keep a dvd",
+            "what do you charge for movies",
+            "rental period",
+            "how much does renting cost",
+            "prices for rentals",
+            "how many days is a rental",
+            "what are your rates",
+            "how long do rentals last",
+        ),
+    ),
+    Intent(
+        "store_location",
+        (
+            "where are your stores",
+            "where is the store",
+            "store address",
+            "phone number of the store",
+            "where are you located",
+            "which city are the shops in",
+            "how many stores do you have",
+            "locations",
+            "how do i find the shop",
+            "what country",
+            "tell me about the stores",
+        ),
+    ),
+    Intent(
+        "store_manager",
+        (
+            "who manages the store",
+            "who is the manager",
+            "store manager",
+            "who runs the shop",
+            "who is in charge of the second store",
+            "boss of the store",
+        ),
+    ),
+    Intent(
+        "store_copies",
+        (
+            "how many copies does the store have",
+            "how many dvds in the store",
+            "inventory of each store",
+            "how many copies in total",
+            "stock at the first store",
+            "how big is each shop",
+        ),
+    ),
+    Intent(
+        "staff",
+        (
+            "who works there",
+            "staff names",
+            "how many employees",
+            "who are the staff",
+            "who works at the store",
+            "employees",
+            "clerks",
+        ),
+    ),
+    Intent(
+        "customer_rentals",
+        (
+            "what did customer rent",
+            "rentals of customer",
+            "what has the customer rented",
+            "customer history",
+            "what did she rent recently",
+            "recent rentals of a customer",
+            "what movies has he rented",
+            "show me the customers rentals",
+        ),
+    ),
+    Intent(
+        "general",
+        (
+            "what is the capital of france",
+            "tell me a joke",
+            "how do i boil an egg",
+            "recommend a good book",
+            "a novel about the sea",
+            "what is the weather like",
+            "explain what film noir is",
+            "who won the world cup",
+            "write a poem",
+            "what year did the titanic sink",
+            "translate this into french",
+            "whats a good name for a cat",
+            "a recipe for dinner",
+            "what is the meaning of life",
+            "how are you",
+            "hello",
+            "thanks",
+            "what is two plus two",
+            "who was the first president",
+            "history of cinema",
+            "a song",
+            "music theory",
+            "give me a tip",
+            "whats a good way to clean a scratched disc",
+            "how do i fix my dvd player",
+            "tips for keeping things tidy",
+            "who won the oscar for best picture",
+            "who directed titanic",
+        ),
+    ),
+)
+
+BY_NAME: dict[IntentName, Intent] = {intent.name: intent for intent in INTENTS}
+FILM_INTENTS: frozenset[IntentName] = frozenset(i.name for i in INTENTS if i.needs_film)
+
+
+@dataclass(frozen=True)
+class IntentIndex:
+    """The examples' stems and each stem's weight: rarer among the intents, heavier."""
+
+    examples: tuple[tuple[IntentName, frozenset[str]], ...]
+    weights: dict[str, float]
+    unknown_weight: float
+    vocabulary: dict[IntentName, frozenset[str]]  # each intent's stems
+    shared_by: dict[str, int]  # how many intents' phrasings have a stem
+
+    @classmethod
+    def of(cls, stems: list[frozenset[str]]) -> "IntentIndex":
+        """`stems`: each example's stems, in INTENTS' order."""
+        names = [intent.name for intent in INTENTS for _ in intent.examples]
+        examples = tuple(zip(names, stems, strict=True))
+        vocabulary = {
+            name: frozenset().union(*(s for n, s in examples if n == name))
+            for name in dict.fromkeys(names)
+        }
+        shared_by = Counter(stem for stems_ in vocabulary.values() for stem in stems_)
+        count = len(INTENTS)
+        weights = {stem: math.log(1 + count / seen) for stem, seen in shared_by.items()}
+        # A word no example has (a topic, a typo) counts as a rare one: it makes every
+        # phrasing a little less near, and a question of only such words near none.
+        return cls(
+            examples,
+            weights,
+            unknown_weight=math.log(1 + count),
+            vocabulary=vocabulary,
+            shared_by=dict(shared_by),
+        )
+
+    def asks(self, stem: str, intent: IntentName) -> bool:
+        """Whether a word says what is asked (so is no topic): one that several intents'
+        phrasings use, or the chosen intent's own."""
+        return self.shared_by.get(stem, 0) > 1 or stem in self.vocabulary.get(intent, ())
+
+    def scores(self, question: frozenset[str]) -> dict[IntentName, float]:
+        """Each intent's nearness to the question: the cosine of weighted stems to its nearest
+        example (0 to 1)."""
+        if not question:
+            return {}
+        q_norm = math.sqrt(sum(self._weight(s) ** 2 for s in question))
+        best: dict[IntentName, float] = {}
+        for name, example in self.examples:
+            shared = sum(self._weight(s) ** 2 for s in question & example)
+            if not shared:
+                continue
+            e_norm = math.sqrt(sum(self._weight(s) ** 2 for s in example))
+            score = shared / (q_norm * e_norm)
+            if score > best.get(name, 0.0):
+                best[name] = score
+        return best
+
+    def _weight(self, stem: str) -> float:
+        return self.weights.get(stem, self.unknown_weight)
+
+
+def all_examples() -> list[str]:
+    return [example for intent in INTENTS for example in intent.examples]

@@ -1,0 +1,461 @@
+"""What a store question asks, worked out without a model, in the light of the conversation.
+
+1. The question's words are linked to the catalogue by the database (titles and actors' names
+   with typos allowed, categories with plurals and synonyms), and its bounds, rating, order and
+   customer number are read off it: the slots.
+2. The words left over are stemmed by PostgreSQL, and the intent whose example phrasing is
+   nearest is chosen (intents.py). The content words that no phrasing uses are the topic.
+3. A follow-up ("how much is it", "only the ones under an hour", "and in ARMY FLINTSTONES?")
+   takes what it leaves out from the conversation: the films the last answer named, and the
+   previous question's reading. The conversation is what the client sends back; nothing of it
+   is kept here.
+
+The result is an `Understanding`: one intent with its slots, for the rules router to answer.
+"""
+
+import re
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Literal
+
+from features.catalogue.intents import (
+    BY_NAME,
+    FILM_INTENTS,
+    IntentIndex,
+    IntentName,
+    all_examples,
+)
+from features.catalogue.query import (
+    CATEGORY_SYNONYMS,
+    WORD,
+    Linked,
+    Stem,
+    link,
+    normalised,
+    stems,
+    titles_in,
+)
+from shared.database import Database
+
+# Category names that are also everyday words: they name a category only next to a film word
+# ("music films"), never alone ("music theory", "travel tips").
+_EVERYDAY_CATEGORIES = frozenset(
+    {"music", "sports", "travel", "games", "family", "foreign", "classics", "action", "children"}
+)
+_FILM_WORDS = re.compile(
+    r"\b(films?|movies?|dvds?|titles?|flicks?|catalog(?:ue)?|genres?|categor(?:y|ies)|"
+    r"rent(?:al|als|ed|ing)?|in stock|copies|copy|shelf|streaming|stream|watch|rated|"
+    r"starring|cast|any|some|something|show me|recommend|suggest|looking for|got)\b"
+)
+_RATING = re.compile(
+    r"\b(?:rated\s+|rating\s+(?:of\s+)?)?(nc-?17|pg-?13|pg|g|r)\b(?:[-\s]?rated)?", re.IGNORECASE
+)
+_CUSTOMER = re.compile(r"\bcustomer\s*(?:#|no\.?|number|id)?\s*(\d{1,12})\b")
+_STREAMING = re.compile(r"\b(stream(?:ing|able|ed)?|watch (?:it )?online|online)\b")
+_STORE = re.compile(
+    r"\b(?:store|shop|branch|location)\s*(?:#|no\.?|number)?\s*([12])\b|"
+    r"\b(first|second|1st|2nd|other)\s+(?:store|shop|branch|one|location)\b"
+)
+_STORE_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2}
+_HOW_MANY = re.compile(r"\bhow many\b|\bnumber of\b|\bcount\b|\btotal\b")
+# Words that point back into the conversation, and openings that continue it.
+_REFERS_BACK = re.compile(
+    r"\b(it|its|it's|that|this|those|these|them|they|the film|the movie|same|one|ones)\b"
+)
+_CONTINUES = re.compile(
+    r"^\W*(and|what about|how about|only|just|but|also|then|which of|any of|of those|ok so)\b"
+)
+
+Sort = Literal["price", "price_desc", "length", "length_desc", "popular"]
+# Each order, and how a question asks for it: the one list of the assistant's sort orders.
+SORTS: tuple[tuple[Sort, re.Pattern[str]], ...] = (
+    ("price", re.compile(r"\b(cheapest|least expensive|lowest price[sd]?|cheap|budget|bargain)")),
+    ("price_desc", re.compile(r"\b(most expensive|priciest|highest price[sd]?|dearest)\b")),
+    ("length_desc", re.compile(r"\b(longest|long(?:est)? ones?|lengthiest|epic length)\b")),
+    ("length", re.compile(r"\b(shortest|short(?:est)? ones?|quick watch|quickest)\b")),
+    ("popular", re.compile(r"\b(most popular|popular|most rented|best|top|favou?rites?|hits?)\b")),
+)
+# "the longest movie", "which of those is the cheapest": one film asked for.
+_SUPERLATIVE = re.compile(
+    r"\b(?:the )?(?:cheapest|longest|shortest|most expensive|priciest|most popular|most rented)"
+    r"(?!\s+(?:films|movies|ones|titles|dvds))\b"
+)
+
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "an": 1, "a": 1, "half": 0.5}
+_BOUND = re.compile(
+    r"\b(under|less than|below|shorter than|cheaper than|no more than|at most|up to|within|"
+    r"max(?:imum)?|over|more than|above|longer than|at least|min(?:imum)?)\s+"
+    # An amount of at most 6 digits: a longer one bounds nothing (and overflows float -> int).
+    r"(\$?\d{1,6}(?:\.\d{1,2})?|an?|one|two|three|four)(\s+and\s+a\s+half)?\s*"
+    r"(\$|dollars?|bucks?|cents?|minutes?|mins?|hours?|hrs?|h)?(\s+and\s+a\s+half)?\b",
+)
+_MAX_WORDS = frozenset(
+    {"under", "less than", "below", "shorter than", "cheaper than", "no more than", "at most",
+     "up to", "within", "max", "maximum"}
+)  # fmt: skip
+# How near a phrasing must be to count as understood (a cosine of weighted stems), and how
+# near a second one, against the first, to count as asked too.
+NEAR_ENOUGH = 0.3
+_ALSO_ASKED = 0.85
+# Intents about the store as a whole: they take no film and no topic.
+_STORE_WIDE: frozenset[IntentName] = frozenset(
+    {"categories", "top_actors", "totals", "rental_terms", "store_location", "store_manager",
+     "store_copies", "staff"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FilmQuery:
+    """Arguments of the find_films tool; None is "any"."""
+
+    text: str | None = None
+    title: str | None = None  # words of a title, when the whole title was not placed
+    category: str | None = None
+    rating: str | None = None
+    actor: str | None = None
+    max_price: Decimal | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    streaming: bool | None = None
+    sort: Sort | None = None
+    limit: int = 10
+
+    def arguments(self) -> dict[str, object]:
+        return {
+            name: str(value) if isinstance(value, Decimal) else value
+            for name, value in vars(self).items()
+            if value is not None and name != "limit"
+        } | {"limit": self.limit}
+
+    def refined(self, other: "FilmQuery") -> "FilmQuery":
+        """This search narrowed by a follow-up's filters: the follow-up's win where both say."""
+        given = {k: v for k, v in vars(other).items() if v is not None and k != "limit"}
+        return replace(self, **given)
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """One store question, read."""
+
+    question: str
+    linked: Linked
+    intent: IntentName = "general"
+    film: str | None = None  # the one film asked about
+    film_intents: tuple[IntentName, ...] = ()  # what is asked about it, nearest first
+    films: FilmQuery | None = None
+    count: bool = False  # "how many ..."
+    superlative: bool = False  # "the longest film": one answer, ties shown
+    customer_id: int | None = None
+    store_id: int | None = None  # "the second store", "store 1"
+    # Asks for films outright, or asks of a film's stock or price: a search that finds nothing
+    # is then a no; otherwise the question was not placed in the catalogue.
+    seeks_films: bool = False
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a follow-up may take from the conversation."""
+
+    previous: Understanding | None = None  # the previous question, as it was read
+    films: tuple[str, ...] = ()  # the films the latest answer that named any named
+
+
+@dataclass
+class _Index:
+    index: IntentIndex | None = field(default=None)
+
+
+_INDEX = _Index()  # the examples' stems: the same for every question, read once per process
+
+
+async def intent_index(db: Database) -> IntentIndex:
+    if _INDEX.index is None:
+        examples = all_examples()
+        found = await stems(db, [w for e in examples for w in WORD.findall(e)])
+        _INDEX.index = IntentIndex.of(
+            [frozenset(found[w].stem for w in WORD.findall(e)) for e in examples]
+        )
+    return _INDEX.index
+
+
+def _rating(text: str) -> str | None:
+    for match in _RATING.finditer(text):
+        value = match.group(1).upper().replace("PG13", "PG-13").replace("NC17", "NC-17")
+        whole = match.group(0).lower()
+        # "g" and "r" are ratings only when said so ("rated r", "r-rated"), never alone.
+        if value in {"G", "R"} and "rat" not in whole:
+            continue
+        return value
+    return None
+
+
+def _bounds(text: str) -> tuple[Decimal | None, int | None, int | None]:
+    """(max price, min length, max length) from "under $2", "over 2 hours", "less than 90
+    minutes"; a bare number is a price up to 5, minutes from 30."""
+    max_price: Decimal | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    for match in _BOUND.finditer(text):
+        word, amount, unit = match.group(1), match.group(2), match.group(4) or ""
+        value = float(_NUMBER_WORDS.get(amount, 0) or amount.lstrip("$"))
+        if match.group(3) or match.group(5):  # "two and a half hours", "an hour and a half"
+            value += 0.5
+        is_max = word in _MAX_WORDS
+        if amount.startswith("$") or unit in {"$", "dollar", "dollars", "buck", "bucks"}:
+            price: Decimal | None = Decimal(str(value))
+        elif unit.startswith("cent"):
+            price = Decimal(str(value)) / 100
+        elif unit.startswith(("hour", "hr", "h")):
+            price, value = None, value * 60
+        elif unit.startswith("min") or value >= 30:
+            price = None
+        elif value <= 5:
+            price = Decimal(str(value))
+        else:
+            continue
+        if price is not None:
+            if is_max:
+                max_price = price
+            continue
+        if is_max:
+            max_length = round(value)
+        else:
+            min_length = round(value)
+    return max_price, min_length, max_length
+
+
+def _category(linked: Linked, text: str) -> str | None:
+    for name in linked.categories:
+        lowered = name.lower()
+        if lowered == "new":
+            if "category-new" in text:
+                return name
+            continue
+        if lowered in _EVERYDAY_CATEGORIES and not _FILM_WORDS.search(text):
+            continue
+        return name
+    return None
+
+
+def _store(text: str) -> int | None:
+    match = _STORE.search(text)
+    if match is None:
+        return None
+    if match.group(1):
+        return int(match.group(1))
+    return _STORE_ORDINALS.get(match.group(2))
+
+
+# Words that make the rest of a question a topic ("a movie about a shark"), not a title.
+_TOPIC_MARKER = re.compile(r"\b(about|with an?|featuring|involving|where|in which|set in)\b")
+# The slots read off a question by pattern: their words are no topic.
+_UNITS = re.compile(r"\b(minutes?|mins?|hours?|hrs?|dollars?|bucks?|cents?)\b")
+_SLOT_PATTERNS = (_RATING, _STREAMING, _STORE, _HOW_MANY, _BOUND, _UNITS, *(p for _, p in SORTS))
+
+
+def _slot_words(text: str) -> set[str]:
+    return {
+        w
+        for pattern in _SLOT_PATTERNS
+        for match in pattern.finditer(text)
+        for w in WORD.findall(match.group(0).lower())
+    }
+
+
+@dataclass(frozen=True)
+class _Words:
+    """The question's words that are not the catalogue's names, with their stems."""
+
+    stems: dict[str, Stem]
+
+    def of(self) -> frozenset[str]:
+        return frozenset(s.stem for s in self.stems.values())
+
+    def topic(self, index: IntentIndex, intent: IntentName, text: str) -> tuple[str, ...]:
+        """The content words that say nothing of what is asked: what it is about."""
+        taken = _slot_words(text)
+        return tuple(
+            w
+            for w, s in self.stems.items()
+            if s.content
+            and not index.asks(s.stem, intent)
+            and w not in taken
+            and w not in CATEGORY_SYNONYMS
+            and len(w) > 2
+        )
+
+
+def _naming_words(linked: Linked, category: str | None) -> set[str]:
+    """The words of the names a question is taken to name (a category only when taken)."""
+    said = set(linked.naming_words)
+    if category is None:
+        said -= {c.lower() for c in linked.categories}
+    return said
+
+
+async def _words(db: Database, text: str, linked: Linked) -> _Words:
+    naming = _naming_words(linked, _category(linked, text))
+    namesakes = {w for n in linked.actor_namesakes for w in WORD.findall(n.lower())}
+    words = [
+        w
+        for w in dict.fromkeys(WORD.findall(text))
+        if w not in naming and w not in namesakes and not w.isdigit() and not w.startswith("$")
+    ]
+    found = await stems(db, words) if words else {}
+    return _Words({w: found[w] for w in words})
+
+
+def understand(
+    question: str, linked: Linked, words: _Words, index: IntentIndex, context: Context
+) -> Understanding:
+    """Read a question, given what it names in the catalogue, its other words, the intents'
+    phrasings, and the conversation so far."""
+    text = normalised(question)
+    base = Understanding(question=question, linked=linked)
+    previous = context.previous
+    continues = bool(_CONTINUES.search(text))
+    refers_back = continues or bool(_REFERS_BACK.search(text))
+
+    customer = _CUSTOMER.search(text)
+    ranked = sorted(index.scores(words.of()).items(), key=lambda kv: -kv[1])
+    best, nearness = ranked[0] if ranked else ("general", 0.0)
+    topic = words.topic(index, best, text)
+    if customer or (best == "customer_rentals" and nearness >= NEAR_ENOUGH):
+        return replace(
+            base,
+            intent="customer_rentals",
+            customer_id=int(customer[1]) if customer else None,
+        )
+
+    category = _category(linked, text)
+    rating = _rating(question)
+    max_price, min_length, max_length = _bounds(text)
+    sort = next((name for name, pattern in SORTS if pattern.search(text)), None)
+    actor = linked.actors[0] if linked.actors else None
+    # What is asked of a film: the nearest film intent, and any about as near ("how long is
+    # it and what is it rated").
+    of_film = [(name, score) for name, score in ranked if name in FILM_INTENTS]
+    asked_of_film = [
+        name for name, score in of_film if score >= max(NEAR_ENOUGH, _ALSO_ASKED * of_film[0][1])
+    ]
+    unheld = next(
+        (n for n, s in ranked if BY_NAME[n].unheld and s >= NEAR_ENOUGH and s == nearness), None
+    )
+
+    film = linked.films[0] if linked.films else None
+    if film and (not actor or asked_of_film):
+        # A film, named: what about it? (With an actor named too, only if something is asked
+        # about the film; else the actor's films.)
+        if unheld:
+            return replace(base, intent=unheld, film=film)
+        if not asked_of_film and continues and previous and previous.intent in FILM_INTENTS:
+            asked_of_film = list(previous.film_intents)  # "and in ARMY FLINTSTONES?"
+        intents = tuple(asked_of_film) or ("price",)
+        return replace(base, intent=intents[0], film=film, film_intents=intents)
+
+    query = FilmQuery(
+        category=category,
+        rating=rating,
+        actor=actor,
+        max_price=max_price,
+        min_length=min_length,
+        max_length=max_length,
+        streaming=True if _STREAMING.search(text) else None,
+        sort=sort,
+    )
+    filters = query != FilmQuery()
+    narrowed = replace(query, sort=None) != FilmQuery()  # more than an order
+    count = bool(_HOW_MANY.search(text))
+    superlative = bool(_SUPERLATIVE.search(text))
+    earlier_search = previous.films if previous and previous.films else None
+    context_film = context.films[0] if context.films else None
+
+    # A follow-up that narrows the films just found: "only the ones under an hour", "which of
+    # those is the cheapest", "what about PG?".
+    if earlier_search and refers_back and (filters or best == "find") and not topic:
+        return replace(
+            base,
+            intent="find",
+            films=earlier_search.refined(query),
+            count=count,
+            superlative=superlative,
+            seeks_films=True,
+        )
+    if (narrowed or (filters and best == "find")) and not (
+        best in {"categories", "top_actors"} and nearness >= 0.6 and not actor
+    ):
+        return replace(
+            base,
+            intent="find",
+            films=replace(query, text=" ".join(topic) or None),
+            count=count,
+            superlative=superlative,
+            seeks_films=True,
+        )
+    if topic and best in _STORE_WIDE and of_film and of_film[0][1] >= _ALSO_ASKED * nearness:
+        # Words left over that a store-wide answer would ignore ("is zebra mystique in stock at
+        # the lethbridge store"): the nearly as near question about a film takes them.
+        best, nearness = of_film[0]
+    if nearness < NEAR_ENOUGH or best == "general":
+        if linked.actor_namesakes and _FILM_WORDS.search(text):
+            return replace(base, intent="find")  # "films with penelope": which Penelope?
+        return base
+    if BY_NAME[best].unheld:
+        film = context_film if refers_back else None
+        if film is None and BY_NAME[best].needs_film:
+            return base  # "who won the oscar for best picture": not about our films
+        return replace(base, intent=best, film=film)
+    if best in FILM_INTENTS:
+        if context_film and (refers_back or not topic):
+            intents = tuple(asked_of_film) or (best,)
+            return replace(base, intent=intents[0], film=context_film, film_intents=intents)
+        # A film asked for that we could not place: look for it by its words ("how much is
+        # velvet pancake").
+        title_words = words.topic(index, "find", text)
+        if title_words and (best in {"price", "availability"} or _FILM_WORDS.search(text)):
+            words_ = " ".join(title_words)
+            about = bool(_TOPIC_MARKER.search(text))
+            films = FilmQuery(text=words_) if about else FilmQuery(title=words_)
+            return replace(base, intent="find", films=films, seeks_films=True)
+        if best in {"price", "availability"} and not context_film:
+            return replace(base, intent="rental_terms")  # "how much is a rental"
+        return base
+    if best == "find":
+        if topic:
+            return replace(
+                base,
+                intent="find",
+                films=FilmQuery(text=" ".join(topic)),
+                count=count,
+                seeks_films=True,
+            )
+        if linked.actor_namesakes:
+            return replace(base, intent="find")
+        return replace(base, intent="find", films=FilmQuery(sort="popular"), seeks_films=True)
+    return replace(base, intent=best, store_id=_store(text), count=count)
+
+
+async def read(db: Database, question: str, context: Context | None = None) -> Understanding:
+    """Link the question to the catalogue, stem what is left, then read it."""
+    index = await intent_index(db)
+    linked = await link(db, question)
+    words = await _words(db, normalised(question), linked)
+    return understand(question, linked, words, index, context or Context())
+
+
+async def read_conversation(
+    db: Database, turns: list[tuple[str, str]], question: str
+) -> Understanding:
+    """Read `question` after `turns` (each an earlier question and its answer, oldest first):
+    the last few earlier questions are read again, each in the light of the one before."""
+    context = Context()
+    for asked, answered in turns[-_TURNS_READ_AGAIN:]:
+        previous = await read(db, asked, context)
+        named = tuple(await titles_in(db, answered))
+        context = Context(previous=previous, films=named or context.films)
+    return await read(db, question, context)
+
+
+# Earlier questions read again for a follow-up: enough for "dramas" -> "rated R" -> "under an
+# hour" -> "the cheapest of those".
+_TURNS_READ_AGAIN = 3
