@@ -1,8 +1,8 @@
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.conversation import History, check_total
+from shared.conversation import History
 
 QUESTION_MAX_CHARS = 2000
 QuestionText = Annotated[
@@ -31,11 +31,6 @@ class AskRequest(BaseModel):
 
     question: QuestionText = Field(description=f"Your question, 1..{QUESTION_MAX_CHARS} chars.")
     history: History
-
-    @model_validator(mode="after")
-    def _history_bounded(self) -> "AskRequest":
-        check_total(self.history)
-        return self
 
 
 class AskDone(BaseModel):

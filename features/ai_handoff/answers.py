@@ -179,9 +179,7 @@ def availability(data: dict[str, Any]) -> str:
     title, stores = data["title"], data["stores"]
     if not stores:
         return f"We hold no copies of {title}: 0 in any store."
-    per_store = "; ".join(
-        f"store {s['store_id']}: {s['in_stock']} of {s['copies']} in" for s in stores
-    )
+    per_store = "; ".join(f"{_store_name(s)}: {s['in_stock']} of {s['copies']} in" for s in stores)
     return (
         f"{title}: {data['in_stock']} of our {data['copies']} copies are in ({per_store}). "
         f"It rents for {_price(data['rental_rate'])}."
@@ -248,6 +246,10 @@ STAFF_ONLY = (
 WHICH_CUSTOMER = "Which customer? Tell me their customer number, e.g. “customer 5”."
 
 
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _store_name(store: dict[str, Any]) -> str:
     return f"store {store['store_id']} ({store['city']})"
 
@@ -257,35 +259,36 @@ def stores(u: Understanding, data: dict[str, Any]) -> str:
     every = data["stores"]
     if not every:
         return "We have no stores on record."
-    asked = [s for s in every if s["store_id"] == u.store_id] or [
-        s for s in every if s["city"].lower() in u.question.lower()
-    ]
+    named = {u.store_id, *u.linked.stores}
+    asked = [s for s in every if s["store_id"] in named]
     shown = asked or every
     lead = "" if asked else f"We have {len(every)} stores. "
     if u.intent == "store_manager":
-        lines = [f"{_store_name(s).capitalize()} is managed by {s['manager']}" for s in shown]
+        lines = [f"{_upper_first(_store_name(s))} is managed by {s['manager']}" for s in shown]
     elif u.intent == "store_copies":
         lines = [
-            f"{_store_name(s).capitalize()} holds {s['copies']} copies of {s['films']} films"
+            f"{_upper_first(_store_name(s))} holds {s['copies']} copies of {s['films']} films"
             for s in shown
         ]
         if not asked:
             lines.append(f"{sum(s['copies'] for s in every)} copies in all")
     else:
         lines = [
-            f"{_store_name(s).capitalize()}: {s['address']}, {s['district']}, {s['city']}, "
+            f"{_upper_first(_store_name(s))}: {s['address']}, {s['district']}, {s['city']}, "
             f"{s['country']} (phone {s['phone']}), managed by {s['manager']}"
             for s in shown
         ]
     return lead + "; ".join(lines) + "."
 
 
-def staff(data: dict[str, Any]) -> str:
-    people = data["staff"]
+def staff(u: Understanding, data: dict[str, Any]) -> str:
+    """The staff, or those the question named: names and stores, nothing else."""
+    everyone = data["staff"]
+    people = [p for p in everyone if p["name"] in u.linked.staff] or everyone
     if not people:
         return "We have no staff on record."
     listed = "; ".join(
-        f"{p['name']} (store {p['store_id']}{', manager' if p['manager'] else ''})" for p in people
+        f"{p['name']} ({_store_name(p)}{', manager' if p['manager'] else ''})" for p in people
     )
     return f"Our staff ({len(people)}): {listed}."
 

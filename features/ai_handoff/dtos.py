@@ -1,8 +1,8 @@
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.conversation import History, check_total
+from shared.conversation import History
 from shared.models import Money
 
 Agent = Literal["search", "general"]
@@ -33,11 +33,6 @@ class HandoffRequest(BaseModel):
         ),
     ] = Field(description="A question for the store's assistant, 1..2000 characters, no NUL.")
     history: History
-
-    @model_validator(mode="after")
-    def _history_bounded(self) -> "HandoffRequest":
-        check_total(self.history)
-        return self
 
 
 class ToolCall(BaseModel):

@@ -74,8 +74,9 @@ def _agents(
     search = ChatCompletionAgent(
         name=SEARCH_AGENT,
         description="Answers questions about the store's films (price, copies, story, cast, "
-        "length, rating) and its rental terms, finds films by category, rating, actor, price, "
-        "length or topic, and looks up rentals, from its database.",
+        "length, rating, features, language), its stores, staff and totals, and its rental "
+        "terms; finds films by category, rating, actor, price, length or topic; and looks up "
+        "rentals, from its database.",
         instructions=SEARCH_INSTRUCTIONS,
         kernel=search_kernel,
         # It answers or hands off; "complete_task" would end a run without an answer.

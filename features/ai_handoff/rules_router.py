@@ -108,7 +108,7 @@ def answer(u: Understanding, function: str, data: dict[str, Any], relaxed: bool)
     if function == STORES:
         return answers.stores(u, data)
     if function == STAFF:
-        return answers.staff(data)
+        return answers.staff(u, data)
     if function == CATALOGUE_TOTALS:
         return answers.totals(data)
     if function == CUSTOMER_RENTALS:

@@ -178,7 +178,12 @@ class StoreTools(_Tools):
                 return {"title": title, "found": False}
             self._record.saw(rows)
             stores = [
-                {"store_id": r["store_id"], "copies": r["copies"], "in_stock": r["in_stock"]}
+                {
+                    "store_id": r["store_id"],
+                    "city": r["city"],
+                    "copies": r["copies"],
+                    "in_stock": r["in_stock"],
+                }
                 for r in rows
                 if r["store_id"] is not None
             ]
@@ -363,6 +368,7 @@ class StoreTools(_Tools):
                     {
                         "name": _person(r["first_name"], r["last_name"]),
                         "store_id": r["store_id"],
+                        "city": r["city"],
                         "manager": r["manager"],
                     }
                     for r in rows

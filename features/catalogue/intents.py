@@ -7,7 +7,9 @@ Adding a capability is one entry here, with its answer in answers.py and its too
 rules_router.py: no phrasing is matched by a pattern of its own.
 """
 
+import difflib
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
@@ -79,6 +81,7 @@ INTENTS: tuple[Intent, ...] = (
             "rental period for it",
             "is it expensive",
             "is it cheap",
+            "ok so how much is it then",
         ),
         needs_film=True,
     ),
@@ -94,6 +97,7 @@ INTENTS: tuple[Intent, ...] = (
             "how many copies",
             "is there a copy on the shelf",
             "which store has it",
+            "at which store",
             "is it in at the store",
             "do you carry it",
             "do you stock it",
@@ -101,6 +105,8 @@ INTENTS: tuple[Intent, ...] = (
             "got it in",
             "can i get it",
             "which store has more copies",
+            "do u have it",
+            "u got it",
         ),
         needs_film=True,
     ),
@@ -117,6 +123,7 @@ INTENTS: tuple[Intent, ...] = (
             "starring",
             "who appears in it",
             "and who else is in it",
+            "ok and who is in it then",
         ),
         needs_film=True,
     ),
@@ -318,9 +325,12 @@ INTENTS: tuple[Intent, ...] = (
             "do you have a movie about",
             "anything with",
             "something good please",
+            "ok then show me some films",
             "got anything like that",
             "films under 2 dollars",
             "whats popular",
+            "something set in",
+            "im looking for something",
         ),
     ),
     Intent(
@@ -463,17 +473,29 @@ INTENTS: tuple[Intent, ...] = (
             "a song",
             "music theory",
             "give me a tip",
+            "ok thanks",
             "whats a good way to clean a scratched disc",
             "how do i fix my dvd player",
             "tips for keeping things tidy",
             "who won the oscar for best picture",
             "who directed titanic",
+            "how do i get a stain out of a shirt",
+            "how many legs does a dog have",
+            "why is the sky blue",
+            "what should i cook tonight",
+            "can you help me with my homework",
+            "whats the best pizza topping",
+            "how far is the moon",
+            "tell me a fun fact",
+            "who wrote hamlet",
+            "what does this word mean",
         ),
     ),
 )
 
 BY_NAME: dict[IntentName, Intent] = {intent.name: intent for intent in INTENTS}
 FILM_INTENTS: frozenset[IntentName] = frozenset(i.name for i in INTENTS if i.needs_film)
+WORD = re.compile(r"[a-z0-9]+")  # an example's words: they are written plainly
 
 
 @dataclass(frozen=True)
@@ -485,15 +507,19 @@ class IntentIndex:
     unknown_weight: float
     vocabulary: dict[IntentName, frozenset[str]]  # each intent's stems
     shared_by: dict[str, int]  # how many intents' phrasings have a stem
+    word_stems: dict[str, str]  # the examples' words, and their stems
 
     @classmethod
-    def of(cls, stems: list[frozenset[str]]) -> "IntentIndex":
-        """`stems`: each example's stems, in INTENTS' order."""
-        names = [intent.name for intent in INTENTS for _ in intent.examples]
-        examples = tuple(zip(names, stems, strict=True))
+    def of(cls, word_stems: dict[str, str]) -> "IntentIndex":
+        """`word_stems`: the stem of every word of the examples (from the database)."""
+        examples = tuple(
+            (intent.name, frozenset(word_stems[w] for w in WORD.findall(example)))
+            for intent in INTENTS
+            for example in intent.examples
+        )
         vocabulary = {
-            name: frozenset().union(*(s for n, s in examples if n == name))
-            for name in dict.fromkeys(names)
+            intent.name: frozenset().union(*(s for n, s in examples if n == intent.name))
+            for intent in INTENTS
         }
         shared_by = Counter(stem for stems_ in vocabulary.values() for stem in stems_)
         count = len(INTENTS)
@@ -506,12 +532,8 @@ class IntentIndex:
             unknown_weight=math.log(1 + count),
             vocabulary=vocabulary,
             shared_by=dict(shared_by),
+            word_stems=word_stems,
         )
-
-    def asks(self, stem: str, intent: IntentName) -> bool:
-        """Whether a word says what is asked (so is no topic): one that several intents'
-        phrasings use, or the chosen intent's own."""
-        return self.shared_by.get(stem, 0) > 1 or stem in self.vocabulary.get(intent, ())
 
     def scores(self, question: frozenset[str]) -> dict[IntentName, float]:
         """Each intent's nearness to the question: the cosine of weighted stems to its nearest
@@ -530,9 +552,30 @@ class IntentIndex:
                 best[name] = score
         return best
 
+    def asks(self, stem: str, intent: IntentName) -> bool:
+        """Whether a word says what is asked (so is no topic): one that several intents'
+        phrasings use, or the chosen intent's own."""
+        return self.shared_by.get(stem, 0) > 1 or stem in self.vocabulary.get(intent, ())
+
+    def misspelt(self, word: str) -> str | None:
+        """The examples' word that `word` is a typo of ("languge": "language"), if any."""
+        if word in self.word_stems:
+            return None
+        if word.endswith("s") and word[:-1] in self.word_stems:
+            return word[:-1]  # an apostrophe left out: "whats", "whos"
+        if len(word) < _TYPO_MIN_LETTERS:  # short words are too alike to tell typos from words
+            return None
+        close = difflib.get_close_matches(word, self.word_stems, n=1, cutoff=_TYPO_CUTOFF)
+        return close[0] if close else None
+
     def _weight(self, stem: str) -> float:
         return self.weights.get(stem, self.unknown_weight)
 
 
-def all_examples() -> list[str]:
-    return [example for intent in INTENTS for example in intent.examples]
+# How alike (difflib's ratio) a word must be to an example's word to be taken for its typo.
+_TYPO_CUTOFF = 0.8
+_TYPO_MIN_LETTERS = 5
+
+
+def example_words() -> list[str]:
+    return list(dict.fromkeys(w for i in INTENTS for e in i.examples for w in WORD.findall(e)))

@@ -134,6 +134,8 @@ class Linked:
     actors: tuple[str, ...] = ()  # first and last name matched
     actor_namesakes: tuple[str, ...] = ()  # one of the names matched exactly
     categories: tuple[str, ...] = ()
+    stores: tuple[int, ...] = ()  # named by city or country
+    staff: tuple[str, ...] = ()  # members of staff, named by either name
     # The question's words that named them (as said, typos included): not a topic.
     naming_words: frozenset[str] = frozenset()
 
@@ -160,6 +162,13 @@ name_words AS (
     SELECT 'actor', first_name || ' ' || last_name, lower(last_name), 2 FROM actor
     UNION ALL
     SELECT 'category', name, lower(name), 1 FROM category
+    UNION ALL  -- a store by its city or its country ("the lethbridge store")
+    SELECT 'store', s.store_id::text, lower(place), 1
+    FROM store AS s JOIN address AS a USING (address_id) JOIN city AS c USING (city_id)
+    JOIN country AS co USING (country_id), LATERAL (VALUES (c.city), (co.country)) AS p(place)
+    UNION ALL  -- a member of staff by either name ("mike")
+    SELECT 'staff', first_name || ' ' || last_name, lower(name), 1
+    FROM staff, LATERAL (VALUES (first_name), (last_name)) AS n(name)
 ),
 pairs AS (
     SELECT nw.kind, nw.name, nw.n_words, nw.w, q.w AS said,
@@ -180,12 +189,12 @@ matched AS (
     FROM pairs
     GROUP BY kind, name, n_words, w
 )
-SELECT kind, name, count(*) = n_words AS whole, sum(distance)::int AS distance,
+SELECT kind, name, count(*) >= n_words AS whole, sum(distance)::int AS distance,
        array_agg(said) AS said
 FROM matched
 WHERE distance IS NOT NULL
 GROUP BY kind, name, n_words
-ORDER BY count(*) = n_words DESC, sum(distance), kind, name
+ORDER BY count(*) >= n_words DESC, sum(distance), kind, name
 """).bindparams(bindparam("words", type_=ARRAY(String)))
 
 # One film with everything a customer asks about it; the cast in billing order (by name).
@@ -205,13 +214,16 @@ WHERE lower(f.title) = lower(:title)
 # Copies per store and how many are in: exact, as migration 0003 allows one open rental per
 # copy. A film without copies gives one row with a NULL store; no such film, no rows.
 AVAILABILITY_BY_TITLE = text(f"""
-SELECT f.film_id, f.title, f.rating::text AS rating, f.rental_rate, i.store_id,
+SELECT f.film_id, f.title, f.rating::text AS rating, f.rental_rate, i.store_id, c.city,
        count(i.inventory_id)::int AS copies,
        (count(i.inventory_id) FILTER (WHERE NOT {COPY_IS_OUT_SQL}))::int AS in_stock
 FROM film AS f
 LEFT JOIN inventory AS i ON i.film_id = f.film_id
+LEFT JOIN store AS s ON s.store_id = i.store_id
+LEFT JOIN address AS a ON a.address_id = s.address_id
+LEFT JOIN city AS c ON c.city_id = a.city_id
 WHERE lower(f.title) = lower(:title)
-GROUP BY f.film_id, i.store_id
+GROUP BY f.film_id, i.store_id, c.city
 ORDER BY f.film_id, i.store_id
 """).bindparams(bindparam("title", type_=String))  # noqa: S608 - a constant fragment
 
@@ -385,6 +397,8 @@ async def link(db: Database, question: str) -> Linked:
             if r["kind"] == "actor" and not r["whole"] and r["distance"] == 0
         ),
         categories=tuple(r["name"] for r in whole if r["kind"] == "category"),
+        stores=tuple(dict.fromkeys(int(r["name"]) for r in whole if r["kind"] == "store")),
+        staff=tuple(r["name"] for r in whole if r["kind"] == "staff"),
         naming_words=frozenset(w for r in (*films, *actors, *whole) for w in r["said"]),
     )
 

@@ -23,7 +23,7 @@ from features.catalogue.intents import (
     FILM_INTENTS,
     IntentIndex,
     IntentName,
-    all_examples,
+    example_words,
 )
 from features.catalogue.query import (
     CATEGORY_SYNONYMS,
@@ -62,6 +62,7 @@ _HOW_MANY = re.compile(r"\bhow many\b|\bnumber of\b|\bcount\b|\btotal\b")
 _REFERS_BACK = re.compile(
     r"\b(it|its|it's|that|this|those|these|them|they|the film|the movie|same|one|ones)\b"
 )
+_PERSON_BACK = re.compile(r"\b(she|her|hers|he|him|his|they|them|their)\b")
 _CONTINUES = re.compile(
     r"^\W*(and|what about|how about|only|just|but|also|then|which of|any of|of those|ok so)\b"
 )
@@ -96,7 +97,11 @@ _MAX_WORDS = frozenset(
 # How near a phrasing must be to count as understood (a cosine of weighted stems), and how
 # near a second one, against the first, to count as asked too.
 NEAR_ENOUGH = 0.3
-_ALSO_ASKED = 0.85
+_ALSO_ASKED = 0.9
+# Near enough to be sure: a store-wide answer then stands with words left over.
+_SURE = 0.6
+# Intents that list the catalogue: an order asked of them is theirs ("the most popular genres").
+_LISTS: frozenset[IntentName] = frozenset({"categories", "top_actors"})
 # Intents about the store as a whole: they take no film and no topic.
 _STORE_WIDE: frozenset[IntentName] = frozenset(
     {"categories", "top_actors", "totals", "rental_terms", "store_location", "store_manager",
@@ -170,11 +175,8 @@ _INDEX = _Index()  # the examples' stems: the same for every question, read once
 
 async def intent_index(db: Database) -> IntentIndex:
     if _INDEX.index is None:
-        examples = all_examples()
-        found = await stems(db, [w for e in examples for w in WORD.findall(e)])
-        _INDEX.index = IntentIndex.of(
-            [frozenset(found[w].stem for w in WORD.findall(e)) for e in examples]
-        )
+        found = await stems(db, example_words())
+        _INDEX.index = IntentIndex.of({word: stem.stem for word, stem in found.items()})
     return _INDEX.index
 
 
@@ -293,16 +295,25 @@ def _naming_words(linked: Linked, category: str | None) -> set[str]:
     return said
 
 
-async def _words(db: Database, text: str, linked: Linked) -> _Words:
+async def _words(db: Database, text: str, linked: Linked, index: IntentIndex) -> _Words:
     naming = _naming_words(linked, _category(linked, text))
     namesakes = {w for n in linked.actor_namesakes for w in WORD.findall(n.lower())}
+    # "what's", "i'm": their parts ("what", "s") are the words.
+    said = [part for w in WORD.findall(text) for part in w.split("'") if part]
     words = [
         w
-        for w in dict.fromkeys(WORD.findall(text))
+        for w in dict.fromkeys(said)
         if w not in naming and w not in namesakes and not w.isdigit() and not w.startswith("$")
     ]
+    typos = {w: fix for w in words if (fix := index.misspelt(w))}
     found = await stems(db, words) if words else {}
-    return _Words({w: found[w] for w in words})
+    # A typo of a phrasing's word counts as that word, and is no topic.
+    return _Words(
+        {
+            w: Stem(index.word_stems[typos[w]], content=False) if w in typos else found[w]
+            for w in words
+        }
+    )
 
 
 def understand(
@@ -315,131 +326,117 @@ def understand(
     previous = context.previous
     continues = bool(_CONTINUES.search(text))
     refers_back = continues or bool(_REFERS_BACK.search(text))
-
-    customer = _CUSTOMER.search(text)
     ranked = sorted(index.scores(words.of()).items(), key=lambda kv: -kv[1])
     best, nearness = ranked[0] if ranked else ("general", 0.0)
     topic = words.topic(index, best, text)
+
+    customer = _CUSTOMER.search(text)
     if customer or (best == "customer_rentals" and nearness >= NEAR_ENOUGH):
         return replace(
             base,
             intent="customer_rentals",
             customer_id=int(customer[1]) if customer else None,
         )
+    if previous and previous.intent == "customer_rentals" and _PERSON_BACK.search(text):
+        # "what's her name again": the customer just talked about.
+        return replace(base, intent="customer_rentals", customer_id=previous.customer_id)
 
-    category = _category(linked, text)
-    rating = _rating(question)
-    max_price, min_length, max_length = _bounds(text)
-    sort = next((name for name, pattern in SORTS if pattern.search(text)), None)
-    actor = linked.actors[0] if linked.actors else None
     # What is asked of a film: the nearest film intent, and any about as near ("how long is
     # it and what is it rated").
     of_film = [(name, score) for name, score in ranked if name in FILM_INTENTS]
-    asked_of_film = [
+    asked_of_film = tuple(
         name for name, score in of_film if score >= max(NEAR_ENOUGH, _ALSO_ASKED * of_film[0][1])
-    ]
-    unheld = next(
-        (n for n, s in ranked if BY_NAME[n].unheld and s >= NEAR_ENOUGH and s == nearness), None
     )
+    unheld = BY_NAME[best].unheld is not None and nearness >= NEAR_ENOUGH
+    actor = linked.actors[0] if linked.actors else None
 
     film = linked.films[0] if linked.films else None
     if film and (not actor or asked_of_film):
         # A film, named: what about it? (With an actor named too, only if something is asked
         # about the film; else the actor's films.)
         if unheld:
-            return replace(base, intent=unheld, film=film)
-        if not asked_of_film and continues and previous and previous.intent in FILM_INTENTS:
-            asked_of_film = list(previous.film_intents)  # "and in ARMY FLINTSTONES?"
-        intents = tuple(asked_of_film) or ("price",)
+            return replace(base, intent=best, film=film)
+        if not asked_of_film and continues and previous and previous.film_intents:
+            asked_of_film = previous.film_intents  # "and in ARMY FLINTSTONES?"
+        intents = asked_of_film or ("price",)
         return replace(base, intent=intents[0], film=film, film_intents=intents)
 
     query = FilmQuery(
-        category=category,
-        rating=rating,
+        category=_category(linked, text),
+        rating=_rating(question),
         actor=actor,
-        max_price=max_price,
-        min_length=min_length,
-        max_length=max_length,
         streaming=True if _STREAMING.search(text) else None,
-        sort=sort,
+        sort=next((name for name, pattern in SORTS if pattern.search(text)), None),
     )
-    filters = query != FilmQuery()
+    max_price, min_length, max_length = _bounds(text)
+    query = replace(query, max_price=max_price, min_length=min_length, max_length=max_length)
     narrowed = replace(query, sort=None) != FilmQuery()  # more than an order
     count = bool(_HOW_MANY.search(text))
     superlative = bool(_SUPERLATIVE.search(text))
+    found = replace(base, intent="find", count=count, superlative=superlative, seeks_films=True)
     earlier_search = previous.films if previous and previous.films else None
     context_film = context.films[0] if context.films else None
 
     # A follow-up that narrows the films just found: "only the ones under an hour", "which of
     # those is the cheapest", "what about PG?".
-    if earlier_search and refers_back and (filters or best == "find") and not topic:
-        return replace(
-            base,
-            intent="find",
-            films=earlier_search.refined(query),
-            count=count,
-            superlative=superlative,
-            seeks_films=True,
-        )
-    if (narrowed or (filters and best == "find")) and not (
-        best in {"categories", "top_actors"} and nearness >= 0.6 and not actor
-    ):
-        return replace(
-            base,
-            intent="find",
-            films=replace(query, text=" ".join(topic) or None),
-            count=count,
-            superlative=superlative,
-            seeks_films=True,
-        )
-    if topic and best in _STORE_WIDE and of_film and of_film[0][1] >= _ALSO_ASKED * nearness:
-        # Words left over that a store-wide answer would ignore ("is zebra mystique in stock at
-        # the lethbridge store"): the nearly as near question about a film takes them.
-        best, nearness = of_film[0]
+    if earlier_search and refers_back and (query != FilmQuery() or best == "find") and not topic:
+        return replace(found, films=earlier_search.refined(query))
+    # Films by what they are, or in an order ("the shortest film", "cheap ones please").
+    ordered = query.sort is not None and (best == "find" or superlative or _FILM_WORDS.search(text))
+    if (narrowed or ordered) and not (best in _LISTS and nearness >= _SURE and not actor):
+        return replace(found, films=replace(query, text=" ".join(topic) or None))
+    if linked.staff and best not in FILM_INTENTS:
+        return replace(base, intent="staff")  # "which store is mike at"
+    if topic and best in _STORE_WIDE:
+        # Words left over that a store-wide answer would ignore: a question about a film
+        # nearly as near takes them ("is zebra mystique in stock at the lethbridge store");
+        # else, unless sure, it is not about the store ("how many legs does a spider have").
+        if of_film and of_film[0][1] >= _ALSO_ASKED * nearness:
+            best, nearness = of_film[0]
+        elif nearness < _SURE and not linked.stores:
+            return base
     if nearness < NEAR_ENOUGH or best == "general":
         if linked.actor_namesakes and _FILM_WORDS.search(text):
             return replace(base, intent="find")  # "films with penelope": which Penelope?
         return base
-    if BY_NAME[best].unheld:
+    if unheld:
         film = context_film if refers_back else None
         if film is None and BY_NAME[best].needs_film:
             return base  # "who won the oscar for best picture": not about our films
         return replace(base, intent=best, film=film)
     if best in FILM_INTENTS:
         if context_film and (refers_back or not topic):
-            intents = tuple(asked_of_film) or (best,)
+            intents = asked_of_film or (best,)
             return replace(base, intent=intents[0], film=context_film, film_intents=intents)
         # A film asked for that we could not place: look for it by its words ("how much is
         # velvet pancake").
-        title_words = words.topic(index, "find", text)
+        title_words = " ".join(words.topic(index, "find", text))
         if title_words and (best in {"price", "availability"} or _FILM_WORDS.search(text)):
-            words_ = " ".join(title_words)
             about = bool(_TOPIC_MARKER.search(text))
-            films = FilmQuery(text=words_) if about else FilmQuery(title=words_)
-            return replace(base, intent="find", films=films, seeks_films=True)
-        if best in {"price", "availability"} and not context_film:
-            return replace(base, intent="rental_terms")  # "how much is a rental"
-        return base
+            films = FilmQuery(text=title_words) if about else FilmQuery(title=title_words)
+            return replace(found, films=films, count=False, superlative=False)
+        # No film to ask it of: the nearest question about the store as a whole, if it is
+        # nearer than a general one ("how much is a rental", "and how many actors"; not "tell
+        # me a story").
+        wide = [n for n, score in ranked if n in _STORE_WIDE | {"general"} and score >= NEAR_ENOUGH]
+        if not wide or wide[0] == "general":
+            return base
+        best = wide[0]
     if best == "find":
         if topic:
-            return replace(
-                base,
-                intent="find",
-                films=FilmQuery(text=" ".join(topic)),
-                count=count,
-                seeks_films=True,
-            )
+            return replace(found, films=FilmQuery(text=" ".join(topic)))
         if linked.actor_namesakes:
             return replace(base, intent="find")
-        return replace(base, intent="find", films=FilmQuery(sort="popular"), seeks_films=True)
-    return replace(base, intent=best, store_id=_store(text), count=count)
+        return replace(found, films=FilmQuery(sort="popular"))
+    store_id = linked.stores[0] if linked.stores else _store(text)
+    return replace(base, intent=best, store_id=store_id, count=count)
 
 
 async def read(db: Database, question: str, context: Context | None = None) -> Understanding:
     """Link the question to the catalogue, stem what is left, then read it."""
     index = await intent_index(db)
     linked = await link(db, question)
-    words = await _words(db, normalised(question), linked)
+    words = await _words(db, normalised(question), linked, index)
     return understand(question, linked, words, index, context or Context())
 
 

@@ -28,9 +28,12 @@ ORDER BY s.store_id
 
 # Who works where: names and store, nothing a guest must not see.
 _STAFF = text("""
-SELECT st.staff_id, st.first_name, st.last_name, st.store_id,
+SELECT st.staff_id, st.first_name, st.last_name, st.store_id, c.city,
        EXISTS (SELECT FROM store AS s WHERE s.manager_staff_id = st.staff_id) AS manager
 FROM staff AS st
+JOIN store AS s USING (store_id)
+JOIN address AS a ON a.address_id = s.address_id
+JOIN city AS c USING (city_id)
 WHERE st.active
 ORDER BY st.store_id, st.staff_id
 """)
