@@ -10,31 +10,32 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from devenv.ports import free_port
 from shared.http_server import UVICORN_HTTP
 from shared.settings import PROJECT_ROOT
-from tests.support import ADMIN, forget_failures
+from tests.support import ADMIN, column, forget_failures, scalar
 
 PATHS = ["/films?limit=5&offset=10", "/films?category=horror&limit=3", "/films/42", "/rentals/7"]
 
 
-@pytest.fixture
-def two_workers(test_db_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+@contextmanager
+def _two_workers(test_db_url: str, tmp_path: Path, **env: str) -> Iterator[tuple[str, Path]]:
     port = free_port()
     log = tmp_path / "server.log"
-    env = {
+    environment = {
         **os.environ,
         "WEB_CONCURRENCY": "2",  # read by uvicorn itself, as under `just serve`
         "DATABASE_URL": test_db_url,
         "PREPARE_DATABASE": "false",
-        "LLM_PROVIDER": "openai",
-        "OPENAI_API_KEY": "sk-unit-tests-make-no-calls",
         "LOG_FORMAT": "json",
+        **env,
     }
     with log.open("w") as out:
         server = subprocess.Popen(  # noqa: S603 - our own app
@@ -50,7 +51,7 @@ def two_workers(test_db_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
                 str(port),
             ],
             cwd=PROJECT_ROOT,
-            env=env,
+            env=environment,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -59,6 +60,24 @@ def two_workers(test_db_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     finally:
         server.terminate()
         server.wait(timeout=60)
+
+
+@pytest.fixture
+def two_workers(test_db_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    hosted = {"LLM_PROVIDER": "openai", "OPENAI_API_KEY": "sk-unit-tests-make-no-calls"}
+    with _two_workers(test_db_url, tmp_path, **hosted) as served:
+        yield served
+
+
+@pytest.fixture
+def two_offline_workers(test_db_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The offline rules router answers store questions; its model (nowhere) is never asked."""
+    nowhere = {
+        "LLM_PROVIDER": "openai-compatible",
+        "LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",
+    }
+    with _two_workers(test_db_url, tmp_path, **nowhere) as served:
+        yield served
 
 
 def _pids_that_served(log: Path, path: str | None = None, after_line: int = 0) -> set[int]:
@@ -136,3 +155,47 @@ async def test_two_workers_serve_the_same_results(two_workers: tuple[str, Path])
     assert len(_pids_that_served(log)) == 2, "one worker served everything"
     for path, bodies in answers.items():
         assert len(bodies) == 1, f"{path} answered differently: {bodies}"
+
+
+async def test_any_worker_answers_the_next_turn_of_a_conversation(
+    two_offline_workers: tuple[str, Path], test_db_url: str
+) -> None:
+    """The service keeps no conversation: each turn, on a new connection, carries the ones
+    before it, so whichever worker answers it resolves "it" the same."""
+    url, log = two_offline_workers
+    await _started(url, log)
+    engine = create_async_engine(test_db_url)
+    async with engine.connect() as conn:
+        rate = await scalar(conn, "SELECT rental_rate FROM film WHERE title = 'AFRICAN EGG'")
+        cast = await column(
+            conn,
+            "SELECT last_name FROM actor JOIN film_actor USING (actor_id) JOIN film USING"
+            " (film_id) WHERE title = 'AFRICAN EGG'",
+        )
+    await engine.dispose()
+    turns = ["do you have african egg", "how much is it", "who is in it"]
+    for _ in range(10):  # until the turns of one conversation reached both workers
+        offset = len(log.read_text().splitlines())
+        history: list[dict[str, str]] = []
+        answers = []
+        for question in turns:
+            async with httpx.AsyncClient(base_url=url, timeout=30) as fresh:
+                response = await fresh.post(
+                    "/ai/handoff",
+                    json={"question": question, "history": history},
+                    headers={"Connection": "close"},
+                )
+            assert response.status_code == 200, response.text
+            answer = response.json()["answer"]
+            answers.append(answer)
+            history += [
+                {"role": "user", "content": question},
+                {"role": "assistant", "content": answer},
+            ]
+        await asyncio.sleep(0.2)  # let the access lines reach the log
+        if len(_pids_that_served(log, "/ai/handoff", offset)) == 2:
+            break
+    assert len(_pids_that_served(log, "/ai/handoff", offset)) == 2, "one worker took them all"
+    assert "AFRICAN EGG" in answers[0]
+    assert f"${rate:.2f}" in answers[1]
+    assert any(name.lower() in answers[2].lower() for name in cast)

@@ -230,7 +230,7 @@ def _and(items: list[str]) -> str:
 
 def not_held(topic: str, film: str | None) -> str:
     """A question the database cannot answer: said so, never guessed."""
-    of = f" for {film}" if film else ""
+    of = f" (asked of {film})" if film else ""
     return (
         f"I have nothing on {topic}{of}: we have no such record. The store's database holds "
         "our films (story, cast, category, rating, length, language, special features, price, "

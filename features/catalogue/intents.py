@@ -123,7 +123,7 @@ INTENTS: tuple[Intent, ...] = (
             "starring",
             "who appears in it",
             "and who else is in it",
-            "ok and who is in it then",
+            "ok who is in it then",
         ),
         needs_film=True,
     ),

@@ -106,24 +106,31 @@ def normalised(question: str) -> str:
     return text
 
 
-def words_of(question: str) -> list[str]:
+def word_forms(question: str) -> dict[str, str]:
     """The question's words, lower case, with category synonyms and plurals also as their
-    catalogue forms ("comedies" -> also "comedy"): what the linker matches names against."""
+    catalogue forms ("comedies" -> also "comedy"): what the linker matches names against,
+    each with the word it came from."""
     text = normalised(question)
-    found: list[str] = []
+    found: dict[str, str] = {}
     for word in WORD.findall(text):
-        found.append(word)
+        forms = [word]
         if word == "category-new":
-            found.append("new")
+            forms.append("new")
         if word in CATEGORY_SYNONYMS:
-            found.append(CATEGORY_SYNONYMS[word])
+            forms.append(CATEGORY_SYNONYMS[word])
         if word.endswith("'s"):
-            found.append(word[:-2])
+            forms.append(word[:-2])
         elif word.endswith("ies") and len(word) > 4:
-            found += [word[:-3] + "y", word[:-1]]  # "comedies", "movies"
+            forms += [word[:-3] + "y", word[:-1]]  # "comedies", "movies"
         elif word.endswith("s") and len(word) > 3 and not word.endswith("ss"):
-            found.append(word[:-1])
-    return list(dict.fromkeys(found))
+            forms.append(word[:-1])
+        for form in forms:
+            found.setdefault(form, word)
+    return found
+
+
+def words_of(question: str) -> list[str]:
+    return list(word_forms(question))
 
 
 @dataclass(frozen=True)
@@ -147,7 +154,7 @@ class Linked:
 # "bale"). Titles and names are split with split_part (two words each in Pagila):
 # ~2 ms for a question.
 LINK = text("""
-WITH words AS (SELECT DISTINCT w FROM unnest(:words) AS w),
+WITH words AS (SELECT DISTINCT w, said FROM unnest(:words, :said) AS u(w, said)),
 name_words AS (
     SELECT 'film' AS kind, title AS name, lower(split_part(title, ' ', 1)) AS w,
            array_length(string_to_array(title, ' '), 1) AS n_words
@@ -171,16 +178,17 @@ name_words AS (
     FROM staff, LATERAL (VALUES (first_name), (last_name)) AS n(name)
 ),
 pairs AS (
-    SELECT nw.kind, nw.name, nw.n_words, nw.w, q.w AS said,
+    SELECT nw.kind, nw.name, nw.n_words, nw.w, q.said,
            CASE WHEN edits <= allowed THEN edits
-                WHEN edits <= allowed + 1 AND length(q.w) >= 4
+                WHEN edits <= allowed + 1 AND length(q.w) >= 4 AND nw.kind <> 'staff'
                      AND dmetaphone(nw.w) = dmetaphone(q.w) THEN edits END AS distance
     FROM name_words AS nw
     JOIN words AS q ON left(nw.w, 1) = left(q.w, 1) AND abs(length(nw.w) - length(q.w)) <= 2
     CROSS JOIN LATERAL (
         SELECT levenshtein_less_equal(nw.w, q.w, 3) AS edits,
-               CASE WHEN length(nw.w) >= 6 THEN 2 WHEN length(nw.w) >= 4 THEN 1 ELSE 0 END
-                   AS allowed
+               -- staff's first names are short everyday words ("mike", "make"): exact only
+               CASE WHEN nw.kind = 'staff' THEN 0 WHEN length(nw.w) >= 6 THEN 2
+                    WHEN length(nw.w) >= 4 THEN 1 ELSE 0 END AS allowed
     ) AS d
 ),
 matched AS (
@@ -189,13 +197,15 @@ matched AS (
     FROM pairs
     GROUP BY kind, name, n_words, w
 )
-SELECT kind, name, count(*) >= n_words AS whole, sum(distance)::int AS distance,
+-- Whole: every word of the name matched, each by a word of its own ("strangers" alone is
+-- not STRANGER STRANGERS).
+SELECT kind, name, count(DISTINCT said) >= n_words AS whole, sum(distance)::int AS distance,
        array_agg(said) AS said
 FROM matched
 WHERE distance IS NOT NULL
 GROUP BY kind, name, n_words
-ORDER BY count(*) >= n_words DESC, sum(distance), kind, name
-""").bindparams(bindparam("words", type_=ARRAY(String)))
+ORDER BY count(DISTINCT said) >= n_words DESC, sum(distance), kind, name
+""").bindparams(bindparam("words", type_=ARRAY(String)), bindparam("said", type_=ARRAY(String)))
 
 # One film with everything a customer asks about it; the cast in billing order (by name).
 FILM_DETAILS = text(f"""
@@ -377,7 +387,8 @@ async def top_actors(db: Database, limit: int) -> list[RowDict]:
 
 async def link(db: Database, question: str) -> Linked:
     """What the question names in the catalogue (one read)."""
-    rows = await fetch_rows(db, LINK, {"words": words_of(question)})
+    forms = word_forms(question)
+    rows = await fetch_rows(db, LINK, {"words": list(forms), "said": list(forms.values())})
     whole = [row for row in rows if row["whole"]]
     films = [r for r in whole if r["kind"] == "film"]
     actors = [r for r in whole if r["kind"] == "actor"]

@@ -252,7 +252,9 @@ def _store(text: str) -> int | None:
 _TOPIC_MARKER = re.compile(r"\b(about|with an?|featuring|involving|where|in which|set in)\b")
 # The slots read off a question by pattern: their words are no topic.
 _UNITS = re.compile(r"\b(minutes?|mins?|hours?|hrs?|dollars?|bucks?|cents?)\b")
-_SLOT_PATTERNS = (_RATING, _STREAMING, _STORE, _HOW_MANY, _BOUND, _UNITS, *(p for _, p in SORTS))
+_SLOT_PATTERNS = (
+    _RATING, _STREAMING, _STORE, _HOW_MANY, _BOUND, _UNITS, _CUSTOMER, *(p for _, p in SORTS)
+)  # fmt: skip
 
 
 def _slot_words(text: str) -> set[str]:
@@ -283,6 +285,7 @@ class _Words:
             and not index.asks(s.stem, intent)
             and w not in taken
             and w not in CATEGORY_SYNONYMS
+            and not w.isdigit()
             and len(w) > 2
         )
 
@@ -300,10 +303,16 @@ async def _words(db: Database, text: str, linked: Linked, index: IntentIndex) ->
     namesakes = {w for n in linked.actor_namesakes for w in WORD.findall(n.lower())}
     # "what's", "i'm": their parts ("what", "s") are the words.
     said = [part for w in WORD.findall(text) for part in w.split("'") if part]
+    # A number that is no slot's ("15% of 80") is a word no phrasing has: it counts against
+    # every intent.
+    slots = _slot_words(text)
     words = [
         w
         for w in dict.fromkeys(said)
-        if w not in naming and w not in namesakes and not w.isdigit() and not w.startswith("$")
+        if w not in naming
+        and w not in namesakes
+        and not (w.isdigit() and w in slots)
+        and not w.startswith("$")
     ]
     typos = {w: fix for w in words if (fix := index.misspelt(w))}
     found = await stems(db, words) if words else {}

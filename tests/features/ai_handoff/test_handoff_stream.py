@@ -263,3 +263,31 @@ async def test_a_client_that_leaves_before_the_first_byte_ends_the_run(
     finally:
         app.dependency_overrides.pop(get_ai, None)
     assert (await logged_run(log_events))["outcome"] == "cancelled"
+
+
+async def test_a_conversation_leaves_no_history_in_the_log(
+    http: httpx.AsyncClient,
+    local_model: FakeChat,
+    every_log_line: list[str],
+    log_events: list[dict[str, Any]],
+) -> None:
+    marker = "zanzibarquux"
+    history = [
+        {"role": "user", "content": f"do you have african egg {marker}"},
+        {"role": "assistant", "content": f"AFRICAN EGG: 3 copies are in. {marker}"},
+    ]
+    body = {"question": f"how much is it {marker}", "history": history}
+
+    # JSON and SSE handoffs, and /ai/ask by body and by query, at the most verbose level.
+    assert (await http.post("/ai/handoff", json=body)).status_code == 200
+    async with aconnect_sse(http, "POST", "/ai/handoff", json=body, headers=SSE) as source:
+        assert [e.event async for e in source.aiter_sse()][-1] == "done"
+    assert (await http.post("/ai/ask", json=body)).status_code == 200
+    query = {"question": body["question"], "history": json.dumps(history)}
+    assert (await http.get("/ai/ask", params=query)).status_code == 200
+
+    await asyncio.sleep(0.2)  # the runs' clean-up lines
+    assert len(of(log_events, "handoff.run")) == 2
+    assert of(log_events, "request")  # lines were written and captured
+    lines = every_log_line + [json.dumps(e, default=str) for e in log_events]
+    assert not [line for line in lines if marker in line]

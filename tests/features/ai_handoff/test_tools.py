@@ -209,3 +209,67 @@ async def test_customer_rentals(app: FastAPI, db: AsyncConnection, record: ToolR
     assert known["name"] == "Mary Smith"
     assert len(known["rentals"]) == 5
     assert unknown == {"customer_id": 2**40, "found": False}
+
+
+async def test_film_details_has_its_features_replacement_cost_and_language(
+    store: StoreTools, db: AsyncConnection
+) -> None:
+    result = _json(await store.film_details("ACADEMY DINOSAUR"))
+
+    features = await scalar(db, "SELECT special_features FROM film WHERE film_id = 1")
+    cost = await scalar(db, "SELECT replacement_cost FROM film WHERE film_id = 1")
+    language = await scalar(
+        db, "SELECT trim(name) FROM language JOIN film USING (language_id) WHERE film_id = 1"
+    )
+    assert result["special_features"] == features
+    assert Decimal(str(result["replacement_cost"])) == cost
+    assert result["language"] == language
+
+
+async def test_stores_have_their_address_manager_copies_and_staff(
+    store: StoreTools, db: AsyncConnection
+) -> None:
+    await db.execute(text("UPDATE staff SET active = false WHERE staff_id = 2"))
+
+    result = _json(await store.stores())
+
+    expected = (
+        await db.execute(
+            text(
+                "SELECT s.store_id, a.address, c.city, m.first_name || ' ' || m.last_name,"
+                " (SELECT count(*) FROM inventory i WHERE i.store_id = s.store_id)"
+                " FROM store s JOIN address a USING (address_id) JOIN city c USING (city_id)"
+                " JOIN staff m ON m.staff_id = s.manager_staff_id ORDER BY s.store_id"
+            )
+        )
+    ).all()
+    got = [
+        (s["store_id"], s["address"], s["city"], s["manager"], s["copies"])
+        for s in result["stores"]
+    ]
+    assert got == [tuple(row) for row in expected]
+    # Active staff only: store 2's one member was just made inactive.
+    assert [s["staff"] for s in result["stores"]] == [1, 0]
+
+
+async def test_staff_are_names_and_stores_only(store: StoreTools, db: AsyncConnection) -> None:
+    result = _json(await store.staff())
+
+    names = await column(
+        db, "SELECT first_name || ' ' || last_name FROM staff WHERE active ORDER BY staff_id"
+    )
+    assert [p["name"] for p in result["staff"]] == names
+    said = json.dumps(result).lower()
+    secrets = await column(db, "SELECT email FROM staff UNION ALL SELECT password FROM staff")
+    assert secrets
+    assert all(secret.lower() not in said for secret in secrets)
+    assert "password" not in said
+
+
+async def test_catalogue_totals_are_counted(store: StoreTools, db: AsyncConnection) -> None:
+    result = _json(await store.catalogue_totals())
+
+    for what in ("film", "actor", "category", "inventory", "store"):
+        assert await scalar(db, f"SELECT count(*) FROM {what}") in result.values()
+    assert result["films"] == await scalar(db, "SELECT count(*) FROM film")
+    assert result["copies"] == await scalar(db, "SELECT count(*) FROM inventory")
