@@ -143,8 +143,10 @@ class Linked:
     categories: tuple[str, ...] = ()
     stores: tuple[int, ...] = ()  # named by city or country
     staff: tuple[str, ...] = ()  # members of staff, named by either name
-    # The question's words that named them (as said, typos included): not a topic.
+    # The question's words that named them (as said, typos included): not a topic. A
+    # category's words apart: a category word is one only in some questions.
     naming_words: frozenset[str] = frozenset()
+    category_words: frozenset[str] = frozenset()
 
 
 # What the question's words name in the catalogue: films (both title words), actors (first and
@@ -410,7 +412,10 @@ async def link(db: Database, question: str) -> Linked:
         categories=tuple(r["name"] for r in whole if r["kind"] == "category"),
         stores=tuple(dict.fromkeys(int(r["name"]) for r in whole if r["kind"] == "store")),
         staff=tuple(r["name"] for r in whole if r["kind"] == "staff"),
-        naming_words=frozenset(w for r in (*films, *actors, *whole) for w in r["said"]),
+        naming_words=frozenset(
+            w for r in (*films, *actors, *whole) if r["kind"] != "category" for w in r["said"]
+        ),
+        category_words=frozenset(w for r in whole if r["kind"] == "category" for w in r["said"]),
     )
 
 

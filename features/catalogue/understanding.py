@@ -292,10 +292,9 @@ class _Words:
 
 def _naming_words(linked: Linked, category: str | None) -> set[str]:
     """The words of the names a question is taken to name (a category only when taken)."""
-    said = set(linked.naming_words)
     if category is None:
-        said -= {c.lower() for c in linked.categories}
-    return said
+        return set(linked.naming_words)
+    return set(linked.naming_words | linked.category_words)
 
 
 async def _words(db: Database, text: str, linked: Linked, index: IntentIndex) -> _Words:
