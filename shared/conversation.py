@@ -8,7 +8,7 @@ validated like any input; they are never logged.
 from collections.abc import Iterable
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from semantic_kernel.contents import AuthorRole, ChatMessageContent
 
 HISTORY_MAX_MESSAGES = 20
@@ -30,8 +30,15 @@ class Turn(BaseModel):
     ]
 
 
+def _bounded(turns: list[Turn]) -> list[Turn]:
+    if sum(len(t.content) for t in turns) > HISTORY_MAX_TOTAL_CHARS:
+        raise ValueError(f"history holds more than {HISTORY_MAX_TOTAL_CHARS} characters in all")
+    return turns
+
+
 History = Annotated[
     list[Turn],
+    AfterValidator(_bounded),
     Field(
         default_factory=list,
         max_length=HISTORY_MAX_MESSAGES,
@@ -46,12 +53,6 @@ History = Annotated[
         ],
     ),
 ]
-
-
-def check_total(turns: list[Turn]) -> None:
-    """The bound on all the messages' characters together, for a request's model validator."""
-    if sum(len(t.content) for t in turns) > HISTORY_MAX_TOTAL_CHARS:
-        raise ValueError(f"history holds more than {HISTORY_MAX_TOTAL_CHARS} characters in all")
 
 
 def as_messages(turns: list[Turn], question: str) -> list[ChatMessageContent]:

@@ -65,7 +65,9 @@ HALVES = {"build": HERE / "build.toml", "held-out": HERE / "held_out_v2.toml"}
 KINDS = ("store", "general")
 SAYS_NO = re.compile(
     r"\b(no film|no films|we have no|we hold no|we don't have|we do not have|don't carry|"
-    r"do not carry|not in our catalogue|none|no copies|there is no|nothing)\b",
+    r"do not carry|not in our catalogue|none|no copies|there is no|nothing|"
+    # a refusal is a no too: a guest asking for customers' data
+    r"signed-in staff only)\b",
     re.IGNORECASE,
 )
 BROKEN = "conversation broken"

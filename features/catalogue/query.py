@@ -143,6 +143,7 @@ class Linked:
     categories: tuple[str, ...] = ()
     stores: tuple[int, ...] = ()  # named by city or country
     staff: tuple[str, ...] = ()  # members of staff, named by either name
+    customers: tuple[int, ...] = ()  # named by first and last name (their ids)
     # The question's words that named them (as said, typos included): not a topic. A
     # category's words apart: a category word is one only in some questions.
     naming_words: frozenset[str] = frozenset()
@@ -175,6 +176,9 @@ name_words AS (
     SELECT 'store', s.store_id::text, lower(place), 1
     FROM store AS s JOIN address AS a USING (address_id) JOIN city AS c USING (city_id)
     JOIN country AS co USING (country_id), LATERAL (VALUES (c.city), (co.country)) AS p(place)
+    UNION ALL  -- a customer by first and last name, exactly (the id is the name here)
+    SELECT 'customer', customer_id::text, lower(name), 2
+    FROM customer, LATERAL (VALUES (first_name), (last_name)) AS n(name)
     UNION ALL  -- a member of staff by either name ("mike")
     SELECT 'staff', first_name || ' ' || last_name, lower(name), 1
     FROM staff, LATERAL (VALUES (first_name), (last_name)) AS n(name)
@@ -182,14 +186,15 @@ name_words AS (
 pairs AS (
     SELECT nw.kind, nw.name, nw.n_words, nw.w, q.said,
            CASE WHEN edits <= allowed THEN edits
-                WHEN edits <= allowed + 1 AND length(q.w) >= 4 AND nw.kind <> 'staff'
+                WHEN edits <= allowed + 1 AND length(q.w) >= 4
+                     AND nw.kind NOT IN ('staff', 'customer')
                      AND dmetaphone(nw.w) = dmetaphone(q.w) THEN edits END AS distance
     FROM name_words AS nw
     JOIN words AS q ON left(nw.w, 1) = left(q.w, 1) AND abs(length(nw.w) - length(q.w)) <= 2
     CROSS JOIN LATERAL (
         SELECT levenshtein_less_equal(nw.w, q.w, 3) AS edits,
                -- staff's first names are short everyday words ("mike", "make"): exact only
-               CASE WHEN nw.kind = 'staff' THEN 0 WHEN length(nw.w) >= 6 THEN 2
+               CASE WHEN nw.kind IN ('staff', 'customer') THEN 0 WHEN length(nw.w) >= 6 THEN 2
                     WHEN length(nw.w) >= 4 THEN 1 ELSE 0 END AS allowed
     ) AS d
 ),
@@ -412,6 +417,7 @@ async def link(db: Database, question: str) -> Linked:
         categories=tuple(r["name"] for r in whole if r["kind"] == "category"),
         stores=tuple(dict.fromkeys(int(r["name"]) for r in whole if r["kind"] == "store")),
         staff=tuple(r["name"] for r in whole if r["kind"] == "staff"),
+        customers=tuple(int(r["name"]) for r in whole if r["kind"] == "customer"),
         naming_words=frozenset(
             w for r in (*films, *actors, *whole) if r["kind"] != "category" for w in r["said"]
         ),

@@ -339,11 +339,14 @@ def understand(
     topic = words.topic(index, best, text)
 
     customer = _CUSTOMER.search(text)
-    if customer or (best == "customer_rentals" and nearness >= NEAR_ENOUGH):
+    named = linked.customers[0] if linked.customers else None
+    asks_rentals = best == "customer_rentals" and nearness >= NEAR_ENOUGH
+    if customer or asks_rentals or (named and "rent" in words.of()):
+        # "what did customer 5 rent", "what has mary smith rented lately"
         return replace(
             base,
             intent="customer_rentals",
-            customer_id=int(customer[1]) if customer else None,
+            customer_id=int(customer[1]) if customer else named,
         )
     if previous and previous.intent == "customer_rentals" and _PERSON_BACK.search(text):
         # "what's her name again": the customer just talked about.
@@ -387,7 +390,8 @@ def understand(
 
     # A follow-up that narrows the films just found: "only the ones under an hour", "which of
     # those is the cheapest", "what about PG?".
-    if earlier_search and refers_back and (query != FilmQuery() or best == "find") and not topic:
+    follows_on = refers_back or (superlative and not narrowed)  # "which is the longest"
+    if earlier_search and follows_on and (query != FilmQuery() or best == "find") and not topic:
         return replace(found, films=earlier_search.refined(query))
     # Films by what they are, or in an order ("the shortest film", "cheap ones please").
     ordered = query.sort is not None and (best == "find" or superlative or _FILM_WORDS.search(text))

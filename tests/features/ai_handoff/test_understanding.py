@@ -196,3 +196,13 @@ def test_words_carry_their_catalogue_forms(question: str, forms: set[str]) -> No
 
     assert forms <= set(words)
     assert len(words) == len(set(words))
+
+
+async def test_a_customer_named_by_name_is_found_for_staff_only(database: Database) -> None:
+    # Customer 5 of Pagila is ELIZABETH BROWN; named exactly, in any case.
+    understood = await read_question(database, "what has elizabeth brown rented lately?")
+
+    assert first_move(understood, STAFF) == Call(
+        qualified(CUSTOMERS_PLUGIN, CUSTOMER_RENTALS), {"customer_id": 5}
+    )
+    assert first_move(understood, GUEST) == Reply(answers.STAFF_ONLY)
