@@ -8,6 +8,7 @@ database's no for exactly that.
 from dataclasses import replace
 from typing import Any
 
+from features.catalogue.query import SORT_WORDS
 from features.catalogue.understanding import FilmQuery, Understanding
 
 # What each MPAA rating means, for "can my 12 year old watch it".
@@ -17,13 +18,6 @@ RATING_MEANS = {
     "PG-13": "parents strongly cautioned: some material may be inappropriate under 13",
     "R": "restricted: under 17 requires an accompanying parent or adult guardian",
     "NC-17": "no one 17 and under admitted",
-}
-SORT_WORDS = {
-    "price": "cheapest first",
-    "price_desc": "most expensive first",
-    "length": "shortest first",
-    "length_desc": "longest first",
-    "popular": "most rented first",
 }
 
 
@@ -65,8 +59,16 @@ def describe(films: FilmQuery) -> str:
         parts.append(f"titled with “{films.title}”")
     if films.text:
         parts.append(f"matching “{films.text}”")
-    if films.max_price is not None:
+    if films.feature:
+        parts.append(f"with {films.feature}")
+    if films.min_price is not None and films.min_price == films.max_price:
+        parts.append(f"at {_price(float(films.min_price))}")
+    elif films.max_price is not None:
         parts.append(f"at most {_price(float(films.max_price))}")
+    elif films.min_price is not None:
+        parts.append(f"at least {_price(float(films.min_price))}")
+    if films.min_days is not None:
+        parts.append(f"rented for {films.min_days} days or more")
     if films.min_length is not None and films.max_length is not None:
         parts.append(f"of {films.min_length} to {films.max_length} minutes")
     elif films.min_length is not None:
@@ -109,6 +111,8 @@ def _sort_key(film: dict[str, Any], sort: str) -> Any:
     """What a sort orders by, to find the films tied with the first."""
     if sort.startswith("price"):
         return film["rental_rate"]
+    if sort.startswith("replacement"):
+        return film["replacement_cost"]
     if sort == "popular":
         return film["times_rented"]
     return film["length"]
@@ -199,14 +203,16 @@ def top_actors(data: dict[str, Any]) -> str:
 def customer_rentals(data: dict[str, Any]) -> str:
     if not data["found"]:
         return f"There is no customer {data['customer_id']}."
+    contact = f", {data['email']}" if data["email"] else ""
+    who = f"{data['name']} (customer {data['customer_id']}{contact})"
     if not data["rentals"]:
-        return f"{data['name']} (customer {data['customer_id']}) has no rentals."
+        return f"{who} has no rentals."
     rentals = "; ".join(
         f"{r['title']}, rented {r['rented']}, "
         + (f"returned {r['returned']}" if r["returned"] else "not returned yet")
         for r in data["rentals"]
     )
-    return f"Recent rentals of {data['name']} (customer {data['customer_id']}): {rentals}."
+    return f"Recent rentals of {who}: {rentals}."
 
 
 def rental_terms(data: dict[str, Any]) -> str:

@@ -44,7 +44,7 @@ CATALOGUE_TOTALS = "catalogue_totals"
 CUSTOMER_RENTALS = "customer_rentals"
 
 TEXT_MAX_CHARS = 200
-SORTS = ("price", "price_desc", "length", "length_desc", "popular")
+SORTS = tuple(query.SORT_WORDS)
 MAX_FILMS = 20
 
 
@@ -89,6 +89,8 @@ def _film(row: RowDict) -> dict[str, Any]:
         "category": row["category"],
         "rental_rate": _money(row["rental_rate"]),
         "length": row["length"],
+        "rental_days": row["rental_duration"],
+        "replacement_cost": _money(row["replacement_cost"]),
         "times_rented": row["times_rented"],
     }
 
@@ -203,9 +205,10 @@ class StoreTools(_Tools):
         name=FIND_FILMS,
         description="Find films by any combination of: words to search in titles and "
         "descriptions (a topic, e.g. 'shark'), words that must all be in the title, category, "
-        "rating, an actor's full name, the highest rental rate, a length range in minutes, "
-        "streaming now. Sort by price, price_desc, length, length_desc or popular (most "
-        "rented); default best match, then title. Returns the total number of matches and "
+        "rating, an actor's full name, a rental rate range, the fewest rental days, a special "
+        "feature, a length range in minutes, streaming now. Sort by "
+        f"{', '.join(SORTS)} (popular: most rented; replacement: the cost of a lost copy); "
+        "default best match, then title. Returns the total number of matches and "
         "the first `limit` films.",
     )
     async def find_films(
@@ -220,12 +223,15 @@ class StoreTools(_Tools):
             str | None, "An actor's first and last name, e.g. PENELOPE GUINESS"
         ] = None,
         max_price: Annotated[float | None, "Highest rental rate in dollars, e.g. 2.99"] = None,
+        min_price: Annotated[float | None, "Lowest rental rate in dollars"] = None,
+        min_days: Annotated[int | None, "Fewest rental days, e.g. 7 for a week"] = None,
+        feature: Annotated[
+            str | None, f"A special feature: {', '.join(query.SPECIAL_FEATURES)}"
+        ] = None,
         min_length: Annotated[int | None, "Shortest length in minutes"] = None,
         max_length: Annotated[int | None, "Longest length in minutes"] = None,
         streaming: Annotated[bool | None, "True: only films that stream now"] = None,
-        sort: Annotated[
-            str | None, "price, price_desc, length, length_desc or popular; none: best match"
-        ] = None,
+        sort: Annotated[str | None, f"One of {', '.join(SORTS)}; none: best match"] = None,
         limit: Annotated[int, "How many films to return, 1 to 20"] = query.LIST_LIMIT,
     ) -> str:
         given = {
@@ -235,6 +241,9 @@ class StoreTools(_Tools):
             "rating": rating,
             "actor": actor,
             "max_price": max_price,
+            "min_price": min_price,
+            "min_days": min_days,
+            "feature": feature,
             "min_length": min_length,
             "max_length": max_length,
             "streaming": streaming,
@@ -248,12 +257,7 @@ class StoreTools(_Tools):
                 raise ToolInputError(f"rating must be one of {', '.join(MPAA_RATINGS)}")
             if sort is not None and sort not in SORTS:
                 raise ToolInputError(f"sort must be one of {', '.join(SORTS)}")
-            try:
-                price = Decimal(str(max_price)) if max_price is not None else None
-            except InvalidOperation:
-                raise ToolInputError("max_price must be a number of dollars") from None
-            if price is not None and not price.is_finite():
-                raise ToolInputError("max_price must be a number of dollars")
+            price, least = _dollars("max_price", max_price), _dollars("min_price", min_price)
             rows = await query.find_films(
                 self._db,
                 {
@@ -262,7 +266,10 @@ class StoreTools(_Tools):
                     "category": _text(category),
                     "rating": rating.upper() if rating else None,
                     "actor": _text(actor),
-                    "max_price": price.quantize(Decimal("0.01")) if price is not None else None,
+                    "max_price": price,
+                    "min_price": least,
+                    "min_days": _length(min_days),
+                    "feature": _text(feature),
                     "min_length": _length(min_length),
                     "max_length": _length(max_length),
                     "streaming": streaming,
@@ -393,6 +400,19 @@ def _person(first: str | None, last: str | None) -> str | None:
     return " ".join(part for part in (first, last) if part) or None
 
 
+def _dollars(name: str, value: float | None) -> Decimal | None:
+    """A price argument as the column's numeric; a bad one is the model's to fix."""
+    if value is None:
+        return None
+    try:
+        price = Decimal(str(value))
+    except InvalidOperation:
+        raise ToolInputError(f"{name} must be a number of dollars") from None
+    if not price.is_finite():
+        raise ToolInputError(f"{name} must be a number of dollars")
+    return price.quantize(Decimal("0.01"))
+
+
 def _length(minutes: int | None) -> int | None:
     # Pagila's film.length is a smallint; anything past it bounds nothing.
     return None if minutes is None else max(0, min(minutes, 32767))
@@ -403,8 +423,8 @@ class CustomerTools(_Tools):
 
     @kernel_function(
         name=CUSTOMER_RENTALS,
-        description=f"A customer's most recent rentals (at most {customers.RECENT_RENTALS_LIMIT}): "
-        "film, rented, returned.",
+        description="A customer's name, e-mail and most recent rentals (at most "
+        f"{customers.RECENT_RENTALS_LIMIT}): film, rented, returned (none: still out).",
     )
     async def customer_rentals(self, customer_id: Annotated[int, "The customer's id"]) -> str:
         async def work() -> dict[str, Any]:
@@ -426,6 +446,12 @@ class CustomerTools(_Tools):
                 for row in rows
             ]
             name = f"{person['first_name']} {person['last_name']}".title()
-            return {"customer_id": customer_id, "found": True, "name": name, "rentals": rentals}
+            return {
+                "customer_id": customer_id,
+                "found": True,
+                "name": name,
+                "email": person["email"],
+                "rentals": rentals,
+            }
 
         return await self._run(CUSTOMER_RENTALS, {"customer_id": customer_id}, work)

@@ -37,6 +37,7 @@ IntentName = Literal[
     "at_once",
     "membership",
     "delivery",
+    "passwords",
     # films found by filters, a topic or an order
     "find",
     # the store and its catalogue as a whole
@@ -295,6 +296,17 @@ INTENTS: tuple[Intent, ...] = (
         unheld="delivery",
     ),
     Intent(
+        "passwords",
+        (
+            "whats the password",
+            "forgot my password",
+            "reset his password",
+            "login details",
+            "what is the pin",
+        ),
+        unheld="anyone's password: passwords are never shown, a member of staff sets a new one",
+    ),
+    Intent(
         "find",
         (
             "do you have any films",
@@ -330,6 +342,8 @@ INTENTS: tuple[Intent, ...] = (
             "films under 2 dollars",
             "whats popular",
             "something set in",
+            "in the comedy section",
+            "on the horror shelf",
             "im looking for something",
         ),
     ),
@@ -432,6 +446,8 @@ INTENTS: tuple[Intent, ...] = (
             "who works at the store",
             "employees",
             "clerks",
+            "how many ppl work there",
+            "who is working rn",
         ),
     ),
     Intent(
@@ -445,6 +461,10 @@ INTENTS: tuple[Intent, ...] = (
             "recent rentals of a customer",
             "what movies has he rented",
             "show me the customers rentals",
+            "does she have anything out",
+            "her email address",
+            "what is his phone number",
+            "customer details",
         ),
     ),
     Intent(

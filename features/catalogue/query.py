@@ -10,7 +10,7 @@ would only obscure), compiled once, and bound by name.
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Boolean, Integer, Numeric, String, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -24,6 +24,22 @@ from shared.models import (
 )
 
 LIST_LIMIT = 10  # films named in one answer, at most
+
+# The orders films are found in (FIND_FILMS' CASE arms), each as an answer says it.
+Sort = Literal[
+    "price", "price_desc", "length", "length_desc", "popular", "replacement", "replacement_desc"
+]
+SORT_WORDS: dict[Sort, str] = {
+    "price": "cheapest first",
+    "price_desc": "most expensive first",
+    "length": "shortest first",
+    "length_desc": "longest first",
+    "popular": "most rented first",
+    "replacement": "cheapest to replace first",
+    "replacement_desc": "dearest to replace first",
+}
+# The special features Pagila's films come with (film.special_features).
+SPECIAL_FEATURES = ("Trailers", "Commentaries", "Deleted Scenes", "Behind the Scenes")
 
 # Words of a question: letters and digits, with inner hyphens and apostrophes kept
 # ("sci-fi", "pg-13", "what's").
@@ -255,7 +271,8 @@ WITH rented AS (
 ),
 hits AS (
     SELECT f.film_id, f.title, f.description, f.rating::text AS rating, f.rental_rate,
-           f.length, f.release_year, {FILM_CATEGORY_SQL} AS category,
+           f.length, f.release_year, f.replacement_cost, f.rental_duration,
+           {FILM_CATEGORY_SQL} AS category,
            CASE WHEN :text IS NULL THEN 0
                 ELSE ts_rank(f.fulltext, websearch_to_tsquery('english', :text)) END AS rank
     FROM film AS f
@@ -269,6 +286,9 @@ hits AS (
             WHERE fa.film_id = f.film_id
               AND lower(a.first_name || ' ' || a.last_name) = lower(:actor)))
       AND (:max_price IS NULL OR f.rental_rate <= :max_price)
+      AND (:min_price IS NULL OR f.rental_rate >= :min_price)
+      AND (:min_days IS NULL OR f.rental_duration >= :min_days)
+      AND (:feature IS NULL OR lower(:feature) = ANY (SELECT lower(unnest(f.special_features))))
       AND (:min_length IS NULL OR f.length >= :min_length)
       AND (:max_length IS NULL OR f.length <= :max_length)
       AND (:streaming IS NULL OR f.streaming_available = :streaming)
@@ -282,6 +302,8 @@ ORDER BY
     CASE WHEN :sort = 'length' THEN length END ASC,
     CASE WHEN :sort = 'length_desc' THEN length END DESC NULLS LAST,
     CASE WHEN :sort = 'popular' THEN coalesce(rented.times, 0) END DESC,
+    CASE WHEN :sort = 'replacement' THEN replacement_cost END ASC,
+    CASE WHEN :sort = 'replacement_desc' THEN replacement_cost END DESC,
     -- lower(title), not title: an order no index gives, so that all hits are sorted (the
     -- total needs them all anyway) instead of an index scan that loops over `rented`.
     rank DESC, lower(title)
@@ -293,6 +315,9 @@ LIMIT :limit
     bindparam("rating", type_=String),
     bindparam("actor", type_=String),
     bindparam("max_price", type_=Numeric()),  # any bound: film.rental_rate is numeric(4,2)
+    bindparam("min_price", type_=Numeric()),
+    bindparam("min_days", type_=Integer),
+    bindparam("feature", type_=String),
     bindparam("min_length", type_=Integer),
     bindparam("max_length", type_=Integer),
     bindparam("streaming", type_=Boolean),
@@ -319,6 +344,9 @@ FILM_FILTERS = (
     "rating",
     "actor",
     "max_price",
+    "min_price",
+    "min_days",
+    "feature",
     "min_length",
     "max_length",
     "streaming",

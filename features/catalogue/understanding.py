@@ -16,7 +16,6 @@ The result is an `Understanding`: one intent with its slots, for the rules route
 import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Literal
 
 from features.catalogue.intents import (
     BY_NAME,
@@ -27,8 +26,10 @@ from features.catalogue.intents import (
 )
 from features.catalogue.query import (
     CATEGORY_SYNONYMS,
+    SPECIAL_FEATURES,
     WORD,
     Linked,
+    Sort,
     Stem,
     link,
     normalised,
@@ -67,9 +68,13 @@ _CONTINUES = re.compile(
     r"^\W*(and|what about|how about|only|just|but|also|then|which of|any of|of those|ok so)\b"
 )
 
-Sort = Literal["price", "price_desc", "length", "length_desc", "popular"]
-# Each order, and how a question asks for it: the one list of the assistant's sort orders.
+# Each order (query.SORT_WORDS), and how a question asks for it; the first that matches wins.
 SORTS: tuple[tuple[Sort, re.Pattern[str]], ...] = (
+    (
+        "replacement_desc",
+        re.compile(r"\b(most|dearest|priciest|most expensive|highest)\b.{0,12}\breplace"),
+    ),
+    ("replacement", re.compile(r"\b(cheapest|least|lowest|least expensive)\b.{0,12}\breplace")),
     ("price", re.compile(r"\b(cheapest|least expensive|lowest price[sd]?|cheap|budget|bargain)")),
     ("price_desc", re.compile(r"\b(most expensive|priciest|highest price[sd]?|dearest)\b")),
     ("length_desc", re.compile(r"\b(longest|long(?:est)? ones?|lengthiest|epic length)\b")),
@@ -90,6 +95,11 @@ _BOUND = re.compile(
     r"(\$?\d{1,6}(?:\.\d{1,2})?|an?|one|two|three|four)(\s+and\s+a\s+half)?\s*"
     r"(\$|dollars?|bucks?|cents?|minutes?|mins?|hours?|hrs?|h)?(\s+and\s+a\s+half)?\b",
 )
+# Bounds that leave their amount out ("under 90 minutes": 89 at most), and those that keep it.
+_STRICT_WORDS = frozenset(
+    {"under", "less than", "below", "shorter than", "cheaper than", "over", "more than", "above",
+     "longer than"}
+)  # fmt: skip
 _MAX_WORDS = frozenset(
     {"under", "less than", "below", "shorter than", "cheaper than", "no more than", "at most",
      "up to", "within", "max", "maximum"}
@@ -119,6 +129,9 @@ class FilmQuery:
     rating: str | None = None
     actor: str | None = None
     max_price: Decimal | None = None
+    min_price: Decimal | None = None
+    min_days: int | None = None
+    feature: str | None = None
     min_length: int | None = None
     max_length: int | None = None
     streaming: bool | None = None
@@ -215,14 +228,16 @@ def _bounds(text: str) -> tuple[Decimal | None, int | None, int | None]:
             price = Decimal(str(value))
         else:
             continue
+        strict = word in _STRICT_WORDS
         if price is not None:
             if is_max:
-                max_price = price
+                max_price = price - Decimal("0.01") if strict else price
             continue
+        minutes = round(value)
         if is_max:
-            max_length = round(value)
+            max_length = minutes - 1 if strict else minutes
         else:
-            min_length = round(value)
+            min_length = minutes + 1 if strict else minutes
     return max_price, min_length, max_length
 
 
@@ -248,12 +263,42 @@ def _store(text: str) -> int | None:
     return _STORE_ORDINALS.get(match.group(2))
 
 
+_FEATURES = re.compile(
+    r"\b(trailers?|commentar(?:y|ies)|deleted scenes?|behind[- ]the[- ]scenes)\b"
+)
+_FEATURE_NAMES = {name.lower(): name for name in SPECIAL_FEATURES}
+# "for 4.99", "at $2.99": one rental rate.
+_EXACT_PRICE = re.compile(r"\b(?:for|at|costs?|priced at)\s+\$?(\d{1,2}\.\d\d)\b")
+# "for a week", "for 5 days": the fewest rental days.
+_DAYS = re.compile(r"\bfor (a|one|two|\d{1,2}) (weeks?|days?)\b")
+
+
+def _feature(text: str) -> str | None:
+    match = _FEATURES.search(text)
+    if match is None:
+        return None
+    said = match.group(1).replace("-", " ")
+    for key, name in _FEATURE_NAMES.items():
+        if said.startswith(key[:7]):  # "commentary" is Commentaries, "trailer" Trailers
+            return name
+    return None
+
+
+def _days(text: str) -> int | None:
+    match = _DAYS.search(text)
+    if match is None:
+        return None
+    count = {"a": 1, "one": 1, "two": 2}.get(match.group(1)) or int(match.group(1))
+    return count * 7 if match.group(2).startswith("week") else count
+
+
 # Words that make the rest of a question a topic ("a movie about a shark"), not a title.
 _TOPIC_MARKER = re.compile(r"\b(about|with an?|featuring|involving|where|in which|set in)\b")
 # The slots read off a question by pattern: their words are no topic.
 _UNITS = re.compile(r"\b(minutes?|mins?|hours?|hrs?|dollars?|bucks?|cents?)\b")
 _SLOT_PATTERNS = (
-    _RATING, _STREAMING, _STORE, _HOW_MANY, _BOUND, _UNITS, _CUSTOMER, *(p for _, p in SORTS)
+    _RATING, _STREAMING, _STORE, _HOW_MANY, _BOUND, _UNITS, _CUSTOMER, _FEATURES, _EXACT_PRICE,
+    _DAYS, *(p for _, p in SORTS)
 )  # fmt: skip
 
 
@@ -380,7 +425,18 @@ def understand(
         sort=next((name for name, pattern in SORTS if pattern.search(text)), None),
     )
     max_price, min_length, max_length = _bounds(text)
-    query = replace(query, max_price=max_price, min_length=min_length, max_length=max_length)
+    min_price = None
+    if exact := _EXACT_PRICE.search(text):
+        min_price = max_price = Decimal(exact.group(1))
+    query = replace(
+        query,
+        max_price=max_price,
+        min_price=min_price,
+        min_days=_days(text),
+        feature=_feature(text),
+        min_length=min_length,
+        max_length=max_length,
+    )
     narrowed = replace(query, sort=None) != FilmQuery()  # more than an order
     count = bool(_HOW_MANY.search(text))
     superlative = bool(_SUPERLATIVE.search(text))

@@ -19,7 +19,7 @@ _EXISTS_ROW = select(
 )
 
 _NAME = text("""
-SELECT customer_id, first_name, last_name FROM customer WHERE customer_id = :customer_id
+SELECT customer_id, first_name, last_name, email FROM customer WHERE customer_id = :customer_id
 """).bindparams(bindparam("customer_id", type_=Integer))
 
 _RECENT_RENTALS = text("""
@@ -40,7 +40,7 @@ async def customer_exists(db: Database, customer_id: int) -> bool:
 
 
 async def customer_name(db: Database, customer_id: int) -> RowDict | None:
-    """`first_name`, `last_name`; None when there is no such customer."""
+    """`first_name`, `last_name`, `email`; None when there is no such customer."""
     return await fetch_row(db, _NAME, {"customer_id": customer_id})
 
 

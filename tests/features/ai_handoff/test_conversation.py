@@ -53,7 +53,7 @@ def database(app: FastAPI) -> Database:
         (
             [("show me dramas rated R", "Drama films rated R (12): ...")],
             "only the ones under an hour",
-            find(category="Drama", rating="R", max_length=60),
+            find(category="Drama", rating="R", max_length=59),
         ),
         (
             [("any horror films?", "Horror films (56): ...")],
@@ -72,7 +72,7 @@ def database(app: FastAPI) -> Database:
                 ("only the ones over 2 hours", "Drama films rated R of 120 minutes or more ..."),
             ],
             "the cheapest of those",
-            find(category="Drama", rating="R", min_length=120, sort="price"),
+            find(category="Drama", rating="R", min_length=121, sort="price"),
         ),
         # A change of topic goes where it belongs; "it" after it is the film talked about.
         (

@@ -139,7 +139,11 @@ async def test_find_films_sorts_longest_first(store: StoreTools, db: AsyncConnec
     ("arguments", "error"),
     [
         ({"rating": "XXX"}, "rating must be one of G, PG, PG-13, R, NC-17"),
-        ({"sort": "random"}, "sort must be one of price, price_desc, length, length_desc, popular"),
+        (
+            {"sort": "random"},
+            "sort must be one of price, price_desc, length, length_desc, popular, replacement, "
+            "replacement_desc",
+        ),
         ({"max_price": float("nan")}, "max_price must be a number of dollars"),
     ],
 )

@@ -83,16 +83,16 @@ def database(app: FastAPI) -> Database:
         ("cartoons for my kid", find(category="Animation")),
         ("comedies rated g", find(category="Comedy", rating="G")),
         ("pg-13 films", find(rating="PG-13")),
-        # Superlatives, bounds, counts, streaming.
+        # Superlatives, bounds ("under" and "over" leave the amount out), counts, streaming.
         ("what's the longest movie", find(sort="length_desc")),
         ("cheapest horror film", find(category="Horror", sort="price")),
-        ("movies under 90 minutes rated pg", find(rating="PG", max_length=90)),
-        ("films over 2 hours", find(min_length=120)),
-        ("movies under two and a half hours", find(max_length=150)),  # not "$2"
-        ("under an hour and a half", find(max_length=90)),
+        ("movies under 90 minutes rated pg", find(rating="PG", max_length=89)),
+        ("films over 2 hours", find(min_length=121)),
+        ("movies under two and a half hours", find(max_length=149)),  # not "$2"
+        ("under an hour and a half", find(max_length=89)),
         # A bound past any film's length: none taken (and no float overflow), nothing placed.
         ("films over " + "9" * 400 + " minutes", Call(HANDOFF_TO_GENERAL, {})),
-        ("films under $1", find(max_price="1.0")),
+        ("films under $1", find(max_price="0.99")),
         ("how many horror films do you have", find(category="Horror")),
         ("what can i stream", find(streaming=True)),
         # A topic, alone or within a category.
