@@ -62,6 +62,8 @@ def first_move(u: Understanding, offered: frozenset[str]) -> Call | Reply:
         if u.customer_id is None:
             return Reply(answers.WHICH_CUSTOMER)
         return Call(qualified(CUSTOMERS_PLUGIN, CUSTOMER_RENTALS), {"customer_id": u.customer_id})
+    if (reply := BY_NAME[u.intent].reply) is not None:
+        return Reply(reply)
     if (unheld := BY_NAME[u.intent].unheld) is not None:
         return Reply(answers.not_held(unheld, u.film))
     if u.intent in _STORE_TOOLS:

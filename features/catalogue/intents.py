@@ -61,6 +61,7 @@ class Intent:
     examples: tuple[str, ...]
     needs_film: bool = False
     unheld: str | None = None  # what the database does not hold, in words
+    reply: str | None = None  # the answer, whatever is asked (no tool, no model)
 
 
 # The catalogue's names never appear here: they are slots, taken out of a question before it
@@ -304,7 +305,8 @@ INTENTS: tuple[Intent, ...] = (
             "login details",
             "what is the pin",
         ),
-        unheld="anyone's password: passwords are never shown, a member of staff sets a new one",
+        reply="Sorry, no: passwords are never shown to anyone, staff included, and there is no "
+        "way to look one up here. A member of staff can be given a new one.",
     ),
     Intent(
         "find",

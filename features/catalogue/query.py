@@ -210,7 +210,10 @@ pairs AS (
     CROSS JOIN LATERAL (
         SELECT levenshtein_less_equal(nw.w, q.w, 3) AS edits,
                -- staff's first names are short everyday words ("mike", "make"): exact only
-               CASE WHEN nw.kind IN ('staff', 'customer') THEN 0 WHEN length(nw.w) >= 6 THEN 2
+               -- and a category by one edit ("actors" is not Action)
+               CASE WHEN nw.kind IN ('staff', 'customer') THEN 0
+                    WHEN nw.kind = 'category' AND length(nw.w) >= 4 THEN 1
+                    WHEN length(nw.w) >= 6 THEN 2
                     WHEN length(nw.w) >= 4 THEN 1 ELSE 0 END AS allowed
     ) AS d
 ),

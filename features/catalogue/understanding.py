@@ -108,6 +108,8 @@ _MAX_WORDS = frozenset(
 # near a second one, against the first, to count as asked too.
 NEAR_ENOUGH = 0.3
 _ALSO_ASKED = 0.9
+# How near, against a film's question with no film, a store-wide one must be to take it.
+_FALLBACK = 0.75
 # Near enough to be sure: a store-wide answer then stands with words left over.
 _SURE = 0.6
 # Intents that list the catalogue: an order asked of them is theirs ("the most popular genres").
@@ -383,19 +385,22 @@ def understand(
     best, nearness = ranked[0] if ranked else ("general", 0.0)
     topic = words.topic(index, best, text)
 
+    if BY_NAME[best].reply and nearness >= _SURE:
+        return replace(base, intent=best)  # "whats jon stephens password"
     customer = _CUSTOMER.search(text)
-    named = linked.customers[0] if linked.customers else None
-    asks_rentals = best == "customer_rentals" and nearness >= NEAR_ENOUGH
-    if customer or asks_rentals or (named and "rent" in words.of()):
-        # "what did customer 5 rent", "what has mary smith rented lately"
-        return replace(
-            base,
-            intent="customer_rentals",
-            customer_id=int(customer[1]) if customer else named,
-        )
-    if previous and previous.intent == "customer_rentals" and _PERSON_BACK.search(text):
-        # "what's her name again": the customer just talked about.
-        return replace(base, intent="customer_rentals", customer_id=previous.customer_id)
+    catalogue_named = bool(linked.films or linked.actors or linked.categories)
+    asks_customer = best == "customer_rentals" and nearness >= NEAR_ENOUGH and not catalogue_named
+    # A customer named, unless the name is an actor's too and customers are not asked about.
+    named = (
+        linked.customers[0] if linked.customers and (asks_customer or not linked.actors) else None
+    )
+    earlier = previous.customer_id if previous and previous.intent == "customer_rentals" else None
+    follows_customer = earlier is not None and not linked.films and refers_back
+    if customer or named or asks_customer or follows_customer:
+        # "what did customer 5 rent", "what has mary smith rented lately", and then "what's
+        # her name again", "is any of it still out": the customer just talked about.
+        customer_id = int(customer[1]) if customer else named or earlier
+        return replace(base, intent="customer_rentals", customer_id=customer_id)
 
     # What is asked of a film: the nearest film intent, and any about as near ("how long is
     # it and what is it rated").
@@ -476,20 +481,29 @@ def understand(
         if context_film and (refers_back or not topic):
             intents = asked_of_film or (best,)
             return replace(base, intent=intents[0], film=context_film, film_intents=intents)
-        # A film asked for that we could not place: look for it by its words ("how much is
-        # velvet pancake").
-        title_words = " ".join(words.topic(index, "find", text))
-        if title_words and (best in {"price", "availability"} or _FILM_WORDS.search(text)):
-            about = bool(_TOPIC_MARKER.search(text))
-            films = FilmQuery(text=title_words) if about else FilmQuery(title=title_words)
-            return replace(found, films=films, count=False, superlative=False)
         # No film to ask it of: the nearest question about the store as a whole, if it is
         # nearer than a general one ("how much is a rental", "and how many actors"; not "tell
         # me a story").
-        wide = [n for n, score in ranked if n in _STORE_WIDE | {"general"} and score >= NEAR_ENOUGH]
-        if not wide or wide[0] == "general":
+        wide = [
+            (n, score)
+            for n, score in ranked
+            if n in _STORE_WIDE | {"general"} and score >= NEAR_ENOUGH
+        ]
+        # A film asked for that we could not place: look for it by its words ("how much is
+        # velvet pancake"). Words that only phrase questions ("what genres do you carry") make
+        # no title when a store-wide question is about as near.
+        title = words.topic(index, "find", text)
+        phrased = all(words.stems[w].stem in index.weights for w in title)
+        wide_is_near = bool(wide) and wide[0][1] >= _FALLBACK * nearness
+        seeks_film = best in {"price", "availability"} or _FILM_WORDS.search(text)
+        title_words = " ".join(title)
+        if title and seeks_film and not (phrased and wide_is_near):
+            about = bool(_TOPIC_MARKER.search(text))
+            films = FilmQuery(text=title_words) if about else FilmQuery(title=title_words)
+            return replace(found, films=films, count=False, superlative=False)
+        if not wide or wide[0][0] == "general":
             return base
-        best = wide[0]
+        best = wide[0][0]
     if best == "find":
         if topic:
             return replace(found, films=FilmQuery(text=" ".join(topic)))
