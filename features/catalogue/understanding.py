@@ -395,7 +395,11 @@ def understand(
         linked.customers[0] if linked.customers and (asks_customer or not linked.actors) else None
     )
     earlier = previous.customer_id if previous and previous.intent == "customer_rentals" else None
-    follows_customer = earlier is not None and not linked.films and refers_back
+    # ... but "how much is the latest one" is about the film the answer named first.
+    of_their_rentals = bool(_PERSON_BACK.search(text)) or (
+        refers_back and best not in FILM_INTENTS - {"availability"}
+    )
+    follows_customer = earlier is not None and not linked.films and of_their_rentals
     if customer or named or asks_customer or follows_customer:
         # "what did customer 5 rent", "what has mary smith rented lately", and then "what's
         # her name again", "is any of it still out": the customer just talked about.
