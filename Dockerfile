@@ -28,4 +28,4 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH="/app/.venv/bin:$PATH" FOR
 EXPOSE 8000
 
 # The app restores Pagila on first start (idempotent) and applies migrations, then serves.
-CMD ["sh", "-c", "exec uvicorn main:create_app --factory --http shared.http_server:BoundedHttpToolsProtocol --host \"$HOST\" --port \"$PORT\" --no-access-log --no-server-header"]
+CMD ["sh", "-c", "exec uvicorn main:create_app --factory --http shared.http.server:BoundedHttpToolsProtocol --host \"$HOST\" --port \"$PORT\" --no-access-log --no-server-header"]

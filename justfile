@@ -68,8 +68,8 @@ serve: (_preflight "serve") (setup "--only main") (_local-llm-if-used "--only ma
     #!/usr/bin/env bash
     set -euo pipefail
     # uvicorn reads WEB_CONCURRENCY (worker processes) itself. Our HTTP protocol bounds request
-    # heads (size, time); REQUEST_* settings, see shared/http_server.py.
-    serve=(poetry run uvicorn main:create_app --factory --http shared.http_server:BoundedHttpToolsProtocol --host {{ host }} --port {{ port }} --no-access-log --no-server-header)
+    # heads (size, time); REQUEST_* settings, see shared/http/server.py.
+    serve=(poetry run uvicorn main:create_app --factory --http shared.http.server:BoundedHttpToolsProtocol --host {{ host }} --port {{ port }} --no-access-log --no-server-header)
     if [ -t 0 ] && [ -t 2 ]; then
         # On a terminal the server runs as its foreground job, so Ctrl+C reaches the server
         # alone: just, had it caught it too, would end with "error: interrupted by SIGINT".

@@ -24,12 +24,12 @@ from features.health.route import router as health_router
 from features.rentals.route import router as rentals_router
 from features.subscriptions.route import router as subscriptions_router
 from features.web.route import router as web_router
-from shared.ai_capacity import AISlots
-from shared.ai_kernel import build_ai_runtime
-from shared.body_limit import BodyLimitMiddleware
+from shared.ai.capacity import AISlots
+from shared.ai.kernel import build_ai_runtime
 from shared.database import open_database
-from shared.docs_security import DocsSecurityMiddleware
-from shared.errors import APP_RESPONSES, install_error_handlers
+from shared.http.body_limit import BodyLimitMiddleware
+from shared.http.docs_security import DocsSecurityMiddleware
+from shared.http.errors import APP_RESPONSES, install_error_handlers
 from shared.observability import RequestContextMiddleware, configure_logging
 from shared.settings import (
     Settings,

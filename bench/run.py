@@ -36,7 +36,7 @@ from devenv.database import connect, database_url, prepare, role_statement_timeo
 from devenv.pgbouncer import pgbouncer_in_front_of
 from devenv.ports import free_port
 from devenv.settings import get_dev_settings
-from shared.http_server import UVICORN_HTTP
+from shared.http.server import UVICORN_HTTP
 from shared.settings import PROJECT_ROOT, get_settings
 
 WRK_DIR = Path(__file__).parent / "wrk"

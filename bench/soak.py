@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from bench.run import OVERLAPS, free_copies_and_now, prepared_database, run_wrk, server_process
 from devenv.database import connect
 from devenv.pgbouncer import pgbouncer_in_front_of
-from shared.http_server import UVICORN_HTTP
+from shared.http.server import UVICORN_HTTP
 
 WARM_UP_S = 5
 # Fewer server connections than the two workers' pools hold (2 x 2 x DB_POOL_SIZE): they share.

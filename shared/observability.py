@@ -137,7 +137,7 @@ def configure_logging(settings: Settings) -> None:
         uvicorn_logger.propagate = True
     # Our middleware writes the access line (with request id and duration).
     logging.getLogger("uvicorn.access").disabled = True
-    # Libraries that log each HTTP call at INFO; shared/ai_calls.py logs LLM calls.
+    # Libraries that log each HTTP call at INFO; shared/ai/calls.py logs LLM calls.
     for name in ("httpx", "httpx2", "openai"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     # Semantic Kernel logs the user's question and the answers: its agent runtime every message

@@ -17,9 +17,9 @@ from semantic_kernel.contents import (
 )
 from semantic_kernel.contents.utils.finish_reason import FinishReason
 
-from shared.ai_capacity import AISlots
-from shared.ai_kernel import AIRuntime, metered_runtime
-from shared.computed_chat import Call, ComputedToolCaller, Reply
+from features.ai_handoff.computed_chat import Call, ComputedToolCaller, Reply
+from shared.ai.capacity import AISlots
+from shared.ai.kernel import AIRuntime, metered_runtime
 
 
 class FakeChat(ChatCompletionClientBase):

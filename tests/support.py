@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from devenv.database import connect
 from devenv.settings import DevSettings
-from shared.http_server import UVICORN_HTTP
+from shared.http.server import UVICORN_HTTP
 from shared.settings import Settings
 
 # Unit tests never reach a model: the OpenAI connector is built with a dummy key (it makes no

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 
 from devenv.database import drop_database, migrate
 from main import create_app
-from shared.ai_kernel import get_ai
+from shared.ai.kernel import get_ai
 from tests.fakes import FakeChat, fake_runtime
 from tests.fixtures.database import clone_database
 from tests.support import ADMIN, make_dev_settings, make_settings

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from devenv.ports import free_port
-from shared.http_server import UVICORN_HTTP
+from shared.http.server import UVICORN_HTTP
 from shared.settings import PROJECT_ROOT
 from tests.support import ADMIN, column, forget_failures, scalar
 

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.conversation import History
+from shared.ai.conversation import History
 
 QUESTION_MAX_CHARS = 2000
 QuestionText = Annotated[

@@ -19,11 +19,11 @@ from semantic_kernel.contents import ChatHistory
 from features.ai_ask.dtos import AskDone
 from features.catalogue import query
 from features.catalogue.understanding import read_conversation
-from shared import sse
-from shared.ai_calls import ChatStream, LLMUnavailableError
-from shared.ai_kernel import AIRuntime
-from shared.conversation import Turn, as_messages, exchanges
+from shared.ai.calls import ChatStream, LLMUnavailableError
+from shared.ai.conversation import Turn, as_messages, exchanges
+from shared.ai.kernel import AIRuntime
 from shared.database import Database, DatabaseUnavailableError, RowDict
+from shared.http import sse
 from shared.models import MPAA_RATINGS
 
 log = structlog.get_logger(__name__)

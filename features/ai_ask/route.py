@@ -10,12 +10,12 @@ from starlette.types import Receive, Scope, Send
 
 from features.ai_ask import handler
 from features.ai_ask.dtos import QUESTION_MAX_CHARS, AskRequest, QuestionText
-from shared import sse
-from shared.ai_calls import ChatStream
-from shared.ai_kernel import AIRuntime, get_ai
-from shared.client_gone import ClientLeftError, client_closed_request, until_client_leaves
-from shared.conversation import Turn
+from shared.ai.calls import ChatStream
+from shared.ai.conversation import Turn
+from shared.ai.kernel import AIRuntime, get_ai
 from shared.database import Database, DatabaseDep
+from shared.http import sse
+from shared.http.client_gone import ClientLeftError, client_closed_request, until_client_leaves
 from shared.settings import Settings, SettingsDep
 
 router = APIRouter(prefix="/ai", tags=["ai"])

@@ -2,7 +2,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.conversation import History
+from shared.ai.conversation import History
 from shared.models import Money
 
 Agent = Literal["search", "general"]

@@ -36,12 +36,12 @@ from features.ai_handoff.tools import (
     ToolRecord,
 )
 from features.catalogue.understanding import read_conversation
-from shared.ai_calls import LLMUnavailableError
-from shared.ai_capacity import AIBusyError, ModelTooSlowError
-from shared.ai_kernel import AIRuntime
-from shared.conversation import Turn, as_messages
+from shared.ai.calls import LLMUnavailableError
+from shared.ai.capacity import AIBusyError, ModelTooSlowError
+from shared.ai.conversation import Turn, as_messages
+from shared.ai.kernel import AIRuntime
 from shared.database import Database, DatabaseUnavailableError
-from shared.errors import AppError, BadGatewayError, GatewayTimeoutError
+from shared.http.errors import AppError, BadGatewayError, GatewayTimeoutError
 
 log = structlog.get_logger(__name__)
 

@@ -10,18 +10,18 @@ from starlette.types import Receive, Scope, Send
 
 from features.ai_handoff import handler
 from features.ai_handoff.dtos import HandoffAnswer, HandoffRequest
-from shared import sse
-from shared.ai_kernel import AIRuntime, get_ai
-from shared.auth import IsAdminDep
-from shared.client_gone import ClientLeftError, client_closed_request, until_client_leaves
+from shared.ai.kernel import AIRuntime, get_ai
 from shared.database import DatabaseDep
-from shared.errors import (
+from shared.http import sse
+from shared.http.client_gone import ClientLeftError, client_closed_request, until_client_leaves
+from shared.http.errors import (
     UNAUTHORIZED_RESPONSE,
     UNAVAILABLE_RESPONSE,
     AppError,
     BadGatewayError,
     GatewayTimeoutError,
 )
+from shared.security.auth import IsAdminDep
 from shared.settings import SettingsDep
 
 router = APIRouter(prefix="/ai", tags=["ai"])

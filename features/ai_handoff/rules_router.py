@@ -17,6 +17,7 @@ from pydantic import PrivateAttr
 from semantic_kernel.contents import ChatHistory, FunctionResultContent
 
 from features.ai_handoff import answers
+from features.ai_handoff.computed_chat import Call, ComputedToolCaller, Reply
 from features.ai_handoff.tools import (
     CATALOGUE_TOTALS,
     CUSTOMER_RENTALS,
@@ -35,8 +36,7 @@ from features.ai_handoff.tools import (
 )
 from features.catalogue.intents import BY_NAME
 from features.catalogue.understanding import FilmQuery, Understanding
-from shared.computed_chat import Call, ComputedToolCaller, Reply
-from shared.conversation import exchanges
+from shared.ai.conversation import exchanges
 
 # Reads a question after the conversation's earlier turns (question, answer), from the database.
 ReadQuestion = Callable[[list[tuple[str, str]], str], Awaitable[Understanding]]

@@ -19,10 +19,10 @@ from features.ai_summary.dtos import (
     SummaryDraft,
 )
 from features.ai_summary.faithfulness import faithfulness
-from shared.ai_calls import invoke_function
-from shared.ai_kernel import AIRuntime
+from shared.ai.calls import invoke_function
+from shared.ai.kernel import AIRuntime
 from shared.database import Database
-from shared.errors import BadGatewayError, NotFoundError
+from shared.http.errors import BadGatewayError, NotFoundError
 
 log = structlog.get_logger(__name__)
 

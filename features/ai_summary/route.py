@@ -4,9 +4,9 @@ from fastapi import APIRouter, Depends
 
 from features.ai_summary import handler
 from features.ai_summary.dtos import FilmSummary, SummaryRequest
-from shared.ai_kernel import AIRuntime, get_ai
+from shared.ai.kernel import AIRuntime, get_ai
 from shared.database import DatabaseDep
-from shared.errors import (
+from shared.http.errors import (
     UNAVAILABLE_RESPONSE,
     BadGatewayError,
     NotFoundError,

@@ -8,9 +8,9 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from features.auth import failed_logins
-from shared.auth import constant_time_equals
 from shared.database import WriteSessionDep
-from shared.errors import TooManyRequestsError, UnauthorizedError, UnsupportedMediaTypeError
+from shared.http.errors import TooManyRequestsError, UnauthorizedError, UnsupportedMediaTypeError
+from shared.security.auth import constant_time_equals
 from shared.settings import SettingsDep
 
 router = APIRouter(tags=["auth"])

@@ -3,7 +3,7 @@ from fastapi import APIRouter
 from features.categories import query
 from features.categories.dtos import CategoryOut
 from shared.database import DatabaseDep
-from shared.errors import UNAVAILABLE_RESPONSE
+from shared.http.errors import UNAVAILABLE_RESPONSE
 
 router = APIRouter(tags=["films"], responses=UNAVAILABLE_RESPONSE)
 

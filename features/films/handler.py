@@ -5,8 +5,8 @@ from features.films import query
 from features.films.dtos import FilmAvailability, FilmOut, StoreAvailability
 from features.films.query import FilmFilters
 from shared.database import Database
-from shared.errors import NotFoundError
-from shared.pagination import Page, PageParams
+from shared.http.errors import NotFoundError
+from shared.http.pagination import Page, PageParams
 
 log = structlog.get_logger(__name__)
 

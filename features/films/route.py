@@ -5,12 +5,12 @@ from fastapi import APIRouter, Query
 from features.films import handler
 from features.films.dtos import FilmAvailability, FilmOut, FilmPatch
 from features.films.query import FilmFilters
-from shared.auth import AdminGuard
 from shared.database import DatabaseDep, WriteSessionDep
-from shared.errors import UNAUTHORIZED_RESPONSE, UNAVAILABLE_RESPONSE, NotFoundError
+from shared.http.errors import UNAUTHORIZED_RESPONSE, UNAVAILABLE_RESPONSE, NotFoundError
+from shared.http.pagination import Page, PageParamsDep
+from shared.http.params import IdPath
 from shared.models import Rating
-from shared.pagination import Page, PageParamsDep
-from shared.params import IdPath
+from shared.security.auth import AdminGuard
 
 router = APIRouter(prefix="/films", tags=["films"], responses=UNAVAILABLE_RESPONSE)
 

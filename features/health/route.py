@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from shared.ai_kernel import AIRuntime, get_ai
+from shared.ai.kernel import AIRuntime, get_ai
 from shared.database import DatabaseDep, DatabaseUnavailableError
 
 router = APIRouter(tags=["health"])

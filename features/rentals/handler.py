@@ -9,9 +9,9 @@ from features.customers import query as customers
 from features.rentals import query
 from features.rentals.dtos import RentalCreate, RentalOut, RentalWithFilmOut
 from shared.database import Database, violated_constraint
-from shared.errors import ConflictError, InvalidFieldError, NotFoundError
+from shared.http.errors import ConflictError, InvalidFieldError, NotFoundError
+from shared.http.pagination import Page, PageParams
 from shared.models import OPEN_RENTAL_INDEX, PAGILA_RENTAL_UNIQUE_INDEX
-from shared.pagination import Page, PageParams
 
 log = structlog.get_logger(__name__)
 

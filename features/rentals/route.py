@@ -2,16 +2,16 @@ from fastapi import APIRouter, Response, status
 
 from features.rentals import handler
 from features.rentals.dtos import RentalCreate, RentalOut, RentalWithFilmOut
-from shared.auth import AdminGuard
 from shared.database import DatabaseDep, OneStatementSessionDep
-from shared.errors import (
+from shared.http.errors import (
     UNAUTHORIZED_RESPONSE,
     UNAVAILABLE_RESPONSE,
     ConflictError,
     NotFoundError,
 )
-from shared.pagination import Page, PageParamsDep
-from shared.params import IdPath
+from shared.http.pagination import Page, PageParamsDep
+from shared.http.params import IdPath
+from shared.security.auth import AdminGuard
 
 router = APIRouter(tags=["rentals"], responses=UNAVAILABLE_RESPONSE)
 

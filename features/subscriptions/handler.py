@@ -12,9 +12,9 @@ from features.customers import query as customers
 from features.subscriptions import query
 from features.subscriptions.dtos import SubscriptionCreate, SubscriptionOut
 from shared.database import Database, driver_error, violated_constraint
-from shared.errors import ConflictError, InvalidFieldError, NotFoundError
+from shared.http.errors import ConflictError, InvalidFieldError, NotFoundError
+from shared.http.pagination import Page, PageParams
 from shared.models import NO_OVERLAPPING_SUBSCRIPTIONS, SUBSCRIPTION_CUSTOMER_FK
-from shared.pagination import Page, PageParams
 
 log = structlog.get_logger(__name__)
 

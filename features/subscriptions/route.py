@@ -4,16 +4,16 @@ from fastapi import APIRouter, Body, Response, status
 
 from features.subscriptions import handler
 from features.subscriptions.dtos import SubscriptionCreate, SubscriptionEnd, SubscriptionOut
-from shared.auth import AdminGuard
 from shared.database import DatabaseDep, WriteSessionDep
-from shared.errors import (
+from shared.http.errors import (
     UNAUTHORIZED_RESPONSE,
     UNAVAILABLE_RESPONSE,
     ConflictError,
     NotFoundError,
 )
-from shared.pagination import Page, PageParamsDep
-from shared.params import IdPath
+from shared.http.pagination import Page, PageParamsDep
+from shared.http.params import IdPath
+from shared.security.auth import AdminGuard
 
 router = APIRouter(tags=["subscriptions"], responses=UNAVAILABLE_RESPONSE)
 

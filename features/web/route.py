@@ -6,7 +6,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from shared.errors import NotFoundError
+from shared.http.errors import NotFoundError
 
 router = APIRouter(include_in_schema=False)
 

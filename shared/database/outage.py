@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import asyncpg
 from sqlalchemy import exc as sa_exc
 
-from shared.errors import ServiceUnavailableError
+from shared.http.errors import ServiceUnavailableError
 
 
 class DatabaseUnavailableError(ServiceUnavailableError):

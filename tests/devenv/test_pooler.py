@@ -31,7 +31,7 @@ from devenv.pgbouncer import PgBouncer, pgbouncer_binary, pgbouncer_in_front_of
 from devenv.ports import free_port
 from main import create_app
 from shared.database import StatementTimeoutNotSetError, asyncpg_connect_args
-from shared.http_server import UVICORN_HTTP
+from shared.http.server import UVICORN_HTTP
 from shared.settings import PROJECT_ROOT
 from tests.support import ADMIN, make_dev_settings, make_settings, served_client
 

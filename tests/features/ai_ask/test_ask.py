@@ -10,8 +10,8 @@ from httpx_sse import aconnect_sse
 from semantic_kernel.contents import ChatHistory
 
 from features.ai_ask import handler
-from shared.ai_calls import MODEL_UNAVAILABLE, ChatStream
-from shared.ai_capacity import AISlots
+from shared.ai.calls import MODEL_UNAVAILABLE, ChatStream
+from shared.ai.capacity import AISlots
 from tests.fakes import FakeChat, fake_runtime
 from tests.fixtures.logs import of
 

@@ -10,12 +10,12 @@ import pytest
 from fastapi import FastAPI
 from semantic_kernel.contents import AuthorRole, ChatHistory
 
+from features.ai_handoff.computed_chat import Call
 from features.ai_handoff.rules_router import first_move
 from features.catalogue.query import film_details
 from features.catalogue.understanding import read_conversation
-from shared.ai_kernel import get_ai
-from shared.computed_chat import Call
-from shared.conversation import HISTORY_MAX_CHARS, HISTORY_MAX_MESSAGES, HISTORY_MAX_TOTAL_CHARS
+from shared.ai.conversation import HISTORY_MAX_CHARS, HISTORY_MAX_MESSAGES, HISTORY_MAX_TOTAL_CHARS
+from shared.ai.kernel import get_ai
 from shared.database import Database
 from tests.fakes import FakeChat, Move, ToolCallingFake, fake_runtime, tool_runtime
 from tests.features.ai_handoff.test_understanding import AVAILABILITY, DETAILS, GUEST, find

@@ -14,9 +14,9 @@ from semantic_kernel.contents import ChatHistory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from features.ai_handoff.computed_chat import Call
 from features.ai_handoff.tools import HANDOFF_TO_GENERAL
-from shared.ai_kernel import get_ai
-from shared.computed_chat import Call
+from shared.ai.kernel import get_ai
 from shared.settings import Settings, get_app_settings
 from tests.fakes import (
     FakeChat,

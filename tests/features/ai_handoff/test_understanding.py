@@ -8,6 +8,7 @@ import pytest
 from fastapi import FastAPI
 
 from features.ai_handoff import answers
+from features.ai_handoff.computed_chat import Call, Reply
 from features.ai_handoff.rules_router import first_move
 from features.ai_handoff.tools import (
     CUSTOMER_RENTALS,
@@ -24,7 +25,6 @@ from features.ai_handoff.tools import (
 )
 from features.catalogue.query import words_of
 from features.catalogue.understanding import read as read_question
-from shared.computed_chat import Call, Reply
 from shared.database import Database
 
 DETAILS = qualified(STORE_PLUGIN, FILM_DETAILS)

@@ -12,7 +12,7 @@ from features.ai_summary.dtos import (
     TITLE_MAX_CHARS,
     SummaryDraft,
 )
-from shared.ai_kernel import response_format_for
+from shared.ai.kernel import response_format_for
 
 llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
 

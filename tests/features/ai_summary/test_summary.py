@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from features.ai_summary.handler import is_recommended
-from shared.ai_calls import MODEL_UNAVAILABLE
+from shared.ai.calls import MODEL_UNAVAILABLE
 from tests.fakes import FakeChat
 from tests.fixtures.logs import of
 

@@ -5,7 +5,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, ConsoleMessage
 
-from shared.docs_security import policy_for
+from shared.http.docs_security import policy_for
 
 
 @pytest.mark.parametrize(

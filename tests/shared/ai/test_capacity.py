@@ -9,8 +9,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from shared.ai_capacity import AISlots
-from shared.ai_kernel import get_ai
+from shared.ai.capacity import AISlots
+from shared.ai.kernel import get_ai
 from tests.fakes import FakeChat, fake_runtime
 
 WAIT_S = 0.5

@@ -11,8 +11,8 @@ import pytest
 from semantic_kernel.contents import ChatHistory
 
 from features.ai_summary.dtos import SummaryDraft
-from shared.ai_capacity import AISlots
-from shared.ai_kernel import build_ai_runtime
+from shared.ai.capacity import AISlots
+from shared.ai.kernel import build_ai_runtime
 from shared.settings import LLMProvider, resolve_llm_provider
 from tests.support import make_settings
 

@@ -13,8 +13,8 @@ import structlog
 from semantic_kernel.contents import ChatHistory
 from semantic_kernel.functions import KernelArguments, KernelFunction
 
-from shared.ai_kernel import AIRuntime
-from shared.errors import ServiceUnavailableError
+from shared.ai.kernel import AIRuntime
+from shared.http.errors import ServiceUnavailableError
 
 log = structlog.get_logger("llm")
 

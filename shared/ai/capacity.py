@@ -21,7 +21,7 @@ from semantic_kernel.connectors.ai.chat_completion_client_base import ChatComple
 from semantic_kernel.connectors.ai.prompt_execution_settings import PromptExecutionSettings
 from semantic_kernel.contents import ChatHistory, ChatMessageContent, StreamingChatMessageContent
 
-from shared.errors import ServiceUnavailableError
+from shared.http.errors import ServiceUnavailableError
 
 
 class AIBusyError(ServiceUnavailableError):

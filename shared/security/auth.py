@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 
-from shared.errors import UnauthorizedError
+from shared.http.errors import UnauthorizedError
 from shared.settings import SettingsDep
 
 # tokenUrl feeds the Swagger UI "Authorize" dialog (POST /token, see features/auth).

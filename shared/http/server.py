@@ -10,9 +10,9 @@ without a proxy in front:
 - a connection that has not finished its request head REQUEST_HEADER_TIMEOUT_S after it opened
   (or after the head began) is closed.
 
-Bodies are bounded in the app (`shared.body_limit`), where the 413 carries the request id.
+Bodies are bounded in the app (`shared.http.body_limit`), where the 413 carries the request id.
 
-    uvicorn main:create_app --factory --http shared.http_server:BoundedHttpToolsProtocol
+    uvicorn main:create_app --factory --http shared.http.server:BoundedHttpToolsProtocol
 
 It overrides five of uvicorn's protocol methods, so uvicorn is pinned to a minor version in
 pyproject.toml; `tests/test_serve.py` checks the limits over a real socket.

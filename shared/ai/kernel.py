@@ -19,7 +19,7 @@ from semantic_kernel.connectors.ai.chat_completion_client_base import ChatComple
 from semantic_kernel.connectors.ai.open_ai import AzureChatCompletion, OpenAIChatCompletion
 from semantic_kernel.connectors.ai.prompt_execution_settings import PromptExecutionSettings
 
-from shared.ai_capacity import AISlots, MeteredChat, ModelHealth
+from shared.ai.capacity import AISlots, MeteredChat, ModelHealth
 from shared.settings import LLMProvider, Settings
 
 
