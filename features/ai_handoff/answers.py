@@ -6,8 +6,23 @@ database's no for exactly that.
 """
 
 from dataclasses import replace
-from typing import Any
 
+from features.ai_handoff.results import (
+    Availability,
+    Categories,
+    CustomerRentals,
+    FilmFacts,
+    FilmRow,
+    FoundFilms,
+    RentalTerms,
+    StaffList,
+    StaffMember,
+    StoreCopies,
+    StoreFacts,
+    Stores,
+    TopActors,
+    Totals,
+)
 from features.catalogue.query import SORT_WORDS
 from features.catalogue.understanding import FilmQuery, Understanding
 
@@ -29,14 +44,14 @@ def _name(name: str) -> str:
     return name.title()
 
 
-def _film_line(film: dict[str, Any]) -> str:
-    facts = [film["rating"] or "not rated"]
-    if film.get("category"):
-        facts.append(film["category"])
-    if film.get("length"):
-        facts.append(f"{film['length']} min")
-    facts.append(_price(film["rental_rate"]))
-    return f"{film['title']} ({', '.join(facts)})"
+def _film_line(film: FilmRow) -> str:
+    facts = [film.rating or "not rated"]
+    if film.category:
+        facts.append(film.category)
+    if film.length:
+        facts.append(f"{film.length} min")
+    facts.append(_price(film.rental_rate))
+    return f"{film.title} ({', '.join(facts)})"
 
 
 def _inside(what: str) -> str:
@@ -79,8 +94,8 @@ def describe(films: FilmQuery) -> str:
     return text[0].upper() + text[1:]
 
 
-def film_list(u: Understanding, films: FilmQuery, data: dict[str, Any]) -> str:
-    total, rows = data["total"], data["films"]
+def film_list(u: Understanding, films: FilmQuery, data: FoundFilms) -> str:
+    total, rows = data.total, data.films
     what = describe(films)
     if films.title and describe(replace(films, title=None)) == "Films":
         # A title asked for and not placed: a no to that title, and the titles with its words.
@@ -107,38 +122,36 @@ def film_list(u: Understanding, films: FilmQuery, data: dict[str, Any]) -> str:
     return f"{lead}{listed}{more}."
 
 
-def _sort_key(film: dict[str, Any], sort: str) -> Any:
+def _sort_key(film: FilmRow, sort: str) -> float | int | None:
     """What a sort orders by, to find the films tied with the first."""
     if sort.startswith("price"):
-        return film["rental_rate"]
+        return film.rental_rate
     if sort.startswith("replacement"):
-        return film["replacement_cost"]
+        return film.replacement_cost
     if sort == "popular":
-        return film["times_rented"]
-    return film["length"]
+        return film.times_rented
+    return film.length
 
 
-def film_details(u: Understanding, data: dict[str, Any]) -> str:
-    if not data["found"]:
-        return f"We have no film titled “{data['title']}”."
-    title = data["title"]
+def film_details(u: Understanding, data: FilmFacts) -> str:
+    title = data.title
     said: list[str] = []
     for intent in u.film_intents or ("price",):
         if intent == "cast":
-            cast = ", ".join(_name(n) for n in data["cast"])
+            cast = ", ".join(_name(n) for n in data.cast)
             said.append(
-                f"{title} stars {cast} ({len(data['cast'])} actors)."
+                f"{title} stars {cast} ({len(data.cast)} actors)."
                 if cast
                 else f"We have no cast listed for {title}."
             )
         elif intent == "about":
-            said.append(f"{title}: {data['description']}.")
+            said.append(f"{title}: {data.description}.")
         elif intent == "length":
-            said.append(f"{title} runs {data['length']} minutes.")
+            said.append(f"{title} runs {data.length} minutes.")
         elif intent == "year":
-            said.append(f"{title} came out in {data['release_year']}.")
+            said.append(f"{title} came out in {data.release_year}.")
         elif intent == "rating":
-            rating = data["rating"]
+            rating = data.rating
             said.append(
                 f"{title} is rated {rating} ({RATING_MEANS[rating]})."
                 if rating in RATING_MEANS
@@ -146,12 +159,12 @@ def film_details(u: Understanding, data: dict[str, Any]) -> str:
             )
         elif intent == "price":
             said.append(
-                f"{title} rents for {_price(data['rental_rate'])} for {data['rental_days']} days."
+                f"{title} rents for {_price(data.rental_rate)} for {data.rental_days} days."
             )
         elif intent == "availability":
             said.append(f"Yes, we carry {title}.")
         elif intent == "features":
-            features = data["special_features"]
+            features = data.special_features
             said.append(
                 f"{title} comes with {_and(features)}."
                 if features
@@ -159,74 +172,73 @@ def film_details(u: Understanding, data: dict[str, Any]) -> str:
             )
         elif intent == "replacement":
             said.append(
-                f"A lost or damaged copy of {title} costs {_price(data['replacement_cost'])} "
+                f"A lost or damaged copy of {title} costs {_price(data.replacement_cost)} "
                 "to replace."
             )
         elif intent == "language":
-            said.append(f"{title} is in {data['language']}.")
+            said.append(f"{title} is in {data.language}.")
         elif intent == "category":
             said.append(
-                f"{title} is in our {data['category']} category."
-                if data["category"]
+                f"{title} is in our {data.category} category."
+                if data.category
                 else f"{title} has no category."
             )
-    facts = [data["rating"] or "not rated", data["category"] or "no category"]
-    facts += [f"{data['release_year']}", f"{data['length']} min"]
-    summary = f"({title}: {', '.join(f for f in facts if f)}, {_price(data['rental_rate'])}"
-    summary += ", streams now)" if data["streaming"] else ")"
+    facts = [data.rating or "not rated", data.category or "no category"]
+    facts += [f"{data.release_year}", f"{data.length} min"]
+    summary = f"({title}: {', '.join(f for f in facts if f)}, {_price(data.rental_rate)}"
+    summary += ", streams now)" if data.streaming else ")"
     return " ".join(dict.fromkeys(said)) + " " + summary
 
 
-def availability(data: dict[str, Any]) -> str:
-    if not data["found"]:
-        return f"We have no film titled “{data['title']}”."
-    title, stores = data["title"], data["stores"]
+def availability(data: Availability) -> str:
+    title, stores = data.title, data.stores
     if not stores:
         return f"We hold no copies of {title}: 0 in any store."
-    per_store = "; ".join(f"{_store_name(s)}: {s['in_stock']} of {s['copies']} in" for s in stores)
+    per_store = "; ".join(f"{_store_name(s)}: {s.in_stock} of {s.copies} in" for s in stores)
     return (
-        f"{title}: {data['in_stock']} of our {data['copies']} copies are in ({per_store}). "
-        f"It rents for {_price(data['rental_rate'])}."
+        f"{title}: {data.in_stock} of our {data.copies} copies are in ({per_store}). "
+        f"It rents for {_price(data.rental_rate)}."
     )
 
 
-def categories(data: dict[str, Any]) -> str:
-    listed = ", ".join(f"{c['name']} ({c['films']})" for c in data["categories"])
-    return f"Our {len(data['categories'])} categories: {listed}."
+def categories(data: Categories) -> str:
+    listed = ", ".join(f"{c.name} ({c.films})" for c in data.categories)
+    return f"Our {len(data.categories)} categories: {listed}."
 
 
-def top_actors(data: dict[str, Any]) -> str:
-    listed = ", ".join(f"{_name(a['name'])} ({a['films']} films)" for a in data["actors"])
+def top_actors(data: TopActors) -> str:
+    listed = ", ".join(f"{_name(a.name)} ({a.films} films)" for a in data.actors)
     return f"The actors in the most of our films: {listed}."
 
 
-def customer_rentals(data: dict[str, Any]) -> str:
-    if not data["found"]:
-        return f"There is no customer {data['customer_id']}."
-    contact = f", {data['email']}" if data["email"] else ""
-    who = f"{data['name']} (customer {data['customer_id']}{contact})"
-    if not data["rentals"]:
+def customer_rentals(data: CustomerRentals) -> str:
+    contact = f", {data.email}" if data.email else ""
+    who = f"{data.name} (customer {data.customer_id}{contact})"
+    if not data.rentals:
         return f"{who} has no rentals."
     rentals = "; ".join(
-        f"{r['title']}, rented {r['rented']}, "
-        + (f"returned {r['returned']}" if r["returned"] else "not returned yet")
-        for r in data["rentals"]
+        f"{r.title}, rented {r.rented}, "
+        + (f"returned {r.returned}" if r.returned else "not returned yet")
+        for r in data.rentals
     )
     return f"Recent rentals of {who}: {rentals}."
 
 
-def rental_terms(data: dict[str, Any]) -> str:
-    rates = [r["rental_rate"] for r in data["rates"]]
+def rental_terms(data: RentalTerms) -> str:
+    rates = [r.rental_rate for r in data.rates]
     if not rates:
         return "We have no films to rent yet, so there are no rental terms."
     prices = ", ".join(_price(r) for r in rates[:-1]) + f" or {_price(rates[-1])}"
-    counts = ", ".join(str(r["films"]) for r in data["rates"])
-    days, lost = data["days"], data["replacement_cost"]
+    counts = ", ".join(str(r.films) for r in data.rates)
+    days, lost = data.days, data.replacement_cost
+    # There are films, so there are terms.
+    assert days is not None
+    assert lost is not None
     return (
         f"A rental costs {prices if len(rates) > 1 else _price(rates[0])}, depending on the "
-        f"film ({counts} films), and lasts {days['min']} to {days['max']} days, also by film. "
-        f"A lost or damaged copy costs its replacement price, {_price(lost['min'])} to "
-        f"{_price(lost['max'])}. Ask me about a film for its own price and days."
+        f"film ({counts} films), and lasts {days.min} to {days.max} days, also by film. "
+        f"A lost or damaged copy costs its replacement price, {_price(lost.min)} to "
+        f"{_price(lost.max)}. Ask me about a film for its own price and days."
     )
 
 
@@ -256,54 +268,54 @@ def _upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _store_name(store: dict[str, Any]) -> str:
-    return f"store {store['store_id']} ({store['city']})"
+def _store_name(store: StoreFacts | StoreCopies | StaffMember) -> str:
+    return f"store {store.store_id} ({store.city})"
 
 
-def stores(u: Understanding, data: dict[str, Any]) -> str:
+def stores(u: Understanding, data: Stores) -> str:
     """The stores, for what was asked of them: where, who manages, how much they hold."""
-    every = data["stores"]
+    every = data.stores
     if not every:
         return "We have no stores on record."
     named = {u.store_id, *u.linked.stores}
-    asked = [s for s in every if s["store_id"] in named]
+    asked = [s for s in every if s.store_id in named]
     shown = asked or every
     lead = "" if asked else f"We have {len(every)} stores. "
     if u.intent == "store_manager":
-        lines = [f"{_upper_first(_store_name(s))} is managed by {s['manager']}" for s in shown]
+        lines = [f"{_upper_first(_store_name(s))} is managed by {s.manager}" for s in shown]
     elif u.intent == "store_copies":
         lines = [
-            f"{_upper_first(_store_name(s))} holds {s['copies']} copies of {s['films']} films"
+            f"{_upper_first(_store_name(s))} holds {s.copies} copies of {s.films} films"
             for s in shown
         ]
         if not asked:
-            lines.append(f"{sum(s['copies'] for s in every)} copies in all")
+            lines.append(f"{sum(s.copies for s in every)} copies in all")
     else:
         lines = [
-            f"{_upper_first(_store_name(s))}: {s['address']}, {s['district']}, {s['city']}, "
-            f"{s['country']} (phone {s['phone']}), managed by {s['manager']}"
+            f"{_upper_first(_store_name(s))}: {s.address}, {s.district}, {s.city}, "
+            f"{s.country} (phone {s.phone}), managed by {s.manager}"
             for s in shown
         ]
     return lead + "; ".join(lines) + "."
 
 
-def staff(u: Understanding, data: dict[str, Any]) -> str:
+def staff(u: Understanding, data: StaffList) -> str:
     """The staff, or those the question named: names and stores, nothing else."""
-    everyone = data["staff"]
-    people = [p for p in everyone if p["name"] in u.linked.staff] or everyone
+    everyone = data.staff
+    people = [p for p in everyone if p.name in u.linked.staff] or everyone
     if not people:
         return "We have no staff on record."
     listed = "; ".join(
-        f"{p['name']} ({_store_name(p)}{', manager' if p['manager'] else ''})" for p in people
+        f"{p.name} ({_store_name(p)}{', manager' if p.manager else ''})" for p in people
     )
     return f"Our staff ({len(people)}): {listed}."
 
 
-def totals(data: dict[str, Any]) -> str:
+def totals(data: Totals) -> str:
     return (
-        f"Our catalogue has {data['films']} films with {data['actors']} actors in "
-        f"{data['categories']} categories, in {data['languages']} languages; the "
-        f"{data['stores']} stores hold {data['copies']} copies."
+        f"Our catalogue has {data.films} films with {data.actors} actors in "
+        f"{data.categories} categories, in {data.languages} languages; the "
+        f"{data.stores} stores hold {data.copies} copies."
     )
 
 

@@ -8,16 +8,30 @@ the answer from the rows (answers.py), or, when a topic narrowed a search to not
 once more without it. Every fact it states comes from the database.
 """
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
 
 from pydantic import PrivateAttr
 from semantic_kernel.contents import ChatHistory, FunctionResultContent
 
 from features.ai_handoff import answers
 from features.ai_handoff.computed_chat import Call, ComputedToolCaller, Reply
+from features.ai_handoff.results import (
+    Availability,
+    Categories,
+    CustomerNotFound,
+    CustomerRentals,
+    FilmFacts,
+    FilmNotFound,
+    FoundFilms,
+    RentalTerms,
+    StaffList,
+    Stores,
+    ToolError,
+    ToolResult,
+    TopActors,
+    Totals,
+)
 from features.ai_handoff.tools import (
     CATALOGUE_TOTALS,
     CUSTOMER_RENTALS,
@@ -85,36 +99,41 @@ def find(films: FilmQuery) -> Call:
     return Call(qualified(STORE_PLUGIN, FIND_FILMS), films.arguments())
 
 
-def answer(u: Understanding, function: str, data: dict[str, Any], relaxed: bool) -> str:
+def answer(u: Understanding, result: ToolResult, relaxed: bool) -> str:
     """The answer from a tool's result; `relaxed`: the topic was dropped from the search."""
-    if "error" in data:
-        return f"Sorry, I could not look that up: {data['error']} Please try again."
-    if function == FIND_FILMS and u.films is not None:
-        if relaxed:
-            without = replace(u.films, text=None)
-            return (
-                f"No film of ours matches all of that: {answers.describe(u.films)} gives none. "
-                + answers.film_list(u, without, data)
-            )
-        return answers.film_list(u, u.films, data)
-    if function == FILM_DETAILS:
-        return answers.film_details(u, data)
-    if function == FILM_AVAILABILITY:
-        return answers.availability(data)
-    if function == LIST_CATEGORIES:
-        return answers.categories(data)
-    if function == TOP_ACTORS:
-        return answers.top_actors(data)
-    if function == RENTAL_TERMS:
-        return answers.rental_terms(data)
-    if function == STORES:
-        return answers.stores(u, data)
-    if function == STAFF:
-        return answers.staff(u, data)
-    if function == CATALOGUE_TOTALS:
-        return answers.totals(data)
-    if function == CUSTOMER_RENTALS:
-        return answers.customer_rentals(data)
+    match result:
+        case ToolError(error=error):
+            return f"Sorry, I could not look that up: {error} Please try again."
+        case FoundFilms() if u.films is not None:
+            if relaxed:
+                without = replace(u.films, text=None)
+                return (
+                    f"No film of ours matches all of that: {answers.describe(u.films)} gives "
+                    "none. " + answers.film_list(u, without, result)
+                )
+            return answers.film_list(u, u.films, result)
+        case FilmNotFound(title=title):
+            return f"We have no film titled “{title}”."
+        case FilmFacts():
+            return answers.film_details(u, result)
+        case Availability():
+            return answers.availability(result)
+        case Categories():
+            return answers.categories(result)
+        case TopActors():
+            return answers.top_actors(result)
+        case RentalTerms():
+            return answers.rental_terms(result)
+        case Stores():
+            return answers.stores(u, result)
+        case StaffList():
+            return answers.staff(u, result)
+        case Totals():
+            return answers.totals(result)
+        case CustomerNotFound(customer_id=customer_id):
+            return f"There is no customer {customer_id}."
+        case CustomerRentals():
+            return answers.customer_rentals(result)
     return "Done."
 
 
@@ -141,21 +160,19 @@ class RulesRouterChat(ComputedToolCaller):
     def _after(self, result: FunctionResultContent, offered: frozenset[str]) -> Call | Reply:
         u = self._understood
         assert u is not None
-        try:
-            data: dict[str, Any] = json.loads(str(result.result))
-        except ValueError:
-            data = {"error": "The store database gave an answer I could not read."}
-        name = result.function_name
+        data = result.result
+        if not isinstance(data, ToolResult):  # never ours: every store tool returns one
+            data = ToolError(error="The store database gave an answer I could not read.")
         films = u.films
         if (
-            name == FIND_FILMS
+            isinstance(data, FoundFilms)
             and not self._relaxed
             and films is not None
             and films.text
-            and data.get("total") == 0
+            and data.total == 0
             and replace(films, text=None, sort=None) != FilmQuery()
         ):
             # The topic found nothing among the other filters: say so, and show what is there.
             self._relaxed = True
             return find(replace(films, text=None))
-        return Reply(answer(u, name, data, self._relaxed))
+        return Reply(answer(u, data, self._relaxed))

@@ -1,12 +1,12 @@
 """The store agent's tools, as Semantic Kernel functions over the Pagila database.
 
 The same tools serve a tool-calling model (`router: llm`) and the offline rules router. Each call
-is one short read (see query.py), returns compact JSON, and is recorded (name, arguments, ok)
+is one short read (see query.py), returns a typed result (results.py: attributes for the offline
+answers, JSON for a model), and is recorded (name, arguments, ok)
 with the films it returned, for the response. A tool that fails tells the model so in its
 result instead of raising: the run goes on and the call is listed `ok: false`.
 """
 
-import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,6 +18,32 @@ from semantic_kernel.agents.orchestration.handoffs import HANDOFF_PLUGIN_NAME
 from semantic_kernel.functions import kernel_function
 
 from features.ai_handoff.dtos import FilmHit, ToolCall
+from features.ai_handoff.results import (
+    ActorCount,
+    Availability,
+    Categories,
+    CategoryCount,
+    CustomerNotFound,
+    CustomerRentals,
+    DayRange,
+    FilmFacts,
+    FilmNotFound,
+    FilmRow,
+    FoundFilms,
+    MoneyRange,
+    RateCount,
+    Rental,
+    RentalTerms,
+    StaffList,
+    StaffMember,
+    StoreCopies,
+    StoreFacts,
+    Stores,
+    ToolError,
+    ToolResult,
+    TopActors,
+    Totals,
+)
 from features.catalogue import query
 from features.customers import query as customers
 from features.stores import query as store_query
@@ -82,19 +108,6 @@ def _money(value: Decimal) -> float:
     return float(value)
 
 
-def _film(row: RowDict) -> dict[str, Any]:
-    return {
-        "title": row["title"],
-        "rating": row["rating"],
-        "category": row["category"],
-        "rental_rate": _money(row["rental_rate"]),
-        "length": row["length"],
-        "rental_days": row["rental_duration"],
-        "replacement_cost": _money(row["replacement_cost"]),
-        "times_rented": row["times_rented"],
-    }
-
-
 def _text(value: str | None) -> str | None:
     value = (value or "").replace("\x00", "").strip()[:TEXT_MAX_CHARS]
     return value or None
@@ -106,14 +119,14 @@ class _Tools:
         self._record = record
 
     async def _run(
-        self, name: str, arguments: dict[str, Any], work: Callable[[], Awaitable[Any]]
-    ) -> str:
+        self, name: str, arguments: dict[str, Any], work: Callable[[], Awaitable[ToolResult]]
+    ) -> ToolResult:
         started = time.perf_counter()
         try:
             result = await work()
         except ToolInputError as exc:
             self._record.calls.append(ToolCall(name=name, arguments=arguments, ok=False))
-            return json.dumps({"error": str(exc)})
+            return ToolError(error=str(exc))
         except Exception as exc:  # the model is told, the response lists it; the run goes on
             self._record.calls.append(ToolCall(name=name, arguments=arguments, ok=False))
             log.warning(
@@ -122,9 +135,9 @@ class _Tools:
                 error=type(exc).__name__,
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
             )
-            return json.dumps({"error": f"The store database could not answer ({name})."})
+            return ToolError(error=f"The store database could not answer ({name}).")
         self._record.calls.append(ToolCall(name=name, arguments=arguments, ok=True))
-        return json.dumps(result, separators=(",", ":"), default=str)
+        return result
 
 
 class StoreTools(_Tools):
@@ -141,28 +154,27 @@ class StoreTools(_Tools):
     )
     async def film_details(
         self, title: Annotated[str, "The film's exact title, any case, e.g. ACADEMY DINOSAUR"]
-    ) -> str:
-        async def work() -> dict[str, Any]:
+    ) -> ToolResult:
+        async def work() -> ToolResult:
             row = await query.film_details(self._db, _text(title) or "")
             if row is None:
-                return {"title": title, "found": False}
+                return FilmNotFound(title=title)
             self._record.saw([row])
-            return {
-                "found": True,
-                "title": row["title"],
-                "description": row["description"],
-                "release_year": row["release_year"],
-                "rating": row["rating"],
-                "rental_rate": _money(row["rental_rate"]),
-                "rental_days": row["rental_duration"],
-                "length": row["length"],
-                "category": row["category"],
-                "language": row["language"],
-                "special_features": list(row["special_features"] or []),
-                "replacement_cost": _money(row["replacement_cost"]),
-                "streaming": row["streaming_available"],
-                "cast": list(row["cast_names"]),
-            }
+            return FilmFacts(
+                title=row["title"],
+                description=row["description"],
+                release_year=row["release_year"],
+                rating=row["rating"],
+                rental_rate=row["rental_rate"],
+                rental_days=row["rental_duration"],
+                length=row["length"],
+                category=row["category"],
+                language=row["language"],
+                special_features=list(row["special_features"] or []),
+                replacement_cost=row["replacement_cost"],
+                streaming=row["streaming_available"],
+                cast=list(row["cast_names"]),
+            )
 
         return await self._run(FILM_DETAILS, {"title": title}, work)
 
@@ -173,31 +185,21 @@ class StoreTools(_Tools):
     )
     async def film_availability(
         self, title: Annotated[str, "The film's exact title, any case"]
-    ) -> str:
-        async def work() -> dict[str, Any]:
+    ) -> ToolResult:
+        async def work() -> ToolResult:
             rows = await query.availability(self._db, _text(title) or "")
             if not rows:
-                return {"title": title, "found": False}
+                return FilmNotFound(title=title)
             self._record.saw(rows)
-            stores = [
-                {
-                    "store_id": r["store_id"],
-                    "city": r["city"],
-                    "copies": r["copies"],
-                    "in_stock": r["in_stock"],
-                }
-                for r in rows
-                if r["store_id"] is not None
-            ]
-            return {
-                "found": True,
-                "title": rows[0]["title"],
-                "rating": rows[0]["rating"],
-                "rental_rate": _money(rows[0]["rental_rate"]),
-                "copies": sum(s["copies"] for s in stores),
-                "in_stock": sum(s["in_stock"] for s in stores),
-                "stores": stores,
-            }
+            stores = [StoreCopies.model_validate(r) for r in rows if r["store_id"] is not None]
+            return Availability(
+                title=rows[0]["title"],
+                rating=rows[0]["rating"],
+                rental_rate=rows[0]["rental_rate"],
+                copies=sum(s.copies for s in stores),
+                in_stock=sum(s.in_stock for s in stores),
+                stores=stores,
+            )
 
         return await self._run(FILM_AVAILABILITY, {"title": title}, work)
 
@@ -233,7 +235,7 @@ class StoreTools(_Tools):
         streaming: Annotated[bool | None, "True: only films that stream now"] = None,
         sort: Annotated[str | None, f"One of {', '.join(SORTS)}; none: best match"] = None,
         limit: Annotated[int, "How many films to return, 1 to 20"] = query.LIST_LIMIT,
-    ) -> str:
+    ) -> ToolResult:
         given = {
             "text": text,
             "title": title,
@@ -252,7 +254,7 @@ class StoreTools(_Tools):
         }
         arguments = {name: value for name, value in given.items() if value is not None}
 
-        async def work() -> dict[str, Any]:
+        async def work() -> ToolResult:
             if rating is not None and rating.upper() not in MPAA_RATINGS:
                 raise ToolInputError(f"rating must be one of {', '.join(MPAA_RATINGS)}")
             if sort is not None and sort not in SORTS:
@@ -278,10 +280,10 @@ class StoreTools(_Tools):
                 },
             )
             self._record.saw(rows)
-            return {
-                "total": rows[0]["total"] if rows else 0,
-                "films": [_film(row) for row in rows],
-            }
+            return FoundFilms(
+                total=rows[0]["total"] if rows else 0,
+                films=[FilmRow(**row, rental_days=row["rental_duration"]) for row in rows],
+            )
 
         return await self._run(FIND_FILMS, arguments, work)
 
@@ -289,10 +291,10 @@ class StoreTools(_Tools):
         name=LIST_CATEGORIES,
         description="The catalogue's categories (genres), each with its number of films.",
     )
-    async def list_categories(self) -> str:
-        async def work() -> dict[str, Any]:
+    async def list_categories(self) -> ToolResult:
+        async def work() -> ToolResult:
             rows = await query.categories(self._db)
-            return {"categories": [{"name": r["name"], "films": r["films"]} for r in rows]}
+            return Categories(categories=[CategoryCount.model_validate(r) for r in rows])
 
         return await self._run(LIST_CATEGORIES, {}, work)
 
@@ -303,22 +305,19 @@ class StoreTools(_Tools):
         "replacement cost of a lost or damaged copy (lowest and highest). A film's own rate "
         "and days: film_details.",
     )
-    async def rental_terms(self) -> str:
-        async def work() -> dict[str, Any]:
+    async def rental_terms(self) -> ToolResult:
+        async def work() -> ToolResult:
             rows = await query.rental_terms(self._db)
             if not rows:  # no films, no terms
-                return {"rates": [], "days": None, "replacement_cost": None}
+                return RentalTerms(rates=[], days=None, replacement_cost=None)
             first = rows[0]
-            return {
-                "rates": [
-                    {"rental_rate": _money(r["rental_rate"]), "films": r["films"]} for r in rows
-                ],
-                "days": {"min": first["min_days"], "max": first["max_days"]},
-                "replacement_cost": {
-                    "min": _money(first["min_replacement"]),
-                    "max": _money(first["max_replacement"]),
-                },
-            }
+            return RentalTerms(
+                rates=[RateCount.model_validate(r) for r in rows],
+                days=DayRange(min=first["min_days"], max=first["max_days"]),
+                replacement_cost=MoneyRange(
+                    min=first["min_replacement"], max=first["max_replacement"]
+                ),
+            )
 
         return await self._run(RENTAL_TERMS, {}, work)
 
@@ -327,10 +326,10 @@ class StoreTools(_Tools):
         description="The actors who appear in the most films, with their number of films "
         "(ties at the cut included).",
     )
-    async def top_actors(self, limit: Annotated[int, "How many, 1 to 20"] = 5) -> str:
-        async def work() -> dict[str, Any]:
+    async def top_actors(self, limit: Annotated[int, "How many, 1 to 20"] = 5) -> ToolResult:
+        async def work() -> ToolResult:
             rows = await query.top_actors(self._db, max(1, min(limit, MAX_FILMS)))
-            return {"actors": [{"name": r["name"], "films": r["films"]} for r in rows]}
+            return TopActors(actors=[ActorCount.model_validate(r) for r in rows])
 
         return await self._run(TOP_ACTORS, {"limit": limit}, work)
 
@@ -339,26 +338,17 @@ class StoreTools(_Tools):
         description="The store's shops: each one's address, city, country and phone, its "
         "manager, and how many copies (of how many films) and active staff it has.",
     )
-    async def stores(self) -> str:
-        async def work() -> dict[str, Any]:
+    async def stores(self) -> ToolResult:
+        async def work() -> ToolResult:
             rows = await store_query.stores(self._db)
-            return {
-                "stores": [
-                    {
-                        "store_id": r["store_id"],
-                        "address": r["address"],
-                        "district": r["district"],
-                        "city": r["city"],
-                        "country": r["country"],
-                        "phone": r["phone"],
-                        "manager": _person(r["manager_first_name"], r["manager_last_name"]),
-                        "copies": r["copies"],
-                        "films": r["films"],
-                        "staff": r["staff"],
-                    }
+            return Stores(
+                stores=[
+                    StoreFacts(
+                        **r, manager=_person(r["manager_first_name"], r["manager_last_name"])
+                    )
                     for r in rows
                 ]
-            }
+            )
 
         return await self._run(STORES, {}, work)
 
@@ -367,20 +357,14 @@ class StoreTools(_Tools):
         description="The store's active staff: each one's name, store, and whether they "
         "manage it. Never a username, e-mail address or password.",
     )
-    async def staff(self) -> str:
-        async def work() -> dict[str, Any]:
+    async def staff(self) -> ToolResult:
+        async def work() -> ToolResult:
             rows = await store_query.staff(self._db)
-            return {
-                "staff": [
-                    {
-                        "name": _person(r["first_name"], r["last_name"]),
-                        "store_id": r["store_id"],
-                        "city": r["city"],
-                        "manager": r["manager"],
-                    }
-                    for r in rows
+            return StaffList(
+                staff=[
+                    StaffMember(**r, name=_person(r["first_name"], r["last_name"])) for r in rows
                 ]
-            }
+            )
 
         return await self._run(STAFF, {}, work)
 
@@ -389,9 +373,9 @@ class StoreTools(_Tools):
         description="The catalogue's totals: films, actors, categories, copies, stores and "
         "the languages films are in.",
     )
-    async def catalogue_totals(self) -> str:
-        async def work() -> dict[str, Any]:
-            return dict(await store_query.totals(self._db))
+    async def catalogue_totals(self) -> ToolResult:
+        async def work() -> ToolResult:
+            return Totals.model_validate(await store_query.totals(self._db))
 
         return await self._run(CATALOGUE_TOTALS, {}, work)
 
@@ -426,32 +410,30 @@ class CustomerTools(_Tools):
         description="A customer's name, e-mail and most recent rentals (at most "
         f"{customers.RECENT_RENTALS_LIMIT}): film, rented, returned (none: still out).",
     )
-    async def customer_rentals(self, customer_id: Annotated[int, "The customer's id"]) -> str:
-        async def work() -> dict[str, Any]:
+    async def customer_rentals(
+        self, customer_id: Annotated[int, "The customer's id"]
+    ) -> ToolResult:
+        async def work() -> ToolResult:
             if not 1 <= customer_id <= MAX_ID:
-                return {"customer_id": customer_id, "found": False}
+                return CustomerNotFound(customer_id=customer_id)
             person = await customers.customer_name(self._db, customer_id)
             if person is None:
-                return {"customer_id": customer_id, "found": False}
+                return CustomerNotFound(customer_id=customer_id)
             rows = await customers.recent_rentals(self._db, customer_id)
             self._record.saw(rows)
             rentals = [
-                {
-                    "title": row["title"],
-                    "rented": row["rental_date"].date().isoformat(),
-                    "returned": row["return_date"].date().isoformat()
-                    if row["return_date"]
-                    else None,
-                }
+                Rental(
+                    title=row["title"],
+                    rented=row["rental_date"].date().isoformat(),
+                    returned=row["return_date"].date().isoformat() if row["return_date"] else None,
+                )
                 for row in rows
             ]
-            name = f"{person['first_name']} {person['last_name']}".title()
-            return {
-                "customer_id": customer_id,
-                "found": True,
-                "name": name,
-                "email": person["email"],
-                "rentals": rentals,
-            }
+            return CustomerRentals(
+                customer_id=customer_id,
+                name=f"{person['first_name']} {person['last_name']}".title(),
+                email=person["email"],
+                rentals=rentals,
+            )
 
         return await self._run(CUSTOMER_RENTALS, {"customer_id": customer_id}, work)

@@ -89,31 +89,6 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-# Words that carry no topic: function words, question words, and the words of the store itself.
-NOT_A_TOPIC = frozenset(
-    """a an the is are was were be been being am do does did done you your yours have has had
-    any some of for to in on at by with about from into onto over under than then that this
-    these those there their they them it its it's i i'm im me my mine we our us he she his her
-    what what's whats which who who's whos whom whose how when where why can could would should
-    will shall may might must please thanks thank hi hello hey ok okay like want wanna need
-    looking look find show tell give list get got go see watch watching seen buy just really
-    very so too also and or but not no yes if as all every each other another more most less
-    least much many one ones something anything things thing stuff kind kinds sort sorts type
-    types good great nice fun cool best top bad new old recent latest newest film films movie
-    movies dvd dvds flick flicks picture pictures title titles rent rental rentals renting rented
-    price prices cost costs rate rates cheap cheapest cheaper expensive priciest long longest
-    short shortest length minutes mins minute hour hours available availability stock copies
-    copy store stores shelf catalog catalogue rated rating category categories genre genres
-    stars starring actor actors actress actresses cast streaming stream online tonight
-    today weekend night evening recommend recommendation suggest suggestion searching search
-    mood feel feeling maybe probably around about featuring involving set where wife husband
-    kid son daughter family friends friend date someone somebody people
-    popular rented favourite favorite favourites favorites hit hits bargain bargains budget
-    lengthiest quickest here there now know think let's lets i'd i'll you've you're we're
-    don't dont doesn't""".split()  # noqa: SIM905
-)
-
-
 def normalised(question: str) -> str:
     """Lower case, curly apostrophes straightened, phrases in their one-word forms."""
     text = question.lower().replace("\u2019", "'")
@@ -328,18 +303,6 @@ LIMIT :limit
     bindparam("limit", type_=Integer),
 )
 
-# Films about any of some words (web search syntax: "shark or dog"), best match first.
-ABOUT_ANY = text(f"""
-SELECT f.film_id, f.title, f.description, f.release_year, f.rating::text AS rating,
-       f.rental_rate, f.length, {FILM_CATEGORY_SQL} AS category
-FROM film AS f, websearch_to_tsquery('english', :text) AS q
-WHERE f.fulltext @@ q
-ORDER BY ts_rank(f.fulltext, q) DESC, f.title
-LIMIT :limit
-""").bindparams(  # noqa: S608 - a constant fragment
-    bindparam("text", type_=String), bindparam("limit", type_=Integer)
-)
-
 FILM_FILTERS = (
     "text",
     "title",
@@ -397,18 +360,6 @@ async def find_films(db: Database, filters: Mapping[str, Any]) -> list[RowDict]:
     """`filters`: any of FILM_FILTERS (a missing or None one is "any"), and `limit`."""
     params = {name: filters.get(name) for name in FILM_FILTERS}
     return await fetch_rows(db, FIND_FILMS, {**params, "limit": filters.get("limit", LIST_LIMIT)})
-
-
-def topic_words(question: str) -> list[str]:
-    """The question's words that could be a topic (not function words, not the store's own)."""
-    words = WORD.findall(normalised(question))
-    return list(dict.fromkeys(w for w in words if w not in NOT_A_TOPIC and len(w) > 2))
-
-
-async def about_any(db: Database, words: list[str], limit: int) -> list[RowDict]:
-    if not words:
-        return []
-    return await fetch_rows(db, ABOUT_ANY, {"text": " or ".join(words), "limit": limit})
 
 
 async def categories(db: Database) -> list[RowDict]:

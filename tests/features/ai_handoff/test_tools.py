@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from features.ai_handoff import answers
+from features.ai_handoff.results import RentalTerms, ToolResult
 from features.ai_handoff.tools import CustomerTools, StoreTools, ToolRecord
 from shared.database import Database
 from tests.support import column, scalar
@@ -26,9 +27,10 @@ def store(app: FastAPI, db: AsyncConnection, record: ToolRecord) -> StoreTools:
     return StoreTools(Database(database.engine, bind=db), record)
 
 
-def _json(text: str) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads(text)
-    return result
+def _json(result: ToolResult) -> dict[str, Any]:
+    """What a model is sent of a tool's result."""
+    sent: dict[str, Any] = json.loads(str(result))
+    return sent
 
 
 async def test_film_details_has_the_facts_and_the_whole_cast(
@@ -197,9 +199,10 @@ async def test_rental_terms_of_an_empty_catalogue_say_so(
     # An empty `film` ahead of the real one on the search path, inside the test's transaction.
     await db.execute(text("CREATE TEMP TABLE film (LIKE public.film) ON COMMIT DROP"))
 
-    result = _json(await store.rental_terms())
+    result = await store.rental_terms()
 
-    assert result == {"rates": [], "days": None, "replacement_cost": None}
+    assert _json(result) == {"rates": [], "days": None, "replacement_cost": None}
+    assert isinstance(result, RentalTerms)
     assert answers.rental_terms(result).startswith("We have no films to rent yet")
 
 

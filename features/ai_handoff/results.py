@@ -1,0 +1,176 @@
+"""What the store tools return: typed results, read as attributes by the offline answers and
+serialised once, as JSON, for a model (Semantic Kernel sends a tool's result as `str(result)`).
+"""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.models import Money
+
+
+class _Shape(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ToolResult(_Shape):
+    def __str__(self) -> str:
+        return self.model_dump_json()
+
+
+class ToolError(ToolResult):
+    """The tool could not answer; the model is told why, and may try again."""
+
+    error: str
+
+
+class FilmNotFound(ToolResult):
+    title: str
+    found: Literal[False] = False
+
+
+class CustomerNotFound(ToolResult):
+    customer_id: int
+    found: Literal[False] = False
+
+
+class FilmFacts(ToolResult):
+    found: Literal[True] = True
+    title: str
+    description: str | None
+    release_year: int | None
+    rating: str | None
+    rental_rate: Money
+    rental_days: int
+    length: int | None
+    category: str | None
+    language: str
+    special_features: list[str]
+    replacement_cost: Money
+    streaming: bool
+    cast: list[str]
+
+
+class StoreCopies(_Shape):
+    store_id: int
+    city: str | None
+    copies: int
+    in_stock: int
+
+
+class Availability(ToolResult):
+    found: Literal[True] = True
+    title: str
+    rating: str | None
+    rental_rate: Money
+    copies: int
+    in_stock: int
+    stores: list[StoreCopies]
+
+
+class FilmRow(_Shape):
+    title: str
+    rating: str | None
+    category: str | None
+    rental_rate: Money
+    length: int | None
+    rental_days: int
+    replacement_cost: Money
+    times_rented: int
+
+
+class FoundFilms(ToolResult):
+    total: int
+    films: list[FilmRow]
+
+
+class CategoryCount(_Shape):
+    name: str
+    films: int
+
+
+class Categories(ToolResult):
+    categories: list[CategoryCount]
+
+
+class RateCount(_Shape):
+    rental_rate: Money
+    films: int
+
+
+class DayRange(_Shape):
+    min: int
+    max: int
+
+
+class MoneyRange(_Shape):
+    min: Money
+    max: Money
+
+
+class RentalTerms(ToolResult):
+    rates: list[RateCount]
+    days: DayRange | None
+    replacement_cost: MoneyRange | None
+
+
+class ActorCount(_Shape):
+    name: str
+    films: int
+
+
+class TopActors(ToolResult):
+    actors: list[ActorCount]
+
+
+class StoreFacts(_Shape):
+    store_id: int
+    address: str
+    district: str
+    city: str
+    country: str
+    phone: str
+    manager: str | None
+    copies: int
+    films: int
+    staff: int
+
+
+class Stores(ToolResult):
+    stores: list[StoreFacts]
+
+
+class StaffMember(_Shape):
+    """Names and store only: never a username, e-mail or password."""
+
+    name: str | None
+    store_id: int
+    city: str
+    manager: bool
+
+
+class StaffList(ToolResult):
+    staff: list[StaffMember]
+
+
+class Totals(ToolResult):
+    films: int
+    actors: int
+    categories: int
+    copies: int
+    stores: int
+    languages: int
+
+
+class Rental(_Shape):
+    title: str
+    rented: str
+    returned: str | None
+
+
+class CustomerRentals(ToolResult):
+    found: Literal[True] = True
+    customer_id: int
+    name: str
+    email: str | None
+    rentals: list[Rental]
