@@ -4,7 +4,8 @@ people type them, each judged against facts computed by SQL at run time.
 Two halves, each reported on its own:
 - `build.toml`, written with the assistant and tuned on. Its end holds the cases of the old
   `held_out.toml`, which stopped being held out once it had been tuned on.
-- `held_out_v2.toml`, written by someone else and FROZEN: no case is added, removed or reworded
+- `held_out_v2.toml` (written before the rebuild) and `held_out_v3.toml` (after it, before it
+  was ever run), each written by someone who had not seen the code, and FROZEN: no case is added, removed or reworded
   after its first run, so that its runs stay comparable and it is never tuned on. New cases go
   into build.toml; a held-out half that has been tuned on is retired into build.toml and
   replaced by a new file, never edited. Until it exists, only the build half is run.
@@ -61,7 +62,11 @@ from shared.database import Database
 from shared.settings import get_settings
 
 HERE = Path(__file__).parent
-HALVES = {"build": HERE / "build.toml", "held-out": HERE / "held_out_v2.toml"}
+HALVES = {
+    "build": HERE / "build.toml",
+    "held-out": HERE / "held_out_v2.toml",
+    "held-out-v3": HERE / "held_out_v3.toml",
+}
 KINDS = ("store", "general")
 SAYS_NO = re.compile(
     r"\b(no film|no films|we have no|we hold no|we don't have|we do not have|don't carry|"
