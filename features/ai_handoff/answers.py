@@ -14,6 +14,7 @@ from features.ai_handoff.results import (
     FilmFacts,
     FilmRow,
     FoundFilms,
+    Rental,
     RentalTerms,
     StaffList,
     StaffMember,
@@ -211,17 +212,33 @@ def top_actors(data: TopActors) -> str:
     return f"The actors in the most of our films: {listed}."
 
 
-def customer_rentals(data: CustomerRentals) -> str:
-    contact = f", {data.email}" if data.email else ""
-    who = f"{data.name} (customer {data.customer_id}{contact})"
-    if not data.rentals:
-        return f"{who} has no rentals."
-    rentals = "; ".join(
+def _rentals(rentals: list[Rental]) -> str:
+    return "; ".join(
         f"{r.title}, rented {r.rented}, "
         + (f"returned {r.returned}" if r.returned else "not returned yet")
-        for r in data.rentals
+        for r in rentals
     )
-    return f"Recent rentals of {who}: {rentals}."
+
+
+def customer(u: Understanding, data: CustomerRentals) -> str:
+    """A customer's card, for what was asked of them (staff only)."""
+    who = f"{data.name} (customer {data.customer_id})"
+    if u.intent == "customer_contact":
+        email = f"e-mail {data.email}, " if data.email else ""
+        return f"{who}: {email}address {data.address}, phone {data.phone or 'none on file'}."
+    if u.intent == "customer_paid":
+        return f"{who} has paid {_price(data.paid)} in all."
+    if u.intent == "customer_out":
+        if not data.out_now:
+            return f"{who} has nothing out: every rental is returned."
+        return f"{who} has {len(data.out_now)} out now: {_rentals(data.out_now)}."
+    contact = f", {data.email}" if data.email else ""
+    if not data.rentals:
+        return f"{data.name} (customer {data.customer_id}{contact}) has no rentals."
+    return (
+        f"Recent rentals of {data.name} (customer {data.customer_id}{contact}): "
+        f"{_rentals(data.rentals)}."
+    )
 
 
 def rental_terms(data: RentalTerms) -> str:

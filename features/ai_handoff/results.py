@@ -169,8 +169,14 @@ class Rental(_Shape):
 
 
 class CustomerRentals(ToolResult):
+    """A customer's card and rentals: for staff only."""
+
     found: Literal[True] = True
     customer_id: int
     name: str
     email: str | None
-    rentals: list[Rental]
+    address: str
+    phone: str
+    paid: Money  # in all, from their payments
+    out_now: list[Rental]  # not returned yet, newest first
+    rentals: list[Rental]  # the most recent, returned or not

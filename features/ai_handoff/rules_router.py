@@ -48,7 +48,7 @@ from features.ai_handoff.tools import (
     TOP_ACTORS,
     qualified,
 )
-from features.catalogue.intents import BY_NAME
+from features.catalogue.intents import BY_NAME, CUSTOMER_INTENTS
 from features.catalogue.understanding import FilmQuery, Understanding
 from shared.ai.conversation import exchanges
 
@@ -70,7 +70,7 @@ _STORE_TOOLS = {
 
 def first_move(u: Understanding, offered: frozenset[str]) -> Call | Reply:
     """The first move on a question that has been read; `offered` are the agent's functions."""
-    if u.intent == "customer_rentals":
+    if u.intent in CUSTOMER_INTENTS:
         if qualified(CUSTOMERS_PLUGIN, CUSTOMER_RENTALS) not in offered:
             return Reply(answers.STAFF_ONLY)
         if u.customer_id is None:
@@ -133,7 +133,7 @@ def answer(u: Understanding, result: ToolResult, relaxed: bool) -> str:
         case CustomerNotFound(customer_id=customer_id):
             return f"There is no customer {customer_id}."
         case CustomerRentals():
-            return answers.customer_rentals(result)
+            return answers.customer(u, result)
     return "Done."
 
 

@@ -380,6 +380,15 @@ class StoreTools(_Tools):
         return await self._run(CATALOGUE_TOTALS, {}, work)
 
 
+def _rental(row: RowDict) -> Rental:
+    returned = row["return_date"]
+    return Rental(
+        title=row["title"],
+        rented=row["rental_date"].date().isoformat(),
+        returned=returned.date().isoformat() if returned else None,
+    )
+
+
 def _person(first: str | None, last: str | None) -> str | None:
     return " ".join(part for part in (first, last) if part) or None
 
@@ -407,8 +416,9 @@ class CustomerTools(_Tools):
 
     @kernel_function(
         name=CUSTOMER_RENTALS,
-        description="A customer's name, e-mail and most recent rentals (at most "
-        f"{customers.RECENT_RENTALS_LIMIT}): film, rented, returned (none: still out).",
+        description="A customer's card and rentals: name, e-mail, address, phone, what they "
+        "have paid in all, the rentals not yet returned, and the most recent rentals (at most "
+        f"{customers.RECENT_RENTALS_LIMIT}): film, rented, returned (null: still out).",
     )
     async def customer_rentals(
         self, customer_id: Annotated[int, "The customer's id"]
@@ -416,24 +426,21 @@ class CustomerTools(_Tools):
         async def work() -> ToolResult:
             if not 1 <= customer_id <= MAX_ID:
                 return CustomerNotFound(customer_id=customer_id)
-            person = await customers.customer_name(self._db, customer_id)
-            if person is None:
+            card = await customers.customer_card(self._db, customer_id)
+            if card is None:
                 return CustomerNotFound(customer_id=customer_id)
-            rows = await customers.recent_rentals(self._db, customer_id)
-            self._record.saw(rows)
-            rentals = [
-                Rental(
-                    title=row["title"],
-                    rented=row["rental_date"].date().isoformat(),
-                    returned=row["return_date"].date().isoformat() if row["return_date"] else None,
-                )
-                for row in rows
-            ]
+            recent = await customers.recent_rentals(self._db, customer_id)
+            out = await customers.out_now(self._db, customer_id)
+            self._record.saw(out + recent)
             return CustomerRentals(
                 customer_id=customer_id,
-                name=f"{person['first_name']} {person['last_name']}".title(),
-                email=person["email"],
-                rentals=rentals,
+                name=f"{card['first_name']} {card['last_name']}".title(),
+                email=card["email"],
+                address=f"{card['address']}, {card['district']}, {card['city']}",
+                phone=card["phone"],
+                paid=card["paid"],
+                out_now=[_rental(row) for row in out],
+                rentals=[_rental(row) for row in recent],
             )
 
         return await self._run(CUSTOMER_RENTALS, {"customer_id": customer_id}, work)

@@ -50,6 +50,9 @@ IntentName = Literal[
     "store_copies",
     "staff",
     "customer_rentals",
+    "customer_contact",
+    "customer_paid",
+    "customer_out",
     # anything else: the general agent's
     "general",
 ]
@@ -463,10 +466,39 @@ INTENTS: tuple[Intent, ...] = (
             "recent rentals of a customer",
             "what movies has he rented",
             "show me the customers rentals",
-            "does she have anything out",
+            "customer details",
+        ),
+    ),
+    Intent(
+        "customer_contact",
+        (
             "her email address",
             "what is his phone number",
-            "customer details",
+            "whats their address",
+            "how do i contact the customer",
+            "where does she live",
+            "need his details",
+        ),
+    ),
+    Intent(
+        "customer_paid",
+        (
+            "how much has she paid",
+            "what has the customer spent in total",
+            "total payments of",
+            "how much money have we had from him",
+        ),
+    ),
+    Intent(
+        "customer_out",
+        (
+            "does she have anything out",
+            "what has he got out right now",
+            "what does she have out rn",
+            "anything not returned yet",
+            "is any of it still out",
+            "what does the customer still have",
+            "overdue copies of a customer",
         ),
     ),
     Intent(
@@ -517,6 +549,10 @@ INTENTS: tuple[Intent, ...] = (
 
 BY_NAME: dict[IntentName, Intent] = {intent.name: intent for intent in INTENTS}
 FILM_INTENTS: frozenset[IntentName] = frozenset(i.name for i in INTENTS if i.needs_film)
+# What is asked of one customer (staff only): all answered from the customer's card.
+CUSTOMER_INTENTS: frozenset[IntentName] = frozenset(
+    {"customer_rentals", "customer_contact", "customer_paid", "customer_out"}
+)
 WORD = re.compile(r"[a-z0-9]+")  # an example's words: they are written plainly
 
 

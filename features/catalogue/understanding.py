@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from features.catalogue.intents import (
     BY_NAME,
+    CUSTOMER_INTENTS,
     FILM_INTENTS,
     IntentIndex,
     IntentName,
@@ -389,12 +390,13 @@ def understand(
         return replace(base, intent=best)  # "whats jon stephens password"
     customer = _CUSTOMER.search(text)
     catalogue_named = bool(linked.films or linked.actors or linked.categories)
-    asks_customer = best == "customer_rentals" and nearness >= NEAR_ENOUGH and not catalogue_named
+    of_customer = best in CUSTOMER_INTENTS and nearness >= NEAR_ENOUGH
+    asks_customer = of_customer and not catalogue_named
     # A customer named, unless the name is an actor's too and customers are not asked about.
     named = (
         linked.customers[0] if linked.customers and (asks_customer or not linked.actors) else None
     )
-    earlier = previous.customer_id if previous and previous.intent == "customer_rentals" else None
+    earlier = previous.customer_id if previous and previous.intent in CUSTOMER_INTENTS else None
     # ... but "how much is the latest one" is about the film the answer named first.
     of_their_rentals = bool(_PERSON_BACK.search(text)) or (
         refers_back and best not in FILM_INTENTS - {"availability"}
@@ -402,9 +404,10 @@ def understand(
     follows_customer = earlier is not None and not linked.films and of_their_rentals
     if customer or named or asks_customer or follows_customer:
         # "what did customer 5 rent", "what has mary smith rented lately", and then "what's
-        # her name again", "is any of it still out": the customer just talked about.
+        # her email", "is any of it still out": the customer just talked about.
         customer_id = int(customer[1]) if customer else named or earlier
-        return replace(base, intent="customer_rentals", customer_id=customer_id)
+        intent = best if of_customer else "customer_rentals"
+        return replace(base, intent=intent, customer_id=customer_id)
 
     # What is asked of a film: the nearest film intent, and any about as near ("how long is
     # it and what is it rated").
@@ -462,7 +465,7 @@ def understand(
     ordered = query.sort is not None and (best == "find" or superlative or _FILM_WORDS.search(text))
     if (narrowed or ordered) and not (best in _LISTS and nearness >= _SURE and not actor):
         return replace(found, films=replace(query, text=" ".join(topic) or None))
-    if linked.staff and best not in FILM_INTENTS:
+    if linked.staff and best not in FILM_INTENTS and not BY_NAME[best].reply:
         return replace(base, intent="staff")  # "which store is mike at"
     if topic and best in _STORE_WIDE:
         # Words left over that a store-wide answer would ignore: a question about a film
@@ -476,6 +479,8 @@ def understand(
         if linked.actor_namesakes and _FILM_WORDS.search(text):
             return replace(base, intent="find")  # "films with penelope": which Penelope?
         return base
+    if BY_NAME[best].reply:
+        return replace(base, intent=best)  # "whats jon stephens password i need to log in"
     if unheld:
         film = context_film if refers_back else None
         if film is None and BY_NAME[best].needs_film:

@@ -1,8 +1,8 @@
 """Customers as other slices read them (a slice with no route of its own).
 
 Rentals and subscriptions ask whether a customer exists (a customer's page is a 404 when there
-is no such customer); the store assistant's staff-only tool reads a customer's name and most
-recent rentals.
+is no such customer); the store assistant's staff-only tool reads a customer's card (name,
+contact, what they have paid) and their rentals.
 """
 
 from sqlalchemy import Integer, bindparam, exists, select, text
@@ -18,8 +18,16 @@ _EXISTS_ROW = select(
     exists().where(col(Customer.customer_id) == bindparam("customer_id")).label("found")
 )
 
-_NAME = text("""
-SELECT customer_id, first_name, last_name, email FROM customer WHERE customer_id = :customer_id
+# A customer's card, for staff: name, contact, and what they have paid.
+_CARD = text("""
+SELECT c.customer_id, c.first_name, c.last_name, c.email, a.address, a.district, ci.city,
+       a.phone,
+       (SELECT coalesce(sum(p.amount), 0) FROM payment AS p
+        WHERE p.customer_id = c.customer_id) AS paid
+FROM customer AS c
+JOIN address AS a USING (address_id)
+JOIN city AS ci USING (city_id)
+WHERE c.customer_id = :customer_id
 """).bindparams(bindparam("customer_id", type_=Integer))
 
 _RECENT_RENTALS = text("""
@@ -33,18 +41,35 @@ ORDER BY r.rental_date DESC, r.rental_id DESC
 LIMIT :limit
 """).bindparams(bindparam("customer_id", type_=Integer), bindparam("limit", type_=Integer))
 
+# What a customer has out now (not returned), newest first.
+_OUT_NOW = text("""
+SELECT r.rental_id, r.rental_date, r.return_date, f.film_id, f.title,
+       f.rating::text AS rating, f.rental_rate
+FROM rental AS r
+JOIN inventory AS i USING (inventory_id)
+JOIN film AS f USING (film_id)
+WHERE r.customer_id = :customer_id AND r.return_date IS NULL
+ORDER BY r.rental_date DESC, r.rental_id DESC
+""").bindparams(bindparam("customer_id", type_=Integer))
+
 
 async def customer_exists(db: Database, customer_id: int) -> bool:
     row = await fetch_row(db, _EXISTS_ROW, {"customer_id": customer_id})
     return bool(row and row["found"])
 
 
-async def customer_name(db: Database, customer_id: int) -> RowDict | None:
-    """`first_name`, `last_name`, `email`; None when there is no such customer."""
-    return await fetch_row(db, _NAME, {"customer_id": customer_id})
+async def customer_card(db: Database, customer_id: int) -> RowDict | None:
+    """Name, e-mail, address, city, phone and the total paid; None when there is no such
+    customer."""
+    return await fetch_row(db, _CARD, {"customer_id": customer_id})
 
 
 async def recent_rentals(db: Database, customer_id: int) -> list[RowDict]:
     """The customer's last `RECENT_RENTALS_LIMIT` rentals with their films, newest first."""
     params = {"customer_id": customer_id, "limit": RECENT_RENTALS_LIMIT}
     return await fetch_rows(db, _RECENT_RENTALS, params)
+
+
+async def out_now(db: Database, customer_id: int) -> list[RowDict]:
+    """The customer's rentals not yet returned, newest first."""
+    return await fetch_rows(db, _OUT_NOW, {"customer_id": customer_id})

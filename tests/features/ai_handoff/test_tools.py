@@ -280,3 +280,27 @@ async def test_catalogue_totals_are_counted(store: StoreTools, db: AsyncConnecti
         assert await scalar(db, f"SELECT count(*) FROM {what}") in result.values()
     assert result["films"] == await scalar(db, "SELECT count(*) FROM film")
     assert result["copies"] == await scalar(db, "SELECT count(*) FROM inventory")
+
+
+async def test_a_customer_card_has_contact_payments_and_what_is_out(
+    app: FastAPI, db: AsyncConnection, record: ToolRecord
+) -> None:
+    database: Database = app.state.database
+    tools = CustomerTools(Database(database.engine, bind=db), record)
+    out = await column(
+        db,
+        "SELECT f.title FROM rental r JOIN inventory USING (inventory_id) JOIN film f"
+        " USING (film_id) WHERE r.customer_id = 9 AND r.return_date IS NULL",
+    )
+
+    card = _json(await tools.customer_rentals(9))
+
+    paid = await scalar(db, "SELECT sum(amount) FROM payment WHERE customer_id = 9")
+    phone = await scalar(
+        db, "SELECT phone FROM customer JOIN address USING (address_id) WHERE customer_id = 9"
+    )
+    assert out  # Pagila's customer 9 has a copy out
+    assert [r["title"] for r in card["out_now"]] == out
+    assert all(r["returned"] is None for r in card["out_now"])
+    assert Decimal(str(card["paid"])) == paid
+    assert card["phone"] == phone
