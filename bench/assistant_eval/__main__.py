@@ -5,8 +5,9 @@ Two halves, each reported on its own:
 - `build.toml`, written with the assistant and tuned on. Its end holds the cases of the old
   `held_out.toml`, which stopped being held out once it had been tuned on.
 - `held_out_v2.toml` (written before the rebuild) and `held_out_v3.toml` (after it, before it
-  was ever run), each written by someone who had not seen the code, and FROZEN: no case is added, removed or reworded
-  after its first run, so that its runs stay comparable and it is never tuned on. New cases go
+  was ever run), each written by someone who had not seen the code, and FROZEN: no case is
+  added, removed or reworded after its first run, so that its runs stay comparable and it is
+  never tuned on. New cases go
   into build.toml; a held-out half that has been tuned on is retired into build.toml and
   replaced by a new file, never edited. Until it exists, only the build half is run.
 

@@ -520,6 +520,8 @@ INTENTS: tuple[Intent, ...] = (
             "what is the meaning of life",
             "how are you",
             "hello",
+            "hi there",
+            "hey whats up",
             "thanks",
             "what is two plus two",
             "who was the first president",
