@@ -166,6 +166,18 @@ class RulesRouterChat(ComputedToolCaller):
         films = u.films
         if (
             isinstance(data, FoundFilms)
+            and data.total == 0
+            and films is not None
+            and not u.seeks_films
+            and replace(films, text=None, title=None, sort=None) == FilmQuery()
+            and HANDOFF_TO_GENERAL in offered
+        ):
+            # Words that found nothing, in a question that did not ask for films ("a good snack
+            # for a movie night"): not placed in the catalogue, so not a "no": the general
+            # agent's.
+            return Call(HANDOFF_TO_GENERAL, {})
+        if (
+            isinstance(data, FoundFilms)
             and not self._relaxed
             and films is not None
             and films.text

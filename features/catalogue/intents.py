@@ -621,7 +621,7 @@ class IntentIndex:
         """The examples' word that `word` is a typo of ("languge": "language"), if any."""
         if word in self.word_stems:
             return None
-        if word.endswith("s") and word[:-1] in self.word_stems:
+        if len(word) > 3 and word.endswith("s") and word[:-1] in self.word_stems:
             return word[:-1]  # an apostrophe left out: "whats", "whos"
         if len(word) < _TYPO_MIN_LETTERS:  # short words are too alike to tell typos from words
             return None
@@ -633,7 +633,7 @@ class IntentIndex:
 
 
 # How alike (difflib's ratio) a word must be to an example's word to be taken for its typo.
-_TYPO_CUTOFF = 0.8
+_TYPO_CUTOFF = 0.85
 _TYPO_MIN_LETTERS = 5
 
 

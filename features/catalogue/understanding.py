@@ -64,6 +64,10 @@ _HOW_MANY = re.compile(r"\bhow many\b|\bnumber of\b|\bcount\b|\btotal\b")
 _REFERS_BACK = re.compile(
     r"\b(it|its|it's|that|this|those|these|them|they|the film|the movie|same|one|ones)\b"
 )
+_ASKS_FOR_FILMS = re.compile(
+    r"\b(do you (?:have|carry|stock|sell)|have you got|got any|any|anything|looking for|"
+    r"recommend|suggest|something|show me|list|find|search)\b"
+)
 _PERSON_BACK = re.compile(r"\b(she|her|hers|he|him|his|they|them|their)\b")
 _CONTINUES = re.compile(
     r"^\W*(and|what about|how about|only|just|but|also|then|which of|any of|of those|ok so)\b"
@@ -298,9 +302,12 @@ def _days(text: str) -> int | None:
 # Words that make the rest of a question a topic ("a movie about a shark"), not a title.
 _TOPIC_MARKER = re.compile(r"\b(about|with an?|featuring|involving|where|in which|set in)\b")
 # The slots read off a question by pattern: their words are no topic.
+# How many are asked for ("name three", "a few"): no topic.
+_COUNTS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|few|couple)\b")
 _UNITS = re.compile(r"\b(minutes?|mins?|hours?|hrs?|dollars?|bucks?|cents?)\b")
 _SLOT_PATTERNS = (
-    _RATING, _STREAMING, _STORE, _HOW_MANY, _BOUND, _UNITS, _CUSTOMER, _FEATURES, _EXACT_PRICE,
+    _RATING, _STREAMING, _STORE, _HOW_MANY, _BOUND, _UNITS, _COUNTS, _CUSTOMER, _FEATURES,
+    _EXACT_PRICE,
     _DAYS, *(p for _, p in SORTS)
 )  # fmt: skip
 
@@ -452,7 +459,14 @@ def understand(
     narrowed = replace(query, sort=None) != FilmQuery()  # more than an order
     count = bool(_HOW_MANY.search(text))
     superlative = bool(_SUPERLATIVE.search(text))
-    found = replace(base, intent="find", count=count, superlative=superlative, seeks_films=True)
+    # Asks for films outright: a search that finds nothing is then a no; otherwise the words
+    # were not placed in the catalogue, and the question is the general agent's.
+    seeks = (
+        bool(_ASKS_FOR_FILMS.search(text) or _TOPIC_MARKER.search(text))
+        or narrowed
+        or best in {"availability", "price"}
+    )
+    found = replace(base, intent="find", count=count, superlative=superlative, seeks_films=seeks)
     earlier_search = previous.films if previous and previous.films else None
     context_film = context.films[0] if context.films else None
 
@@ -475,9 +489,11 @@ def understand(
             best, nearness = of_film[0]
         elif nearness < _SURE and not linked.stores:
             return base
+    general = next((score for n, score in ranked if n == "general"), 0.0)
+    nothing_named = not (linked.films or linked.actors or linked.stores or linked.staff)
+    if nothing_named and query == FilmQuery() and general >= _ALSO_ASKED * nearness:
+        best, nearness = "general", general  # "whats the book dune about"
     if nearness < NEAR_ENOUGH or best == "general":
-        if linked.actor_namesakes and _FILM_WORDS.search(text):
-            return replace(base, intent="find")  # "films with penelope": which Penelope?
         return base
     if BY_NAME[best].reply:
         return replace(base, intent=best)  # "whats jon stephens password i need to log in"
@@ -509,7 +525,7 @@ def understand(
         if title and seeks_film and not (phrased and wide_is_near):
             about = bool(_TOPIC_MARKER.search(text))
             films = FilmQuery(text=title_words) if about else FilmQuery(title=title_words)
-            return replace(found, films=films, count=False, superlative=False)
+            return replace(found, films=films, count=False, superlative=False, seeks_films=True)
         if not wide or wide[0][0] == "general":
             return base
         best = wide[0][0]
