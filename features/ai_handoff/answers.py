@@ -12,6 +12,7 @@ from features.ai_handoff.results import (
     Categories,
     CustomerRentals,
     FilmFacts,
+    FilmRenters,
     FilmRow,
     FoundFilms,
     Rental,
@@ -191,13 +192,18 @@ def film_details(u: Understanding, data: FilmFacts) -> str:
     return " ".join(dict.fromkeys(said)) + " " + summary
 
 
-def availability(data: Availability) -> str:
+def availability(u: Understanding, data: Availability) -> str:
+    """Copies in and out, per store; a store the question named first, with a no if it has
+    none."""
     title, stores = data.title, data.stores
     if not stores:
         return f"We hold no copies of {title}: 0 in any store."
     per_store = "; ".join(f"{_store_name(s)}: {s.in_stock} of {s.copies} in" for s in stores)
+    held = {s.store_id for s in stores}
+    missing = [n for n in (*u.linked.stores, u.store_id) if n is not None and n not in held]
+    lead = "".join(f"Store {n} has no copies of {title}. " for n in dict.fromkeys(missing))
     return (
-        f"{title}: {data.in_stock} of our {data.copies} copies are in ({per_store}). "
+        f"{lead}{title}: {data.in_stock} of our {data.copies} copies are in ({per_store}). "
         f"It rents for {_price(data.rental_rate)}."
     )
 
@@ -238,6 +244,24 @@ def customer(u: Understanding, data: CustomerRentals) -> str:
     return (
         f"Recent rentals of {data.name} (customer {data.customer_id}{contact}): "
         f"{_rentals(data.rentals)}."
+    )
+
+
+def film_renters(data: FilmRenters) -> str:
+    """Who has the film out, or who had it last (staff only)."""
+    out = [r for r in data.renters if r.returned is None]
+    if out:
+        listed = "; ".join(
+            f"{r.name} (customer {r.customer_id}, {r.email}), since {r.rented}, store {r.store_id}"
+            for r in out
+        )
+        return f"{data.title} is out with {listed}."
+    if not data.renters:
+        return f"No one has rented {data.title} yet."
+    last = data.renters[0]
+    return (
+        f"No copy of {data.title} is out. Last rented by {last.name} (customer "
+        f"{last.customer_id}, {last.email}) on {last.rented}, returned {last.returned}."
     )
 
 
@@ -298,11 +322,17 @@ def stores(u: Understanding, data: Stores) -> str:
     asked = [s for s in every if s.store_id in named]
     shown = asked or every
     lead = "" if asked else f"We have {len(every)} stores. "
+    # Where each one is goes with any answer about it ("what country is the second store in").
+    where = {s.store_id: f" ({s.address}, {s.city}, {s.country})" for s in shown}
     if u.intent == "store_manager":
-        lines = [f"{_upper_first(_store_name(s))} is managed by {s.manager}" for s in shown]
+        lines = [
+            f"{_upper_first(_store_name(s))} is managed by {s.manager}{where[s.store_id]}"
+            for s in shown
+        ]
     elif u.intent == "store_copies":
         lines = [
             f"{_upper_first(_store_name(s))} holds {s.copies} copies of {s.films} films"
+            f"{where[s.store_id]}"
             for s in shown
         ]
         if not asked:
@@ -332,7 +362,7 @@ def totals(data: Totals) -> str:
     return (
         f"Our catalogue has {data.films} films with {data.actors} actors in "
         f"{data.categories} categories, in {data.languages} languages; the "
-        f"{data.stores} stores hold {data.copies} copies."
+        f"{data.stores} stores hold {data.copies} copies, {data.out_now} of them out right now."
     )
 
 

@@ -160,6 +160,7 @@ class Totals(ToolResult):
     copies: int
     stores: int
     languages: int
+    out_now: int  # copies rented and not returned
 
 
 class Rental(_Shape):
@@ -180,3 +181,19 @@ class CustomerRentals(ToolResult):
     paid: Money  # in all, from their payments
     out_now: list[Rental]  # not returned yet, newest first
     rentals: list[Rental]  # the most recent, returned or not
+
+
+class Renter(_Shape):
+    customer_id: int
+    name: str
+    email: str | None
+    store_id: int
+    rented: str
+    returned: str | None
+
+
+class FilmRenters(ToolResult):
+    """Who has a film's copies out, then who rented it last: for staff only."""
+
+    title: str
+    renters: list[Renter]

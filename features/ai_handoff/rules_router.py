@@ -23,6 +23,7 @@ from features.ai_handoff.results import (
     CustomerRentals,
     FilmFacts,
     FilmNotFound,
+    FilmRenters,
     FoundFilms,
     RentalTerms,
     StaffList,
@@ -38,6 +39,7 @@ from features.ai_handoff.tools import (
     CUSTOMERS_PLUGIN,
     FILM_AVAILABILITY,
     FILM_DETAILS,
+    FILM_RENTERS,
     FIND_FILMS,
     HANDOFF_TO_GENERAL,
     LIST_CATEGORIES,
@@ -83,6 +85,10 @@ def first_move(u: Understanding, offered: frozenset[str]) -> Call | Reply:
     if u.intent in _STORE_TOOLS:
         tool = _STORE_TOOLS[u.intent]
         return Call(qualified(STORE_PLUGIN, tool), {"limit": 5} if tool == TOP_ACTORS else {})
+    if u.intent == "film_renters" and u.film is not None:
+        if qualified(CUSTOMERS_PLUGIN, FILM_RENTERS) not in offered:
+            return Reply(answers.STAFF_ONLY)
+        return Call(qualified(CUSTOMERS_PLUGIN, FILM_RENTERS), {"title": u.film})
     if u.film is not None:
         title = u.film
         if set(u.film_intents) <= {"availability", "price"} and "availability" in u.film_intents:
@@ -117,7 +123,7 @@ def answer(u: Understanding, result: ToolResult, relaxed: bool) -> str:
         case FilmFacts():
             return answers.film_details(u, result)
         case Availability():
-            return answers.availability(result)
+            return answers.availability(u, result)
         case Categories():
             return answers.categories(result)
         case TopActors():
@@ -134,6 +140,8 @@ def answer(u: Understanding, result: ToolResult, relaxed: bool) -> str:
             return f"There is no customer {customer_id}."
         case CustomerRentals():
             return answers.customer(u, result)
+        case FilmRenters():
+            return answers.film_renters(result)
     return "Done."
 
 

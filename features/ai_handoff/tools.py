@@ -28,12 +28,14 @@ from features.ai_handoff.results import (
     DayRange,
     FilmFacts,
     FilmNotFound,
+    FilmRenters,
     FilmRow,
     FoundFilms,
     MoneyRange,
     RateCount,
     Rental,
     RentalTerms,
+    Renter,
     StaffList,
     StaffMember,
     StoreCopies,
@@ -68,6 +70,7 @@ STORES = "stores"
 STAFF = "staff"
 CATALOGUE_TOTALS = "catalogue_totals"
 CUSTOMER_RENTALS = "customer_rentals"
+FILM_RENTERS = "film_renters"
 
 TEXT_MAX_CHARS = 200
 SORTS = tuple(query.SORT_WORDS)
@@ -370,8 +373,8 @@ class StoreTools(_Tools):
 
     @kernel_function(
         name=CATALOGUE_TOTALS,
-        description="The catalogue's totals: films, actors, categories, copies, stores and "
-        "the languages films are in.",
+        description="The catalogue's totals: films, actors, categories, copies (and how many "
+        "are out right now), stores and the languages films are in.",
     )
     async def catalogue_totals(self) -> ToolResult:
         async def work() -> ToolResult:
@@ -444,3 +447,33 @@ class CustomerTools(_Tools):
             )
 
         return await self._run(CUSTOMER_RENTALS, {"customer_id": customer_id}, work)
+
+    @kernel_function(
+        name=FILM_RENTERS,
+        description="Who has a film's copies out now, then who rented it last (at most "
+        f"{customers.RECENT_RENTALS_LIMIT}): customer, store, rented, returned (null: still "
+        "out). Needs the film's exact title (any case).",
+    )
+    async def film_renters(
+        self, title: Annotated[str, "The film's exact title, any case"]
+    ) -> ToolResult:
+        async def work() -> ToolResult:
+            rows = await customers.film_renters(self._db, _text(title) or "")
+            if not rows:
+                if await query.film_details(self._db, _text(title) or "") is None:
+                    return FilmNotFound(title=title)
+                return FilmRenters(title=title.upper(), renters=[])
+            renters = [
+                Renter(
+                    customer_id=row["customer_id"],
+                    name=f"{row['first_name']} {row['last_name']}".title(),
+                    email=row["email"],
+                    store_id=row["store_id"],
+                    rented=row["rental_date"].date().isoformat(),
+                    returned=row["return_date"].date().isoformat() if row["return_date"] else None,
+                )
+                for row in rows
+            ]
+            return FilmRenters(title=rows[0]["title"], renters=renters)
+
+        return await self._run(FILM_RENTERS, {"title": title}, work)

@@ -53,6 +53,7 @@ IntentName = Literal[
     "customer_contact",
     "customer_paid",
     "customer_out",
+    "film_renters",
     # anything else: the general agent's
     "general",
 ]
@@ -387,6 +388,7 @@ INTENTS: tuple[Intent, ...] = (
             "how many dvds do you have altogether",
             "size of the collection",
             "how many languages",
+            "how many copies are out right now",
         ),
     ),
     Intent(
@@ -439,6 +441,7 @@ INTENTS: tuple[Intent, ...] = (
             "how many copies in total",
             "stock at the first store",
             "how big is each shop",
+            "which store has more films",
         ),
     ),
     Intent(
@@ -500,6 +503,17 @@ INTENTS: tuple[Intent, ...] = (
             "what does the customer still have",
             "overdue copies of a customer",
         ),
+    ),
+    Intent(
+        "film_renters",
+        (
+            "who has it out",
+            "who rented it last",
+            "which customer has a copy",
+            "who has it out right now",
+            "who borrowed it",
+        ),
+        needs_film=True,
     ),
     Intent(
         "general",

@@ -89,9 +89,20 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# Chat shorthand, as the words it stands for.
+SHORTHAND = {
+    "u": "you", "ur": "your", "r": "are", "pls": "please", "plz": "please", "ppl": "people",
+    "rn": "right now", "thx": "thanks", "ty": "thanks", "bc": "because", "abt": "about",
+    "w/": "with", "wat": "what", "wot": "what", "dvdz": "dvds", "flix": "films",
+}  # fmt: skip
+_SHORTHAND = re.compile(r"(?<![\w'-])(" + "|".join(map(re.escape, SHORTHAND)) + r")(?![\w'-])")
+
+
 def normalised(question: str) -> str:
-    """Lower case, curly apostrophes straightened, phrases in their one-word forms."""
+    """Lower case, curly apostrophes straightened, chat shorthand spelt out, phrases in their
+    one-word forms."""
     text = question.lower().replace("\u2019", "'")
+    text = _SHORTHAND.sub(lambda m: SHORTHAND[m.group(1)], text)
     for pattern, replacement in PHRASES:
         text = pattern.sub(replacement, text)
     return text

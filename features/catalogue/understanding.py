@@ -52,6 +52,7 @@ _FILM_WORDS = re.compile(
 _RATING = re.compile(
     r"\b(?:rated\s+|rating\s+(?:of\s+)?)?(nc-?17|pg-?13|pg|g|r)\b(?:[-\s]?rated)?", re.IGNORECASE
 )
+_FILM_NOUN = re.compile(r"(films?|movies?|dvds?|flicks?)\b")
 _CUSTOMER = re.compile(r"\bcustomer\s*(?:#|no\.?|number|id)?\s*(\d{1,12})\b")
 _STREAMING = re.compile(r"\b(stream(?:ing|able|ed)?|watch (?:it )?online|online)\b")
 _STORE = re.compile(
@@ -115,6 +116,8 @@ NEAR_ENOUGH = 0.3
 _ALSO_ASKED = 0.9
 # How near, against a film's question with no film, a store-wide one must be to take it.
 _FALLBACK = 0.75
+# Near, but only weakly: words left over then say it is about something else.
+_WEAK = 0.45
 # Near enough to be sure: a store-wide answer then stands with words left over.
 _SURE = 0.6
 # Intents that list the catalogue: an order asked of them is theirs ("the most popular genres").
@@ -204,8 +207,10 @@ def _rating(text: str) -> str | None:
     for match in _RATING.finditer(text):
         value = match.group(1).upper().replace("PG13", "PG-13").replace("NC17", "NC-17")
         whole = match.group(0).lower()
-        # "g" and "r" are ratings only when said so ("rated r", "r-rated"), never alone.
-        if value in {"G", "R"} and "rat" not in whole:
+        # "g" and "r" are ratings only when said so ("rated r", "r-rated", "g movies"), never
+        # alone.
+        then = text[match.end() :].lstrip()
+        if value in {"G", "R"} and "rat" not in whole and not _FILM_NOUN.match(then):
             continue
         return value
     return None
@@ -275,9 +280,11 @@ _FEATURES = re.compile(
 )
 _FEATURE_NAMES = {name.lower(): name for name in SPECIAL_FEATURES}
 # "for 4.99", "at $2.99": one rental rate.
-_EXACT_PRICE = re.compile(r"\b(?:for|at|costs?|priced at)\s+\$?(\d{1,2}\.\d\d)\b")
-# "for a week", "for 5 days": the fewest rental days.
-_DAYS = re.compile(r"\bfor (a|one|two|\d{1,2}) (weeks?|days?)\b")
+_EXACT_PRICE = re.compile(
+    r"\b(?:for|at|costs?|priced at)\s+(?:\$?(\d{1,2}\.\d\d)\b|(\d{1,2})\s*(?:cents?|c)\b)"
+)
+# "for a week", "for a whole week", "for 5 days": the fewest rental days.
+_DAYS = re.compile(r"\bfor (a|one|two|\d{1,2})? ?(?:whole |full |entire )?(weeks?|days?)\b")
 
 
 def _feature(text: str) -> str | None:
@@ -295,7 +302,8 @@ def _days(text: str) -> int | None:
     match = _DAYS.search(text)
     if match is None:
         return None
-    count = {"a": 1, "one": 1, "two": 2}.get(match.group(1)) or int(match.group(1))
+    said = match.group(1) or "a"
+    count = {"a": 1, "one": 1, "two": 2}.get(said) or int(said)
     return count * 7 if match.group(2).startswith("week") else count
 
 
@@ -446,7 +454,8 @@ def understand(
     max_price, min_length, max_length = _bounds(text)
     min_price = None
     if exact := _EXACT_PRICE.search(text):
-        min_price = max_price = Decimal(exact.group(1))
+        dollars, cents = exact.groups()
+        min_price = max_price = Decimal(dollars) if dollars else Decimal(cents) / 100
     query = replace(
         query,
         max_price=max_price,
@@ -484,10 +493,11 @@ def understand(
     if topic and best in _STORE_WIDE:
         # Words left over that a store-wide answer would ignore: a question about a film
         # nearly as near takes them ("is zebra mystique in stock at the lethbridge store");
-        # else, unless sure, it is not about the store ("how many legs does a spider have").
+        # else, if only weakly near, it is not about the store ("how many legs does a spider
+        # have").
         if of_film and of_film[0][1] >= _ALSO_ASKED * nearness:
             best, nearness = of_film[0]
-        elif nearness < _SURE and not linked.stores:
+        elif nearness < _WEAK and not linked.stores:
             return base
     general = next((score for n, score in ranked if n == "general"), 0.0)
     nothing_named = not (linked.films or linked.actors or linked.stores or linked.staff)

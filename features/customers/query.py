@@ -5,7 +5,7 @@ is no such customer); the store assistant's staff-only tool reads a customer's c
 contact, what they have paid) and their rentals.
 """
 
-from sqlalchemy import Integer, bindparam, exists, select, text
+from sqlalchemy import Integer, String, bindparam, exists, select, text
 from sqlmodel import col
 
 from shared.database import Database, RowDict, fetch_row, fetch_rows
@@ -73,3 +73,22 @@ async def recent_rentals(db: Database, customer_id: int) -> list[RowDict]:
 async def out_now(db: Database, customer_id: int) -> list[RowDict]:
     """The customer's rentals not yet returned, newest first."""
     return await fetch_rows(db, _OUT_NOW, {"customer_id": customer_id})
+
+
+# Who has a film's copies: those out now first, then the latest rentals (staff only).
+_FILM_RENTERS = text("""
+SELECT c.customer_id, c.first_name, c.last_name, c.email, f.title, i.store_id,
+       r.rental_date, r.return_date
+FROM film AS f
+JOIN inventory AS i USING (film_id)
+JOIN rental AS r USING (inventory_id)
+JOIN customer AS c ON c.customer_id = r.customer_id
+WHERE lower(f.title) = lower(:title)
+ORDER BY r.return_date IS NULL DESC, r.rental_date DESC, r.rental_id DESC
+LIMIT :limit
+""").bindparams(bindparam("title", type_=String), bindparam("limit", type_=Integer))
+
+
+async def film_renters(db: Database, title: str) -> list[RowDict]:
+    """Who has the film out now, then who rented it last (at most RECENT_RENTALS_LIMIT)."""
+    return await fetch_rows(db, _FILM_RENTERS, {"title": title, "limit": RECENT_RENTALS_LIMIT})

@@ -45,7 +45,8 @@ SELECT (SELECT count(*) FROM film)::int AS films,
        (SELECT count(*) FROM category)::int AS categories,
        (SELECT count(*) FROM inventory)::int AS copies,
        (SELECT count(*) FROM store)::int AS stores,
-       (SELECT count(DISTINCT language_id) FROM film)::int AS languages
+       (SELECT count(DISTINCT language_id) FROM film)::int AS languages,
+       (SELECT count(*) FROM rental WHERE return_date IS NULL)::int AS out_now
 """)
 
 

@@ -304,3 +304,33 @@ async def test_a_customer_card_has_contact_payments_and_what_is_out(
     assert all(r["returned"] is None for r in card["out_now"])
     assert Decimal(str(card["paid"])) == paid
     assert card["phone"] == phone
+
+
+async def test_film_renters_are_those_with_it_out_then_the_latest(
+    app: FastAPI, db: AsyncConnection, record: ToolRecord
+) -> None:
+    database: Database = app.state.database
+    tools = CustomerTools(Database(database.engine, bind=db), record)
+    title = await scalar(
+        db,
+        "SELECT min(f.title) FROM rental r JOIN inventory USING (inventory_id) JOIN film f"
+        " USING (film_id) WHERE r.return_date IS NULL",
+    )
+    out = await column(
+        db,
+        "SELECT c.customer_id FROM rental r JOIN inventory USING (inventory_id) JOIN film f"
+        " USING (film_id) JOIN customer c USING (customer_id)"
+        " WHERE f.title = :title AND r.return_date IS NULL ORDER BY r.rental_date DESC",
+        title=title,
+    )
+
+    result = _json(await tools.film_renters(title.lower()))
+
+    renters = result["renters"]
+    assert [r["customer_id"] for r in renters[: len(out)]] == out
+    assert all(r["returned"] is None for r in renters[: len(out)])
+    assert all(r["returned"] is not None for r in renters[len(out) :])
+    assert _json(await tools.film_renters("NO SUCH FILM")) == {
+        "title": "NO SUCH FILM",
+        "found": False,
+    }
