@@ -4,8 +4,9 @@ people type them, each judged against facts computed by SQL at run time.
 Two halves, each reported on its own:
 - `build.toml`, written with the assistant and tuned on. Its end holds the cases of the old
   `held_out.toml`, which stopped being held out once it had been tuned on.
-- `held_out_v2.toml` (written before the rebuild) and `held_out_v3.toml` (after it, before it
-  was ever run), each written by someone who had not seen the code, and FROZEN: no case is
+- `held_out_v2.toml` (written before the rebuild), `held_out_v3.toml` and `held_out_v4.toml`
+  (after it, each before it was ever run), each written by someone who had not seen the code,
+  and FROZEN: no case is
   added, removed or reworded after its first run, so that its runs stay comparable and it is
   never tuned on. New cases go
   into build.toml; a held-out half that has been tuned on is retired into build.toml and
@@ -67,6 +68,7 @@ HALVES = {
     "build": HERE / "build.toml",
     "held-out": HERE / "held_out_v2.toml",
     "held-out-v3": HERE / "held_out_v3.toml",
+    "held-out-v4": HERE / "held_out_v4.toml",
 }
 KINDS = ("store", "general")
 SAYS_NO = re.compile(
