@@ -231,7 +231,10 @@ def customer(u: Understanding, data: CustomerRentals) -> str:
     who = f"{data.name} (customer {data.customer_id})"
     if u.intent == "customer_contact":
         email = f"e-mail {data.email}, " if data.email else ""
-        return f"{who}: {email}address {data.address}, phone {data.phone or 'none on file'}."
+        return (
+            f"{who}: {email}address {data.address}, phone {data.phone or 'none on file'}; "
+            f"a customer of store {data.store_id} ({data.store_city})."
+        )
     if u.intent == "customer_paid":
         return f"{who} has paid {_price(data.paid)} in all."
     if u.intent == "customer_out":
@@ -242,8 +245,8 @@ def customer(u: Understanding, data: CustomerRentals) -> str:
     if not data.rentals:
         return f"{data.name} (customer {data.customer_id}{contact}) has no rentals."
     return (
-        f"Recent rentals of {data.name} (customer {data.customer_id}{contact}): "
-        f"{_rentals(data.rentals)}."
+        f"{data.name} (customer {data.customer_id}{contact}) has rented {data.rented} times; "
+        f"the latest: {_rentals(data.rentals)}."
     )
 
 

@@ -179,6 +179,9 @@ class CustomerRentals(ToolResult):
     address: str
     phone: str
     paid: Money  # in all, from their payments
+    rented: int  # rentals in all
+    store_id: int  # where they signed up
+    store_city: str
     out_now: list[Rental]  # not returned yet, newest first
     rentals: list[Rental]  # the most recent, returned or not
 

@@ -419,8 +419,9 @@ class CustomerTools(_Tools):
 
     @kernel_function(
         name=CUSTOMER_RENTALS,
-        description="A customer's card and rentals: name, e-mail, address, phone, what they "
-        "have paid in all, the rentals not yet returned, and the most recent rentals (at most "
+        description="A customer's card and rentals: name, e-mail, address, phone, their "
+        "store, what they have paid in all, how many rentals in all, the rentals not yet "
+        "returned, and the most recent rentals (at most "
         f"{customers.RECENT_RENTALS_LIMIT}): film, rented, returned (null: still out).",
     )
     async def customer_rentals(
@@ -442,6 +443,9 @@ class CustomerTools(_Tools):
                 address=f"{card['address']}, {card['district']}, {card['city']}",
                 phone=card["phone"],
                 paid=card["paid"],
+                rented=card["rented"],
+                store_id=card["store_id"],
+                store_city=card["store_city"],
                 out_now=[_rental(row) for row in out],
                 rentals=[_rental(row) for row in recent],
             )

@@ -344,6 +344,7 @@ INTENTS: tuple[Intent, ...] = (
             "anything with",
             "something good please",
             "ok then show me some films",
+            "the longest film in the catalogue",
             "got anything like that",
             "films under 2 dollars",
             "whats popular",
@@ -363,6 +364,8 @@ INTENTS: tuple[Intent, ...] = (
             "name some genres",
             "which categories are there",
             "sorts of films",
+            "which genre has the most films",
+            "biggest category",
         ),
     ),
     Intent(
@@ -481,6 +484,9 @@ INTENTS: tuple[Intent, ...] = (
             "how do i contact the customer",
             "where does she live",
             "need his details",
+            "pull up her address please",
+            "phone no for the customer",
+            "which store is she signed up at",
         ),
     ),
     Intent(

@@ -252,8 +252,17 @@ ORDER BY f.film_id, i.store_id
 # Films by any combination of filters (NULL: any), sorted, with the exact total of matches.
 # `text` is a web-style search over Pagila's own film.fulltext (title + description).
 FIND_FILMS = text(f"""
+-- The topic's words that some film has ("a crocodile in ancient china, wondering"): a word no
+-- title or description holds would only make the search find nothing. None known: no match.
+WITH topic AS (
+    SELECT CASE WHEN :text IS NULL THEN NULL
+                ELSE coalesce(websearch_to_tsquery('english', string_agg(w, ' ')),
+                              to_tsquery('simple', '_nothing_ & !_nothing_')) END AS q
+    FROM unnest(string_to_array(:text, ' ')) AS w
+    WHERE EXISTS (SELECT FROM film WHERE fulltext @@ plainto_tsquery('english', w))
+),
 -- Every film's rentals counted in one pass (a correlated count per film took seconds).
-WITH rented AS (
+rented AS (
     SELECT i.film_id, count(*) AS times
     FROM rental AS r JOIN inventory AS i USING (inventory_id)
     GROUP BY i.film_id
@@ -262,10 +271,9 @@ hits AS (
     SELECT f.film_id, f.title, f.description, f.rating::text AS rating, f.rental_rate,
            f.length, f.release_year, f.replacement_cost, f.rental_duration,
            {FILM_CATEGORY_SQL} AS category,
-           CASE WHEN :text IS NULL THEN 0
-                ELSE ts_rank(f.fulltext, websearch_to_tsquery('english', :text)) END AS rank
-    FROM film AS f
-    WHERE (:text IS NULL OR f.fulltext @@ websearch_to_tsquery('english', :text))
+           CASE WHEN :text IS NULL THEN 0 ELSE ts_rank(f.fulltext, topic.q) END AS rank
+    FROM film AS f, topic
+    WHERE (:text IS NULL OR f.fulltext @@ topic.q)
       AND (:title IS NULL
            OR string_to_array(lower(f.title), ' ') @> string_to_array(lower(:title), ' '))
       AND (:category IS NULL OR {FILM_IN_CATEGORY_SQL})
@@ -385,12 +393,18 @@ async def top_actors(db: Database, limit: int) -> list[RowDict]:
     return await fetch_rows(db, TOP_ACTORS, {"limit": limit})
 
 
-async def link(db: Database, question: str) -> Linked:
-    """What the question names in the catalogue (one read)."""
+async def link(db: Database, question: str, common: frozenset[str] = frozenset()) -> Linked:
+    """What the question names in the catalogue (one read). `common`: words that say what is
+    asked; a title matched with typos by such words alone is no title ("how many titles" is
+    not MINE TITANS)."""
     forms = word_forms(question)
     rows = await fetch_rows(db, LINK, {"words": list(forms), "said": list(forms.values())})
     whole = [row for row in rows if row["whole"]]
-    films = [r for r in whole if r["kind"] == "film"]
+    films = [
+        r
+        for r in whole
+        if r["kind"] == "film" and (r["distance"] == 0 or not common.issuperset(r["said"]))
+    ]
     actors = [r for r in whole if r["kind"] == "actor"]
     if (
         films and actors
@@ -399,6 +413,7 @@ async def link(db: Database, question: str) -> Linked:
             actors = []
         elif actors[0]["distance"] < films[0]["distance"]:
             films = []
+    others = [r for r in whole if r["kind"] in ("store", "staff", "customer")]
     return Linked(
         films=tuple(r["name"] for r in films),
         actors=tuple(r["name"] for r in actors),
@@ -411,9 +426,7 @@ async def link(db: Database, question: str) -> Linked:
         stores=tuple(dict.fromkeys(int(r["name"]) for r in whole if r["kind"] == "store")),
         staff=tuple(r["name"] for r in whole if r["kind"] == "staff"),
         customers=tuple(int(r["name"]) for r in whole if r["kind"] == "customer"),
-        naming_words=frozenset(
-            w for r in (*films, *actors, *whole) if r["kind"] != "category" for w in r["said"]
-        ),
+        naming_words=frozenset(w for r in (*films, *actors, *others) for w in r["said"]),
         category_words=frozenset(w for r in whole if r["kind"] == "category" for w in r["said"]),
     )
 

@@ -82,7 +82,10 @@ SORTS: tuple[tuple[Sort, re.Pattern[str]], ...] = (
     ),
     ("replacement", re.compile(r"\b(cheapest|least|lowest|least expensive)\b.{0,12}\breplace")),
     ("price", re.compile(r"\b(cheapest|least expensive|lowest price[sd]?|cheap|budget|bargain)")),
-    ("price_desc", re.compile(r"\b(most expensive|priciest|highest price[sd]?|dearest)\b")),
+    (
+        "price_desc",
+        re.compile(r"\b(most expensive|priciest|highest price[sd]?|dearest|costs? the most)\b"),
+    ),
     ("length_desc", re.compile(r"\b(longest|long(?:est)? ones?|lengthiest|epic length)\b")),
     ("length", re.compile(r"\b(shortest|short(?:est)? ones?|quick watch|quickest)\b")),
     ("popular", re.compile(r"\b(most popular|popular|most rented|best|top|favou?rites?|hits?)\b")),
@@ -413,9 +416,7 @@ def understand(
     )
     earlier = previous.customer_id if previous and previous.intent in CUSTOMER_INTENTS else None
     # ... but "how much is the latest one" is about the film the answer named first.
-    of_their_rentals = bool(_PERSON_BACK.search(text)) or (
-        refers_back and best not in FILM_INTENTS - {"availability"}
-    )
+    of_their_rentals = bool(_PERSON_BACK.search(text)) or (refers_back and best not in FILM_INTENTS)
     follows_customer = earlier is not None and not linked.films and of_their_rentals
     if customer or named or asks_customer or follows_customer:
         # "what did customer 5 rent", "what has mary smith rented lately", and then "what's
@@ -439,8 +440,9 @@ def understand(
         # about the film; else the actor's films.)
         if unheld:
             return replace(base, intent=best, film=film)
-        if not asked_of_film and continues and previous and previous.film_intents:
-            asked_of_film = previous.film_intents  # "and in ARMY FLINTSTONES?"
+        weakly_asked = not asked_of_film or of_film[0][1] < _WEAK
+        if weakly_asked and continues and previous and previous.film_intents:
+            asked_of_film = previous.film_intents  # "and in ARMY FLINTSTONES?", "and for X?"
         intents = asked_of_film or ("price",)
         return replace(base, intent=intents[0], film=film, film_intents=intents)
 
@@ -530,9 +532,15 @@ def understand(
         title = words.topic(index, "find", text)
         phrased = all(words.stems[w].stem in index.weights for w in title)
         wide_is_near = bool(wide) and wide[0][1] >= _FALLBACK * nearness
-        seeks_film = best in {"price", "availability"} or _FILM_WORDS.search(text)
+        seeks_film = (
+            best in {"price", "availability"}
+            or _FILM_WORDS.search(text)
+            or _ASKS_FOR_FILMS.search(text)
+        )
         title_words = " ".join(title)
-        if title and seeks_film and not (phrased and wide_is_near):
+        # "how many different actors have you got across all the films": a count of the store
+        count_of_store = wide_is_near and count
+        if title and seeks_film and not (phrased and wide_is_near) and not count_of_store:
             about = bool(_TOPIC_MARKER.search(text))
             films = FilmQuery(text=title_words) if about else FilmQuery(title=title_words)
             return replace(found, films=films, count=False, superlative=False, seeks_films=True)
@@ -546,13 +554,15 @@ def understand(
             return replace(base, intent="find")
         return replace(found, films=FilmQuery(sort="popular"))
     store_id = linked.stores[0] if linked.stores else _store(text)
+    if best == "totals" and store_id is not None:
+        best = "store_copies"  # "how many dvds does the lethbridge store have altogether"
     return replace(base, intent=best, store_id=store_id, count=count)
 
 
 async def read(db: Database, question: str, context: Context | None = None) -> Understanding:
     """Link the question to the catalogue, stem what is left, then read it."""
     index = await intent_index(db)
-    linked = await link(db, question)
+    linked = await link(db, question, frozenset(index.word_stems))
     words = await _words(db, normalised(question), linked, index)
     return understand(question, linked, words, index, context or Context())
 

@@ -23,10 +23,15 @@ _CARD = text("""
 SELECT c.customer_id, c.first_name, c.last_name, c.email, a.address, a.district, ci.city,
        a.phone,
        (SELECT coalesce(sum(p.amount), 0) FROM payment AS p
-        WHERE p.customer_id = c.customer_id) AS paid
+        WHERE p.customer_id = c.customer_id) AS paid,
+       (SELECT count(*) FROM rental AS r WHERE r.customer_id = c.customer_id)::int AS rented,
+       c.store_id, sc.city AS store_city
 FROM customer AS c
 JOIN address AS a USING (address_id)
 JOIN city AS ci USING (city_id)
+JOIN store AS s ON s.store_id = c.store_id
+JOIN address AS sa ON sa.address_id = s.address_id
+JOIN city AS sc ON sc.city_id = sa.city_id
 WHERE c.customer_id = :customer_id
 """).bindparams(bindparam("customer_id", type_=Integer))
 
@@ -59,8 +64,8 @@ async def customer_exists(db: Database, customer_id: int) -> bool:
 
 
 async def customer_card(db: Database, customer_id: int) -> RowDict | None:
-    """Name, e-mail, address, city, phone and the total paid; None when there is no such
-    customer."""
+    """Name, e-mail, address, city, phone, the total paid, how many rentals, their store; None
+    when there is no such customer."""
     return await fetch_row(db, _CARD, {"customer_id": customer_id})
 
 
