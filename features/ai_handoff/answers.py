@@ -78,6 +78,8 @@ def describe(films: FilmQuery) -> str:
         parts.append(f"matching “{films.text}”")
     if films.feature:
         parts.append(f"with {films.feature}")
+    if films.language:
+        parts.append(f"in {films.language}")
     if films.min_price is not None and films.min_price == films.max_price:
         parts.append(f"at {_price(float(films.min_price))}")
     elif films.max_price is not None:

@@ -91,7 +91,7 @@ def first_move(u: Understanding, offered: frozenset[str]) -> Call | Reply:
         return Call(qualified(CUSTOMERS_PLUGIN, FILM_RENTERS), {"title": u.film})
     if u.film is not None:
         title = u.film
-        if set(u.film_intents) <= {"availability", "price"} and "availability" in u.film_intents:
+        if "availability" in u.film_intents:  # its answer has the price too
             return Call(qualified(STORE_PLUGIN, FILM_AVAILABILITY), {"title": title})
         return Call(qualified(STORE_PLUGIN, FILM_DETAILS), {"title": title})
     if u.films is not None:
@@ -177,7 +177,7 @@ class RulesRouterChat(ComputedToolCaller):
             and data.total == 0
             and films is not None
             and not u.seeks_films
-            and replace(films, text=None, title=None, sort=None) == FilmQuery()
+            and replace(films, text=None, title=None) == FilmQuery()
             and HANDOFF_TO_GENERAL in offered
         ):
             # Words that found nothing, in a question that did not ask for films ("a good snack
@@ -190,7 +190,7 @@ class RulesRouterChat(ComputedToolCaller):
             and films is not None
             and films.text
             and data.total == 0
-            and replace(films, text=None, sort=None) != FilmQuery()
+            and replace(films, text=None) != FilmQuery()
         ):
             # The topic found nothing among the other filters: say so, and show what is there.
             self._relaxed = True

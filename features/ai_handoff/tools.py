@@ -211,7 +211,7 @@ class StoreTools(_Tools):
         description="Find films by any combination of: words to search in titles and "
         "descriptions (a topic, e.g. 'shark'), words that must all be in the title, category, "
         "rating, an actor's full name, a rental rate range, the fewest rental days, a special "
-        "feature, a length range in minutes, streaming now. Sort by "
+        "feature, a language, a length range in minutes, streaming now. Sort by "
         f"{', '.join(SORTS)} (popular: most rented; replacement: the cost of a lost copy); "
         "default best match, then title. Returns the total number of matches and "
         "the first `limit` films.",
@@ -230,6 +230,7 @@ class StoreTools(_Tools):
         max_price: Annotated[float | None, "Highest rental rate in dollars, e.g. 2.99"] = None,
         min_price: Annotated[float | None, "Lowest rental rate in dollars"] = None,
         min_days: Annotated[int | None, "Fewest rental days, e.g. 7 for a week"] = None,
+        language: Annotated[str | None, "A language the film is in, e.g. French"] = None,
         feature: Annotated[
             str | None, f"A special feature: {', '.join(query.SPECIAL_FEATURES)}"
         ] = None,
@@ -249,6 +250,7 @@ class StoreTools(_Tools):
             "min_price": min_price,
             "min_days": min_days,
             "feature": feature,
+            "language": language,
             "min_length": min_length,
             "max_length": max_length,
             "streaming": streaming,
@@ -275,6 +277,7 @@ class StoreTools(_Tools):
                     "min_price": least,
                     "min_days": _length(min_days),
                     "feature": _text(feature),
+                    "language": _text(language),
                     "min_length": _length(min_length),
                     "max_length": _length(max_length),
                     "streaming": streaming,

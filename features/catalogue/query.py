@@ -146,6 +146,7 @@ class Linked:
     stores: tuple[int, ...] = ()  # named by city or country
     staff: tuple[str, ...] = ()  # members of staff, named by either name
     customers: tuple[int, ...] = ()  # named by first and last name (their ids)
+    languages: tuple[str, ...] = ()
     # The question's words that named them (as said, typos included): not a topic. A
     # category's words apart: a category word is one only in some questions.
     naming_words: frozenset[str] = frozenset()
@@ -174,6 +175,8 @@ name_words AS (
     SELECT 'actor', first_name || ' ' || last_name, lower(last_name), 2 FROM actor
     UNION ALL
     SELECT 'category', name, lower(name), 1 FROM category
+    UNION ALL  -- a language ("french films")
+    SELECT 'language', trim(name), lower(trim(name)), 1 FROM language
     UNION ALL  -- a store by its city or its country ("the lethbridge store")
     SELECT 'store', s.store_id::text, lower(place), 1
     FROM store AS s JOIN address AS a USING (address_id) JOIN city AS c USING (city_id)
@@ -189,15 +192,16 @@ pairs AS (
     SELECT nw.kind, nw.name, nw.n_words, nw.w, q.said,
            CASE WHEN edits <= allowed THEN edits
                 WHEN edits <= allowed + 1 AND length(q.w) >= 4
-                     AND nw.kind NOT IN ('staff', 'customer')
+                     AND nw.kind NOT IN ('staff', 'customer', 'language')
                      AND dmetaphone(nw.w) = dmetaphone(q.w) THEN edits END AS distance
     FROM name_words AS nw
     JOIN words AS q ON left(nw.w, 1) = left(q.w, 1) AND abs(length(nw.w) - length(q.w)) <= 2
     CROSS JOIN LATERAL (
         SELECT levenshtein_less_equal(nw.w, q.w, 3) AS edits,
-               -- staff's first names are short everyday words ("mike", "make"): exact only
-               -- and a category by one edit ("actors" is not Action)
-               CASE WHEN nw.kind IN ('staff', 'customer') THEN 0
+               -- Exact only for names that are short everyday words (staff: "mike" is not
+               -- "make"), customers, and languages ("france" is not French); a category by
+               -- one edit at most ("actors" is not Action).
+               CASE WHEN nw.kind IN ('staff', 'customer', 'language') THEN 0
                     WHEN nw.kind = 'category' AND length(nw.w) >= 4 THEN 1
                     WHEN length(nw.w) >= 6 THEN 2
                     WHEN length(nw.w) >= 4 THEN 1 ELSE 0 END AS allowed
@@ -286,6 +290,9 @@ hits AS (
       AND (:min_price IS NULL OR f.rental_rate >= :min_price)
       AND (:min_days IS NULL OR f.rental_duration >= :min_days)
       AND (:feature IS NULL OR lower(:feature) = ANY (SELECT lower(unnest(f.special_features))))
+      AND (:language IS NULL OR EXISTS (
+            SELECT FROM language AS l
+            WHERE l.language_id = f.language_id AND lower(trim(l.name)) = lower(:language)))
       AND (:min_length IS NULL OR f.length >= :min_length)
       AND (:max_length IS NULL OR f.length <= :max_length)
       AND (:streaming IS NULL OR f.streaming_available = :streaming)
@@ -315,6 +322,7 @@ LIMIT :limit
     bindparam("min_price", type_=Numeric()),
     bindparam("min_days", type_=Integer),
     bindparam("feature", type_=String),
+    bindparam("language", type_=String),
     bindparam("min_length", type_=Integer),
     bindparam("max_length", type_=Integer),
     bindparam("streaming", type_=Boolean),
@@ -332,6 +340,7 @@ FILM_FILTERS = (
     "min_price",
     "min_days",
     "feature",
+    "language",
     "min_length",
     "max_length",
     "streaming",
@@ -413,7 +422,7 @@ async def link(db: Database, question: str, common: frozenset[str] = frozenset()
             actors = []
         elif actors[0]["distance"] < films[0]["distance"]:
             films = []
-    others = [r for r in whole if r["kind"] in ("store", "staff", "customer")]
+    others = [r for r in whole if r["kind"] in ("store", "staff", "customer", "language")]
     return Linked(
         films=tuple(r["name"] for r in films),
         actors=tuple(r["name"] for r in actors),
@@ -426,6 +435,7 @@ async def link(db: Database, question: str, common: frozenset[str] = frozenset()
         stores=tuple(dict.fromkeys(int(r["name"]) for r in whole if r["kind"] == "store")),
         staff=tuple(r["name"] for r in whole if r["kind"] == "staff"),
         customers=tuple(int(r["name"]) for r in whole if r["kind"] == "customer"),
+        languages=tuple(r["name"] for r in whole if r["kind"] == "language"),
         naming_words=frozenset(w for r in (*films, *actors, *others) for w in r["said"]),
         category_words=frozenset(w for r in whole if r["kind"] == "category" for w in r["said"]),
     )

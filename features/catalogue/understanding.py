@@ -66,8 +66,8 @@ _REFERS_BACK = re.compile(
     r"\b(it|its|it's|that|this|those|these|them|they|the film|the movie|same|one|ones)\b"
 )
 _ASKS_FOR_FILMS = re.compile(
-    r"\b(do you (?:have|carry|stock|sell)|have you got|got any|any|anything|looking for|"
-    r"recommend|suggest|something|show me|list|find|search)\b"
+    r"\b(do you (?:have|carry|stock|sell)|have you got|got any|looking for|"
+    r"recommend|suggest|show me|list|find|search)\b"
 )
 _PERSON_BACK = re.compile(r"\b(she|her|hers|he|him|his|they|them|their)\b")
 _CONTINUES = re.compile(
@@ -145,6 +145,7 @@ class FilmQuery:
     min_price: Decimal | None = None
     min_days: int | None = None
     feature: str | None = None
+    language: str | None = None
     min_length: int | None = None
     max_length: int | None = None
     streaming: bool | None = None
@@ -219,10 +220,11 @@ def _rating(text: str) -> str | None:
     return None
 
 
-def _bounds(text: str) -> tuple[Decimal | None, int | None, int | None]:
-    """(max price, min length, max length) from "under $2", "over 2 hours", "less than 90
+def _bounds(text: str) -> tuple[Decimal | None, Decimal | None, int | None, int | None]:
+    """(max price, min price, min length, max length) from "under $2", "over 2 hours", "less than 90
     minutes"; a bare number is a price up to 5, minutes from 30."""
     max_price: Decimal | None = None
+    min_price: Decimal | None = None
     min_length: int | None = None
     max_length: int | None = None
     for match in _BOUND.finditer(text):
@@ -247,13 +249,15 @@ def _bounds(text: str) -> tuple[Decimal | None, int | None, int | None]:
         if price is not None:
             if is_max:
                 max_price = price - Decimal("0.01") if strict else price
+            else:
+                min_price = price + Decimal("0.01") if strict else price
             continue
         minutes = round(value)
         if is_max:
             max_length = minutes - 1 if strict else minutes
         else:
             min_length = minutes + 1 if strict else minutes
-    return max_price, min_length, max_length
+    return max_price, min_price, min_length, max_length
 
 
 def _category(linked: Linked, text: str) -> str | None:
@@ -278,14 +282,15 @@ def _store(text: str) -> int | None:
     return _STORE_ORDINALS.get(match.group(2))
 
 
+# Words that say what a film is about: a search for it is asked for ("a movie about a shark").
+_ABOUT = re.compile(r"\b(about|featuring|involving|set in|in which)\b")
 _FEATURES = re.compile(
     r"\b(trailers?|commentar(?:y|ies)|deleted scenes?|behind[- ]the[- ]scenes)\b"
 )
 _FEATURE_NAMES = {name.lower(): name for name in SPECIAL_FEATURES}
 # "for 4.99", "at $2.99": one rental rate.
-_EXACT_PRICE = re.compile(
-    r"\b(?:for|at|costs?|priced at)\s+(?:\$?(\d{1,2}\.\d\d)\b|(\d{1,2})\s*(?:cents?|c)\b)"
-)
+# "for 4.99", "that are $2.99 to rent", "for 99 cents": one rental rate (a bound says "under").
+_EXACT_PRICE = re.compile(r"\$?\b(\d\.\d\d)\b|\b(\d{1,2})\s*(?:cents?|c)\b")
 # "for a week", "for a whole week", "for 5 days": the fewest rental days.
 _DAYS = re.compile(r"\bfor (a|one|two|\d{1,2})? ?(?:whole |full |entire )?(weeks?|days?)\b")
 
@@ -404,7 +409,7 @@ def understand(
     best, nearness = ranked[0] if ranked else ("general", 0.0)
     topic = words.topic(index, best, text)
 
-    if BY_NAME[best].reply and nearness >= _SURE:
+    if BY_NAME[best].reply and nearness >= _WEAK:
         return replace(base, intent=best)  # "whats jon stephens password"
     customer = _CUSTOMER.search(text)
     catalogue_named = bool(linked.films or linked.actors or linked.categories)
@@ -453,9 +458,8 @@ def understand(
         streaming=True if _STREAMING.search(text) else None,
         sort=next((name for name, pattern in SORTS if pattern.search(text)), None),
     )
-    max_price, min_length, max_length = _bounds(text)
-    min_price = None
-    if exact := _EXACT_PRICE.search(text):
+    max_price, min_price, min_length, max_length = _bounds(text)
+    if max_price is None and min_price is None and (exact := _EXACT_PRICE.search(text)):
         dollars, cents = exact.groups()
         min_price = max_price = Decimal(dollars) if dollars else Decimal(cents) / 100
     query = replace(
@@ -464,6 +468,7 @@ def understand(
         min_price=min_price,
         min_days=_days(text),
         feature=_feature(text),
+        language=linked.languages[0] if linked.languages else None,
         min_length=min_length,
         max_length=max_length,
     )
@@ -473,7 +478,7 @@ def understand(
     # Asks for films outright: a search that finds nothing is then a no; otherwise the words
     # were not placed in the catalogue, and the question is the general agent's.
     seeks = (
-        bool(_ASKS_FOR_FILMS.search(text) or _TOPIC_MARKER.search(text))
+        bool(_ASKS_FOR_FILMS.search(text) or _ABOUT.search(text))
         or narrowed
         or best in {"availability", "price"}
     )
