@@ -468,7 +468,9 @@ def understand(
         min_price=min_price,
         min_days=_days(text),
         feature=_feature(text),
-        language=linked.languages[0] if linked.languages else None,
+        # A language is a film's only next to a film word ("french films", not "say thank
+        # you in japanese").
+        language=linked.languages[0] if linked.languages and _FILM_WORDS.search(text) else None,
         min_length=min_length,
         max_length=max_length,
     )
