@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
 from devenv.database import provisioned_database
@@ -68,6 +69,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 DOCS_URL, REDOC_URL, OAUTH2_REDIRECT_URL = "/docs", "/redoc", "/docs/oauth2-redirect"
 
 
+def operation_id(route: APIRoute) -> str:
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
 def create_app(settings: Settings | None = None, dev: DevSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     if problems := production_problems(settings):
@@ -89,6 +94,9 @@ def create_app(settings: Settings | None = None, dev: DevSettings | None = None)
         # every request; none is configured here (structlog lines are our telemetry), and the
         # look-ups cost more than our access line.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # Operation ids a generated client can call by name ("films-list_films"), stable while
+        # the handler keeps its name: FastAPI's default appends the path and method.
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.ai_slots = AISlots(settings.ai_max_concurrent)
