@@ -1,13 +1,6 @@
-from typing import Annotated
+from pydantic import BaseModel, ConfigDict, Field
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-
-from shared.ai.conversation import History
-
-QUESTION_MAX_CHARS = 2000
-QuestionText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=QUESTION_MAX_CHARS)
-]
+from shared.ai.conversation import QUESTION_MAX_CHARS, History, Question
 
 
 class AskRequest(BaseModel):
@@ -29,7 +22,7 @@ class AskRequest(BaseModel):
         },
     )
 
-    question: QuestionText = Field(description=f"Your question, 1..{QUESTION_MAX_CHARS} chars.")
+    question: Question = Field(description=f"Your question, 1..{QUESTION_MAX_CHARS} chars.")
     history: History
 
 

@@ -9,9 +9,9 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from features.ai_ask import handler
-from features.ai_ask.dtos import QUESTION_MAX_CHARS, AskRequest, QuestionText
+from features.ai_ask.dtos import AskRequest
 from shared.ai.calls import ChatStream
-from shared.ai.conversation import Turn
+from shared.ai.conversation import QUESTION_MAX_CHARS, Question, Turn
 from shared.ai.kernel import AIRuntime, get_ai
 from shared.database import Database, DatabaseDep
 from shared.http import sse
@@ -21,8 +21,8 @@ from shared.settings import Settings, SettingsDep
 router = APIRouter(prefix="/ai", tags=["ai"])
 
 
-Question = Annotated[
-    QuestionText, Query(description=f"Your question, 1..{QUESTION_MAX_CHARS} characters.")
+QuestionQuery = Annotated[
+    Question, Query(description=f"Your question, 1..{QUESTION_MAX_CHARS} characters, no NUL.")
 ]
 HistoryJson = Annotated[
     str | None,
@@ -41,7 +41,7 @@ def _history_of(raw: str | None) -> list[Turn]:
         return []
     try:
         turns = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
         error = {"type": "json_invalid", "msg": "history must be a JSON array of messages"}
         raise RequestValidationError([{**error, "loc": ("query", "history")}]) from None
     try:
@@ -96,7 +96,7 @@ _ASK_DESCRIPTION = (
     responses=_ASK_RESPONSES,
 )
 async def ask(
-    question: Question,
+    question: QuestionQuery,
     request: Request,
     ai: Annotated[AIRuntime, Depends(get_ai)],
     db: DatabaseDep,

@@ -151,9 +151,17 @@ def film_details(u: Understanding, data: FilmFacts) -> str:
         elif intent == "about":
             said.append(f"{title}: {data.description}.")
         elif intent == "length":
-            said.append(f"{title} runs {data.length} minutes.")
+            said.append(
+                f"{title} runs {data.length} minutes."
+                if data.length
+                else f"We have no length on record for {title}."
+            )
         elif intent == "year":
-            said.append(f"{title} came out in {data.release_year}.")
+            said.append(
+                f"{title} came out in {data.release_year}."
+                if data.release_year
+                else f"We have no release year on record for {title}."
+            )
         elif intent == "rating":
             rating = data.rating
             said.append(
@@ -188,7 +196,7 @@ def film_details(u: Understanding, data: FilmFacts) -> str:
                 else f"{title} has no category."
             )
     facts = [data.rating or "not rated", data.category or "no category"]
-    facts += [f"{data.release_year}", f"{data.length} min"]
+    facts += [str(data.release_year or ""), f"{data.length} min" if data.length else ""]
     summary = f"({title}: {', '.join(f for f in facts if f)}, {_price(data.rental_rate)}"
     summary += ", streams now)" if data.streaming else ")"
     return " ".join(dict.fromkeys(said)) + " " + summary
@@ -374,9 +382,3 @@ def totals(data: Totals) -> str:
 def namesakes(names: tuple[str, ...]) -> str:
     listed = ", ".join(_name(n) for n in names)
     return f"Which one do you mean? Our actors with that name: {listed}."
-
-
-WHAT_I_CAN_DO = (
-    "I can look up our films: a title's price, copies in each store, story, cast, length or "
-    "rating; films by category, rating, actor, price or length; or a topic, like “a shark”."
-)

@@ -1,8 +1,8 @@
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
-from shared.ai.conversation import History
+from shared.ai.conversation import QUESTION_MAX_CHARS, History, Question
 from shared.models import Money
 
 Agent = Literal["search", "general"]
@@ -26,12 +26,10 @@ class HandoffRequest(BaseModel):
         },
     )
 
-    question: Annotated[
-        str,
-        StringConstraints(
-            strip_whitespace=True, min_length=1, max_length=2000, pattern=r"^[^\x00]*$"
-        ),
-    ] = Field(description="A question for the store's assistant, 1..2000 characters, no NUL.")
+    question: Question = Field(
+        description=f"A question for the store's assistant, 1..{QUESTION_MAX_CHARS} characters, "
+        "no NUL."
+    )
     history: History
 
 

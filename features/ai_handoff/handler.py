@@ -65,7 +65,8 @@ def _agents(
     else:
         search_kernel.add_service(
             RulesRouterChat(
-                ai_model_id="rules-router", read_question=partial(read_conversation, db)
+                ai_model_id="rules-router",
+                read_question=partial(read_conversation, db, staff=staff),
             )
         )
     search_kernel.add_plugin(StoreTools(db, record), plugin_name=STORE_PLUGIN)

@@ -65,8 +65,10 @@ async def _events(run: handler.HandoffRun) -> AsyncIterator[bytes]:
     summary="Ask the store's assistant: store questions are answered from the database, "
     "others by the general agent; JSON, or SSE with Accept: text/event-stream",
     description="A SearchAgent with database tools (a film's details and cast, availability, "
-    "films by text, category, rating, actor, price, length or streaming, the categories, the "
-    "top actors, the rental terms, and, with the admin bearer token, a customer's rentals) "
+    "films by text, category, rating, actor, price, rental days, feature, language, length or "
+    "streaming, the categories, the top actors, the rental terms, the stores, staff and "
+    "totals, and, with the admin bearer token, a customer's card and rentals and who has a "
+    "film out) "
     "answers store questions and hands anything else to a GeneralAgent (Semantic Kernel's "
     "HandoffOrchestration). Without a tool-calling model, a deterministic rules router plays "
     "the SearchAgent's model. With `Accept: text/event-stream` the answer is streamed: "

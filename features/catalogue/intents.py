@@ -4,14 +4,15 @@ own words (the catalogue's names taken out), by stems from PostgreSQL's English 
 weights that favour the words few intents share (see `IntentIndex`).
 
 Adding a capability is one entry here, with its answer in answers.py and its tool call in
-rules_router.py: no phrasing is matched by a pattern of its own.
+rules_router.py: what is asked is never matched by a pattern of its own (patterns read only
+the slots: bounds, ratings, orders, pronouns).
 """
 
 import difflib
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 IntentName = Literal[
@@ -588,6 +589,8 @@ class IntentIndex:
     vocabulary: dict[IntentName, frozenset[str]]  # each intent's stems
     shared_by: dict[str, int]  # how many intents' phrasings have a stem
     word_stems: dict[str, str]  # the examples' words, and their stems
+    # Typos looked up so far (difflib is slow): the same words come again and again.
+    _typos: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, word_stems: dict[str, str]) -> "IntentIndex":
@@ -639,6 +642,13 @@ class IntentIndex:
 
     def misspelt(self, word: str) -> str | None:
         """The examples' word that `word` is a typo of ("languge": "language"), if any."""
+        if word not in self._typos:
+            if len(self._typos) >= _TYPOS_KEPT:  # bounded: words are the users' to choose
+                self._typos.clear()
+            self._typos[word] = self._typo_of(word)
+        return self._typos[word]
+
+    def _typo_of(self, word: str) -> str | None:
         if word in self.word_stems:
             return None
         if len(word) > 3 and word.endswith("s") and word[:-1] in self.word_stems:
@@ -655,6 +665,7 @@ class IntentIndex:
 # How alike (difflib's ratio) a word must be to an example's word to be taken for its typo.
 _TYPO_CUTOFF = 0.85
 _TYPO_MIN_LETTERS = 5
+_TYPOS_KEPT = 10_000
 
 
 def example_words() -> list[str]:

@@ -27,6 +27,7 @@ from features.catalogue.intents import (
 )
 from features.catalogue.query import (
     CATEGORY_SYNONYMS,
+    LIST_LIMIT,
     SPECIAL_FEATURES,
     WORD,
     Linked,
@@ -52,7 +53,7 @@ _FILM_WORDS = re.compile(
 _RATING = re.compile(
     r"\b(?:rated\s+|rating\s+(?:of\s+)?)?(nc-?17|pg-?13|pg|g|r)\b(?:[-\s]?rated)?", re.IGNORECASE
 )
-_FILM_NOUN = re.compile(r"(films?|movies?|dvds?|flicks?)\b")
+_FILM_NOUN = re.compile(r"(films?|movies?|dvds?|flicks?)\b", re.IGNORECASE)
 _CUSTOMER = re.compile(r"\bcustomer\s*(?:#|no\.?|number|id)?\s*(\d{1,12})\b")
 _STREAMING = re.compile(r"\b(stream(?:ing|able|ed)?|watch (?:it )?online|online)\b")
 _STORE = re.compile(
@@ -150,7 +151,7 @@ class FilmQuery:
     max_length: int | None = None
     streaming: bool | None = None
     sort: Sort | None = None
-    limit: int = 10
+    limit: int = LIST_LIMIT
 
     def arguments(self) -> dict[str, object]:
         return {
@@ -445,6 +446,7 @@ def understand(
         # about the film; else the actor's films.)
         if unheld:
             return replace(base, intent=best, film=film)
+        base = replace(base, store_id=linked.stores[0] if linked.stores else _store(text))
         weakly_asked = not asked_of_film or of_film[0][1] < _WEAK
         if weakly_asked and continues and previous and previous.film_intents:
             asked_of_film = previous.film_intents  # "and in ARMY FLINTSTONES?", "and for X?"
@@ -566,27 +568,36 @@ def understand(
     return replace(base, intent=best, store_id=store_id, count=count)
 
 
-async def read(db: Database, question: str, context: Context | None = None) -> Understanding:
-    """Link the question to the catalogue, stem what is left, then read it."""
+async def read(
+    db: Database, question: str, context: Context | None = None, *, staff: bool = False
+) -> Understanding:
+    """Link the question to the catalogue, stem what is left, then read it. Customers' names
+    are linked for staff only: a guest's question must not tell a customer's name from
+    another."""
     index = await intent_index(db)
-    linked = await link(db, question, frozenset(index.word_stems))
-    words = await _words(db, normalised(question), linked, index)
+    linked = await link(db, question[:QUESTION_READ_CHARS], frozenset(index.word_stems))
+    if not staff:
+        linked = replace(linked, customers=())
+    words = await _words(db, normalised(question[:QUESTION_READ_CHARS]), linked, index)
     return understand(question, linked, words, index, context or Context())
 
 
 async def read_conversation(
-    db: Database, turns: list[tuple[str, str]], question: str
+    db: Database, turns: list[tuple[str, str]], question: str, *, staff: bool = False
 ) -> Understanding:
     """Read `question` after `turns` (each an earlier question and its answer, oldest first):
     the last few earlier questions are read again, each in the light of the one before."""
     context = Context()
     for asked, answered in turns[-_TURNS_READ_AGAIN:]:
-        previous = await read(db, asked, context)
+        previous = await read(db, asked, context, staff=staff)
         named = tuple(await titles_in(db, answered))
         context = Context(previous=previous, films=named or context.films)
-    return await read(db, question, context)
+    return await read(db, question, context, staff=staff)
 
 
+# How much of a question is read: a question is at most 2000 characters, an earlier one sent
+# back may be 4000; words past this say nothing a follow-up needs, and each costs a typo check.
+QUESTION_READ_CHARS = 600
 # Earlier questions read again for a follow-up: enough for "dramas" -> "rated R" -> "under an
 # hour" -> "the cheapest of those".
 _TURNS_READ_AGAIN = 3

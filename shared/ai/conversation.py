@@ -11,6 +11,14 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from semantic_kernel.contents import AuthorRole, ChatMessageContent
 
+QUESTION_MAX_CHARS = 2000
+# A question, as every AI endpoint takes it: trimmed, 1..2000 characters, no NUL.
+Question = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=QUESTION_MAX_CHARS, pattern=r"^[^\x00]*$"
+    ),
+]
 HISTORY_MAX_MESSAGES = 20
 HISTORY_MAX_CHARS = 4000  # a message's
 HISTORY_MAX_TOTAL_CHARS = 24000

@@ -107,8 +107,11 @@ function when(iso) {
 // -- staff sign-in -----------------------------------------------------------------------------
 
 function setSignedIn(signedIn, newToken) {
+  const wasSignedIn = sessionStorage.getItem(TOKEN_KEY) !== null;
   if (signedIn && newToken) sessionStorage.setItem(TOKEN_KEY, newToken);
   if (!signedIn) sessionStorage.removeItem(TOKEN_KEY);
+  // Staff's answers may hold customers' data: a guest neither sees them nor sends them back.
+  if (!signedIn && wasSignedIn) $("new-chat").click();
   $("signed-in").hidden = !signedIn;
   $("signed-out").hidden = signedIn;
   $("rentals-panel").hidden = !signedIn; // a customer's rentals are for staff only
@@ -522,7 +525,7 @@ const chat = { exchanges: [], controller: null, following: true };
 
 const AGENTS = { search: "the store", general: "the general assistant" };
 // What the store looked in, in a customer's words (never the tools' internal names).
-const LOOKED_IN = { customer_rentals: "customer records" };
+const LOOKED_IN = { customer_rentals: "customer records", film_renters: "customer records" };
 
 function finished(result) {
   return Boolean(result) && typeof result.answer === "string" &&

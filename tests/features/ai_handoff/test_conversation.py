@@ -161,7 +161,11 @@ async def test_a_bad_history_is_a_clear_422(
 
 @pytest.mark.parametrize(
     ("raw", "problem"),
-    [("[{", "json_invalid"), ('[{"role": "robot", "content": "x"}]', "literal_error")],
+    [
+        ("[{", "json_invalid"),
+        ("[" * 5000, "json_invalid"),  # nested past the parser's depth: a 422, not a 500
+        ('[{"role": "robot", "content": "x"}]', "literal_error"),
+    ],
 )
 async def test_a_bad_history_in_the_query_is_a_clear_422(
     client: httpx.AsyncClient, local_model: FakeChat, raw: str, problem: str

@@ -200,9 +200,27 @@ def test_words_carry_their_catalogue_forms(question: str, forms: set[str]) -> No
 
 async def test_a_customer_named_by_name_is_found_for_staff_only(database: Database) -> None:
     # Customer 5 of Pagila is ELIZABETH BROWN; named exactly, in any case.
-    understood = await read_question(database, "what has elizabeth brown rented lately?")
+    understood = await read_question(
+        database, "what has elizabeth brown rented lately?", staff=True
+    )
 
     assert first_move(understood, STAFF) == Call(
         qualified(CUSTOMERS_PLUGIN, CUSTOMER_RENTALS), {"customer_id": 5}
     )
     assert first_move(understood, GUEST) == Reply(answers.STAFF_ONLY)
+
+
+async def test_a_guests_question_cannot_tell_a_customers_name_from_another(
+    database: Database,
+) -> None:
+    customer = await read_question(database, "is elizabeth brown nice")
+    nobody = await read_question(database, "is elizabeth qwertyuiop nice")
+
+    # The same reading whether or not the name is a customer's: nothing to learn from it.
+    assert (customer.intent, customer.customer_id) == (nobody.intent, nobody.customer_id)
+
+
+async def test_a_store_named_in_a_stock_question_is_read(database: Database) -> None:
+    understood = await read_question(database, "is academy dinosaur in stock at store 2")
+
+    assert (understood.film, understood.store_id) == ("ACADEMY DINOSAUR", 2)

@@ -99,7 +99,7 @@ async def test_docs_work_offline_authorise_and_run_a_request(
     await expect(tab.locator(".auth-btn-wrapper button", has_text="Logout")).to_be_visible()
     await tab.click(".auth-btn-wrapper button.btn-done")
 
-    operation = tab.locator("#operations-rentals-return_rental_rentals__rental_id__return_put")
+    operation = tab.locator("#operations-rentals-rentals-return_rental")
     await operation.locator(".opblock-summary").click()
     await operation.locator("button.try-out__btn").click()
     await operation.locator("input[placeholder='rental_id']").fill("1")
