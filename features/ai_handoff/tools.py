@@ -476,8 +476,7 @@ class CustomerTools(_Tools):
                     name=f"{row['first_name']} {row['last_name']}".title(),
                     email=row["email"],
                     store_id=row["store_id"],
-                    rented=row["rental_date"].date().isoformat(),
-                    returned=row["return_date"].date().isoformat() if row["return_date"] else None,
+                    **_rental(row).model_dump(exclude={"title"}),
                 )
                 for row in rows
             ]

@@ -5,7 +5,7 @@ is no such customer); the store assistant's staff-only tool reads a customer's c
 contact, what they have paid) and their rentals.
 """
 
-from sqlalchemy import Integer, String, bindparam, exists, select, text
+from sqlalchemy import Boolean, Integer, String, bindparam, exists, select, text
 from sqlmodel import col
 
 from shared.database import Database, RowDict, fetch_row, fetch_rows
@@ -35,27 +35,23 @@ JOIN city AS sc ON sc.city_id = sa.city_id
 WHERE c.customer_id = :customer_id
 """).bindparams(bindparam("customer_id", type_=Integer))
 
-_RECENT_RENTALS = text("""
+# A customer's rentals with their films, newest first: all, or those not returned (out now).
+_RENTALS = text("""
 SELECT r.rental_id, r.rental_date, r.return_date, f.film_id, f.title,
        f.rating::text AS rating, f.rental_rate
 FROM rental AS r
 JOIN inventory AS i USING (inventory_id)
 JOIN film AS f USING (film_id)
-WHERE r.customer_id = :customer_id
+WHERE r.customer_id = :customer_id AND (NOT :out_only OR r.return_date IS NULL)
 ORDER BY r.rental_date DESC, r.rental_id DESC
 LIMIT :limit
-""").bindparams(bindparam("customer_id", type_=Integer), bindparam("limit", type_=Integer))
-
-# What a customer has out now (not returned), newest first.
-_OUT_NOW = text("""
-SELECT r.rental_id, r.rental_date, r.return_date, f.film_id, f.title,
-       f.rating::text AS rating, f.rental_rate
-FROM rental AS r
-JOIN inventory AS i USING (inventory_id)
-JOIN film AS f USING (film_id)
-WHERE r.customer_id = :customer_id AND r.return_date IS NULL
-ORDER BY r.rental_date DESC, r.rental_id DESC
-""").bindparams(bindparam("customer_id", type_=Integer))
+""").bindparams(
+    bindparam("customer_id", type_=Integer),
+    bindparam("out_only", type_=Boolean),
+    bindparam("limit", type_=Integer),
+)
+# Copies one customer has out at once: more than any customer keeps.
+OUT_NOW_LIMIT = 50
 
 
 async def customer_exists(db: Database, customer_id: int) -> bool:
@@ -71,13 +67,14 @@ async def customer_card(db: Database, customer_id: int) -> RowDict | None:
 
 async def recent_rentals(db: Database, customer_id: int) -> list[RowDict]:
     """The customer's last `RECENT_RENTALS_LIMIT` rentals with their films, newest first."""
-    params = {"customer_id": customer_id, "limit": RECENT_RENTALS_LIMIT}
-    return await fetch_rows(db, _RECENT_RENTALS, params)
+    params = {"customer_id": customer_id, "out_only": False, "limit": RECENT_RENTALS_LIMIT}
+    return await fetch_rows(db, _RENTALS, params)
 
 
 async def out_now(db: Database, customer_id: int) -> list[RowDict]:
-    """The customer's rentals not yet returned, newest first."""
-    return await fetch_rows(db, _OUT_NOW, {"customer_id": customer_id})
+    """The customer's rentals not yet returned, newest first (at most OUT_NOW_LIMIT)."""
+    params = {"customer_id": customer_id, "out_only": True, "limit": OUT_NOW_LIMIT}
+    return await fetch_rows(db, _RENTALS, params)
 
 
 # Who has a film's copies: those out now first, then the latest rentals (staff only).
