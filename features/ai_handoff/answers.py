@@ -353,7 +353,7 @@ def stores(u: Understanding, data: Stores) -> str:
     else:
         lines = [
             f"{_upper_first(_store_name(s))}: {s.address}, {s.district}, {s.city}, "
-            f"{s.country} (phone {s.phone}), managed by {s.manager}"
+            f"{s.country}{f' (phone {s.phone})' if s.phone else ''}, managed by {s.manager}"
             for s in shown
         ]
     return lead + "; ".join(lines) + "."
