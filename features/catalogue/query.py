@@ -1,5 +1,7 @@
 """The catalogue as the assistants read it: what a question names (the linker), a film's
-details and availability by title, films by any filters, the categories, the top actors.
+details and availability by title, films by any filters, the categories, the top actors, the
+rental terms, words' stems (for the choice of intent), and the titles a text names (for
+follow-ups).
 
 Used by the store assistant's tools and by /ai/ask's grounding. Each call is one read on a
 pooled connection, released at once, so no connection is held while a model thinks. The
@@ -129,10 +131,6 @@ def word_forms(question: str) -> dict[str, str]:
         for form in forms:
             found.setdefault(form, word)
     return found
-
-
-def words_of(question: str) -> list[str]:
-    return list(word_forms(question))
 
 
 @dataclass(frozen=True)

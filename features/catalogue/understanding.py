@@ -289,7 +289,6 @@ _FEATURES = re.compile(
     r"\b(trailers?|commentar(?:y|ies)|deleted scenes?|behind[- ]the[- ]scenes)\b"
 )
 _FEATURE_NAMES = {name.lower(): name for name in SPECIAL_FEATURES}
-# "for 4.99", "at $2.99": one rental rate.
 # "for 4.99", "that are $2.99 to rent", "for 99 cents": one rental rate (a bound says "under").
 _EXACT_PRICE = re.compile(r"\$?\b(\d\.\d\d)\b|\b(\d{1,2})\s*(?:cents?|c)\b")
 # "for a week", "for a whole week", "for 5 days": the fewest rental days.
@@ -318,10 +317,10 @@ def _days(text: str) -> int | None:
 
 # Words that make the rest of a question a topic ("a movie about a shark"), not a title.
 _TOPIC_MARKER = re.compile(r"\b(about|with an?|featuring|involving|where|in which|set in)\b")
-# The slots read off a question by pattern: their words are no topic.
-# How many are asked for ("name three", "a few"): no topic.
+# How many are asked for ("name three", "a few"), and units: no topic.
 _COUNTS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|few|couple)\b")
 _UNITS = re.compile(r"\b(minutes?|mins?|hours?|hrs?|dollars?|bucks?|cents?)\b")
+# The slots read off a question by pattern: their words are no topic.
 _SLOT_PATTERNS = (
     _RATING, _STREAMING, _STORE, _HOW_MANY, _BOUND, _UNITS, _COUNTS, _CUSTOMER, _FEATURES,
     _EXACT_PRICE,

@@ -23,7 +23,7 @@ from features.ai_handoff.tools import (
     TOP_ACTORS,
     qualified,
 )
-from features.catalogue.query import words_of
+from features.catalogue.query import word_forms
 from features.catalogue.understanding import read as read_question
 from shared.database import Database
 
@@ -192,7 +192,7 @@ async def test_customer_rentals_are_for_staff(database: Database) -> None:
     ],
 )
 def test_words_carry_their_catalogue_forms(question: str, forms: set[str]) -> None:
-    words = words_of(question)
+    words = list(word_forms(question))
 
     assert forms <= set(words)
     assert len(words) == len(set(words))
