@@ -115,6 +115,10 @@ migrate *ARGS: (setup "--only main")
 db-reset *ARGS: (setup "--only main")
     poetry run python -m devenv reset "$@"
 
+# Set a member of staff's password (Pagila's staff: Mike, Jon; their sample password is 12345): asked twice, or one line on standard input
+staff-password USERNAME: (setup "--only main")
+    poetry run python -m devenv password "$1"
+
 # Stop the embedded PostgreSQL (e.g. left running by a server that was killed); refused while a server of this clone uses it
 db-stop: (setup "--only main")
     poetry run python -m devenv stop

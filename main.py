@@ -32,6 +32,7 @@ from shared.http.body_limit import BodyLimitMiddleware
 from shared.http.docs_security import DocsSecurityMiddleware
 from shared.http.errors import APP_RESPONSES, install_error_handlers
 from shared.observability import RequestContextMiddleware, configure_logging
+from shared.security.tokens import TokenKeys
 from shared.settings import (
     Settings,
     cors_origins,
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, dev: DevSettings | None = None)
     )
     app.state.settings = settings
     app.state.ai_slots = AISlots(settings.ai_max_concurrent)
+    app.state.token_keys = TokenKeys(settings)
     app.state.dev_settings = dev or DevSettings()
     install_error_handlers(app)
     if origins := cors_origins(settings):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import httpx
 from sqlalchemy import text
 
+from bench import UNMETERED
 from devenv.settings import get_dev_settings
 from main import create_app
 from shared.database import Database
@@ -79,7 +80,7 @@ def judge(answer: str, titles: set[str], known: set[str]) -> tuple[list[str], bo
 
 
 async def run(log_level: str) -> str:
-    settings = get_settings().model_copy(update={"log_level": log_level})
+    settings = get_settings().model_copy(update={"log_level": log_level, **UNMETERED})
     app = create_app(settings, get_dev_settings())
     phases = [Phase("model alone (ASK_GROUNDING=false)"), Phase("grounded (ASK_GROUNDING=true)")]
     async with app.router.lifespan_context(app):

@@ -7,6 +7,10 @@ answer: valid (200 and the response schema), grounded (title, rating and `recomm
 what this script reads from the database and the rule), faithfulness (the slice's deterministic
 score of the prose against the film's facts), latency, and retries (the handler's
 `summary.invalid_model_output` warnings). A benchmark, not a test: it reports, it does not fail.
+
+It runs with the summary cache off (AI_SUMMARY_CACHE=false, whatever the environment says):
+every request reaches the model, so it measures the model, never a summary kept from before,
+and it keeps none.
 """
 
 import argparse
@@ -27,6 +31,7 @@ from sqlalchemy import select
 from sqlmodel import col
 from structlog.types import EventDict
 
+from bench import UNMETERED
 from devenv.settings import get_dev_settings
 from features.ai_summary import query
 from features.ai_summary.dtos import (
@@ -124,7 +129,10 @@ def _report(outcomes: list[Outcome], retries: int, db_facts: dict[int, FilmFacts
 
 
 async def run(count: int | None, seed: int, log_level: str, out: Path | None) -> str:
-    settings = get_settings().model_copy(update={"log_level": log_level})
+    # The model, not the cache: every request is generated anew, and none is stored.
+    settings = get_settings().model_copy(
+        update={"log_level": log_level, "ai_summary_cache": False, **UNMETERED}
+    )
     app = create_app(settings, get_dev_settings())
     retries = 0
 

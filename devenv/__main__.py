@@ -5,14 +5,20 @@ python -m devenv restore   # Pagila only, no migrations (`just migrate` runs ale
 python -m devenv reset     # drop the database and prepare it again: asks first (--yes: don't);
                            # a DATABASE_URL on another machine only with --remote
 python -m devenv stop      # stop the embedded PostgreSQL, unless a server still uses it
+python -m devenv password USERNAME
+                           # set a member of staff's password (asked twice on a terminal,
+                           # else one line of standard input)
 """
 
 import argparse
 import asyncio
+import getpass
 import sys
 
 import structlog
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from devenv import pagila
 from devenv.database import (
@@ -31,6 +37,8 @@ from devenv.database import (
 from devenv.embedded_postgres import EmbeddedPostgresError
 from devenv.pagila import PagilaError
 from devenv.settings import DevSettings, get_dev_settings
+from features.auth import passwords
+from features.auth import query as staff_accounts
 from shared.observability import configure_logging
 from shared.settings import Settings, get_settings
 
@@ -56,6 +64,50 @@ async def _run(action: str, settings: Settings, dev: DevSettings) -> None:
                     await conn.close()
         else:
             await prepare(url, dev, role_timeout)
+
+
+# Long enough that Pagila's sample password (12345) cannot be kept.
+MIN_PASSWORD_CHARS = 8
+
+
+def _read_new_password(username: str) -> str | None:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    password = getpass.getpass(f"New password for {username}: ")
+    if getpass.getpass("Again: ") != password:
+        print("password: the two differ; nothing changed", file=sys.stderr)
+        return None
+    return password
+
+
+async def _set_password(username: str, password: str, settings: Settings, dev: DevSettings) -> bool:
+    async with database_url_async(settings, dev) as app_url:
+        engine = create_async_engine(direct_url(app_url, settings, dev))
+        try:
+            async with AsyncSession(engine) as session:
+                found = await staff_accounts.set_password(
+                    session, username, passwords.hash_password(password)
+                )
+                await session.commit()
+        finally:
+            await engine.dispose()
+    return found
+
+
+def _password(username: str, settings: Settings, dev: DevSettings) -> int:
+    password = _read_new_password(username)
+    if password is None:
+        return 1
+    if len(password) < MIN_PASSWORD_CHARS:
+        print(
+            f"password: at least {MIN_PASSWORD_CHARS} characters; nothing changed", file=sys.stderr
+        )
+        return 1
+    if not asyncio.run(_set_password(username, password, settings, dev)):
+        print(f"password: no member of staff has the username {username!r}", file=sys.stderr)
+        return 1
+    print(f"password: set for {username}; their next sign-in uses it", file=sys.stderr)
+    return 0
 
 
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -104,7 +156,8 @@ def _reset_allowed(settings: Settings, dev: DevSettings, args: argparse.Namespac
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devenv")
-    parser.add_argument("action", choices=["prepare", "restore", "reset", "stop"])
+    parser.add_argument("action", choices=["prepare", "restore", "reset", "stop", "password"])
+    parser.add_argument("username", nargs="?", help="password: the member of staff's username")
     parser.add_argument("--yes", action="store_true", help="reset: do not ask")
     parser.add_argument("--remote", action="store_true", help="reset: a server elsewhere, too")
     args = parser.parse_args(argv)
@@ -113,7 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     dev = get_dev_settings()
     if args.action == "reset" and not _reset_allowed(settings, dev, args):
         return 1
+    if args.action == "password" and not args.username:
+        parser.error("password needs a USERNAME (Pagila's staff: Mike, Jon)")
     try:
+        if args.action == "password":
+            return _password(args.username, settings, dev)
         if args.action == "stop":
             embedded_server(dev).stop()
         else:

@@ -143,9 +143,21 @@ class Customer(SQLModel, table=True):
 
 
 class Staff(SQLModel, table=True):
+    """A member of staff, who signs in with `username` and `password` (features/auth)."""
+
     __tablename__ = "staff"
+    # Pagila's usernames are unique in its data but not by constraint: a sign-in must name one
+    # member of staff (migration 0009).
+    __table_args__ = (Index("staff_username_key", "username", unique=True),)
 
     staff_id: int = Field(primary_key=True)
+    first_name: str = Field(sa_type=Text)
+    last_name: str = Field(sa_type=Text)
+    store_id: int
+    active: bool = Field(sa_column_kwargs={"server_default": text("true")})
+    username: str = Field(sa_type=Text)
+    # An argon2 hash; Pagila's own are unsalted SHA-1 digests, replaced at their first sign-in.
+    password: str | None = Field(default=None, sa_type=Text)
 
 
 class City(SQLModel, table=True):
@@ -254,3 +266,29 @@ class StreamingSubscription(SQLModel, table=True):
     plan_name: str = Field(sa_type=String(50))
     start_date: date = Field(sa_type=Date)
     end_date: date | None = Field(default=None, sa_type=Date)
+
+
+# Migration 0010: summaries kept (features/ai_summary), keyed by a digest of the facts in the
+# prompt, the model's identity and the prompt's version. Only the model's text is kept.
+FILM_SUMMARY_FILM_FK = "fk_film_summary_film"
+
+
+class FilmSummaryRow(SQLModel, table=True):
+    """A film's summary as the model wrote it, for the facts, model and prompt its key names."""
+
+    __tablename__ = "film_summary"
+    __table_args__ = (Index("ix_film_summary_film_id", "film_id"),)
+
+    key: str = Field(sa_type=Text, primary_key=True)  # hex SHA-256
+    film_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("film.film_id", name=FILM_SUMMARY_FILM_FK, ondelete="CASCADE"),
+            nullable=False,
+        )
+    )
+    model: str = Field(sa_type=Text)  # provider/model, for an operator pruning by model
+    summary: str = Field(sa_type=Text)
+    created_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    )

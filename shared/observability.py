@@ -36,12 +36,17 @@ error_log = structlog.get_logger("error")
 # helpers: those walk every context variable in the process's context (asyncpg, httpx, ...
 # have many) on each bind, clear and log line.
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+# Who made it, once the bearer guard knows: a staff id, never a name or a token.
+staff_id_var: ContextVar[int | None] = ContextVar("staff_id", default=None)
 
 
 def _add_request_id(_: Any, __: str, event_dict: EventDict) -> EventDict:
     request_id = request_id_var.get()
     if request_id is not None:
         event_dict.setdefault("request_id", request_id)
+    staff_id = staff_id_var.get()
+    if staff_id is not None:
+        event_dict.setdefault("staff_id", staff_id)
     return event_dict
 
 
@@ -174,6 +179,7 @@ class RequestContextMiddleware:
         # Each request runs in a task of its own, with its own copy of the context: nothing to
         # clear afterwards, and nothing leaks between requests.
         token = request_id_var.set(request_id)
+        who = staff_id_var.set(None)  # until the bearer guard says
         started = time.perf_counter()
         status = 0  # nothing sent yet
 
@@ -206,3 +212,4 @@ class RequestContextMiddleware:
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
             )
             request_id_var.reset(token)
+            staff_id_var.reset(who)

@@ -13,6 +13,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+# Development's token signing key: production refuses it (and any secret shorter than
+# MIN_SECRET_CHARS; `openssl rand -hex 32` makes a good one).
+DEV_JWT_SECRET = "development-only-jwt-secret-change-me"  # noqa: S105 - a refused default
+# The spec's seed token, the service credential's default; refused in production too.
+SEED_ADMIN_TOKEN = "dvd_admin"  # noqa: S105 - a refused default
+MIN_SECRET_CHARS = 32
+
 
 def asyncpg_url(url: str | None) -> str | None:
     """`postgresql://` and `postgres://` get the asyncpg driver; another driver is refused."""
@@ -34,7 +41,8 @@ def asyncpg_url(url: str | None) -> str | None:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=PROJECT_ROOT / ".env", extra="ignore")
 
-    # `production` refuses to start with the default ADMIN_TOKEN or ADMIN_PASSWORD and logs JSON.
+    # `production` refuses to start with a default or weak secret (production_problems), and
+    # logs JSON.
     app_env: Literal["development", "production"] = "development"
 
     # Database: the server the app uses. Unset in development: devenv/ then provides the
@@ -59,14 +67,24 @@ class Settings(BaseSettings):
     # refuses it as a start-up parameter. Provisioning then needs DATABASE_DIRECT_URL.
     db_pooler: Literal["none", "transaction"] = "none"
 
-    # Auth: POST /token exchanges these credentials for ADMIN_TOKEN.
-    admin_token: SecretStr = SecretStr("dvd_admin")
-    admin_username: str = "admin"
-    admin_password: SecretStr = SecretStr("admin")
-    # POST /token: failed attempts per client within the window before it answers 429 (counted
-    # in PostgreSQL, table token_failure: one limit for every worker and host).
+    # Auth. Staff sign in at POST /token with their Pagila username and password and get an
+    # access token: a JWT (HS256) signed with JWT_SECRET, valid for ACCESS_TOKEN_TTL_S. After a
+    # rotation, JWT_PREVIOUS_SECRET (the key before) is still accepted: keep it one TTL, until
+    # the last token it signed has expired, then unset it.
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_previous_secret: SecretStr | None = None
+    access_token_ttl_s: int = Field(default=1800, ge=60, le=24 * 3600)
+    # The service credential (`Authorization: Bearer dvd_admin`): acts for no member of staff
+    # in particular, so a rental made with it names its staff_id. Empty: switched off.
+    admin_token: SecretStr = SecretStr(SEED_ADMIN_TOKEN)
+    # POST /token failures (counted in PostgreSQL, table token_failure: one limit for every
+    # worker and host) within TOKEN_FAILURE_WINDOW_S: TOKEN_MAX_FAILURES for one username from
+    # one client, TOKEN_CLIENT_MAX_FAILURES for a client over any usernames. Past either, that
+    # client waits TOKEN_LOCKOUT_S, doubled by each further failure (up to the window).
     token_max_failures: int = Field(default=5, ge=1)
-    token_failure_window_s: float = Field(default=60.0, gt=0)
+    token_client_max_failures: int = Field(default=20, ge=1)
+    token_failure_window_s: float = Field(default=900.0, gt=0)
+    token_lockout_s: float = Field(default=30.0, gt=0)
 
     # LLM provider: `auto` picks openai-compatible when LLM_BASE_URL is set, azure when
     # AZURE_OPENAI_ENDPOINT is, openai when OPENAI_API_KEY is, else the embedded local model.
@@ -89,11 +107,23 @@ class Settings(BaseSettings):
     # local model cannot): the store assistant then lets the model route and call tools.
     llm_tool_calling: bool = False
     handoff_timeout_s: float = Field(default=30.0, gt=0)
+    # Per client (a signed-in member of staff, else an address), counted in PostgreSQL across
+    # workers and hosts (shared/ai/quota.py): AI requests a minute, whatever answers them; model
+    # calls a minute and at once. Past them, 429 + Retry-After.
+    ai_requests_per_minute: int = Field(default=60, ge=1)
+    ai_model_calls_per_minute: int = Field(default=10, ge=1)
+    ai_model_calls_at_once: int = Field(default=2, ge=1)
+    # Tokens a UTC day for the whole service, as the provider reports them (set it for a hosted
+    # provider: OpenAI, Azure); past it, model answers are a 503 and database answers go on.
+    # Unset: no budget.
+    ai_daily_token_budget: int | None = Field(default=None, ge=1)
     # Model calls in progress at once (per worker); answers from the database alone take none.
     ai_max_concurrent: int = Field(default=8, ge=1)
     # How long a model call waits for a slot and then for the model's first text, in all;
     # past it, 503 + Retry-After (a frozen or overloaded model is not waited for).
     ai_wait_timeout_s: float = Field(default=30.0, gt=0)
+    # POST /ai/summary serves a summary kept in PostgreSQL for the same facts, model and prompt.
+    ai_summary_cache: bool = True
 
     # Request bounds, enforced by the server itself (no proxy needed in front): a request line +
     # headers over REQUEST_MAX_HEADER_BYTES get 431, a body over REQUEST_MAX_BODY_BYTES 413 (from
@@ -112,18 +142,25 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
 
 
-DEFAULT_SECRETS = {"admin_token": "dvd_admin", "admin_password": "admin"}
-
-
 def production_problems(settings: Settings) -> list[str]:
     """Why these settings must not serve in production (empty: they may)."""
     if settings.app_env != "production":
         return []
-    return [
-        f"{name.upper()} is the default; set your own"
-        for name, default in DEFAULT_SECRETS.items()
-        if getattr(settings, name).get_secret_value() == default
-    ]
+    problems = []
+    admin_token = settings.admin_token.get_secret_value()
+    if admin_token == SEED_ADMIN_TOKEN:
+        problems.append("ADMIN_TOKEN is the default; set your own, or empty to switch it off")
+    elif admin_token and len(admin_token) < MIN_SECRET_CHARS:
+        problems.append(f"ADMIN_TOKEN is shorter than {MIN_SECRET_CHARS} characters")
+    for name in ("jwt_secret", "jwt_previous_secret"):
+        secret: SecretStr | None = getattr(settings, name)
+        if secret is None:
+            continue
+        if secret.get_secret_value() == DEV_JWT_SECRET:
+            problems.append(f"{name.upper()} is the development default; set your own")
+        elif len(secret.get_secret_value()) < MIN_SECRET_CHARS:
+            problems.append(f"{name.upper()} is shorter than {MIN_SECRET_CHARS} characters")
+    return problems
 
 
 def cors_origins(settings: Settings) -> list[str]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 from semantic_kernel.connectors.ai.chat_completion_client_base import ChatCompletionClientBase
+from semantic_kernel.connectors.ai.completion_usage import CompletionUsage
 from semantic_kernel.connectors.ai.prompt_execution_settings import PromptExecutionSettings
 from semantic_kernel.contents import (
     AuthorRole,
@@ -43,6 +44,8 @@ class FakeChat(ChatCompletionClientBase):
     closed: asyncio.Event = Field(default_factory=asyncio.Event)
     yielded: int = 0
     requests: list[tuple[ChatHistory, PromptExecutionSettings]] = Field(default_factory=list)
+    # The tokens each answer reports having used, as a provider does (on a stream's last chunk).
+    usage: CompletionUsage | None = None
 
     async def _inner_get_chat_message_contents(
         self, chat_history: ChatHistory, settings: PromptExecutionSettings
@@ -55,7 +58,10 @@ class FakeChat(ChatCompletionClientBase):
         )
         return [
             ChatMessageContent(
-                role=AuthorRole.ASSISTANT, content=reply, finish_reason=FinishReason.STOP
+                role=AuthorRole.ASSISTANT,
+                content=reply,
+                finish_reason=FinishReason.STOP,
+                metadata=self._usage(),
             )
         ]
 
@@ -79,13 +85,22 @@ class FakeChat(ChatCompletionClientBase):
                 self.yielded += 1
                 yield [self._chunk(self.chunks[index % len(self.chunks)])]
                 index += 1
-            yield [self._chunk("", FinishReason.STOP)]
+            yield [self._chunk("", FinishReason.STOP, self._usage())]
         finally:
             self.closed.set()
 
-    def _chunk(self, text: str, finish: FinishReason | None = None) -> StreamingChatMessageContent:
+    def _usage(self) -> dict[str, Any]:
+        return {"usage": self.usage} if self.usage is not None else {}
+
+    def _chunk(
+        self, text: str, finish: FinishReason | None = None, metadata: dict[str, Any] | None = None
+    ) -> StreamingChatMessageContent:
         return StreamingChatMessageContent(
-            role=AuthorRole.ASSISTANT, content=text, choice_index=0, finish_reason=finish
+            role=AuthorRole.ASSISTANT,
+            content=text,
+            choice_index=0,
+            finish_reason=finish,
+            metadata=metadata or {},
         )
 
 

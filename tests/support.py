@@ -21,9 +21,18 @@ from shared.settings import Settings
 UNIT_TEST_LLM = {"llm_provider": "openai", "openai_api_key": "sk-unit-tests-make-no-calls"}
 
 
+# Every test asks from 127.0.0.1 or the test client's address, on one database, hundreds of AI
+# questions a minute: the AI quotas (shared/ai/quota.py) are their own tests' to set low.
+ROOMY_AI_QUOTAS = {
+    "ai_requests_per_minute": 100_000,
+    "ai_model_calls_per_minute": 100_000,
+    "ai_model_calls_at_once": 1_000,
+}
+
+
 def make_settings(**overrides: Any) -> Settings:
     """Settings from the environment, ignoring any developer .env file."""
-    return Settings(_env_file=None, **{**UNIT_TEST_LLM, **overrides})
+    return Settings(_env_file=None, **{**UNIT_TEST_LLM, **ROOMY_AI_QUOTAS, **overrides})
 
 
 def make_dev_settings(**overrides: Any) -> DevSettings:
@@ -32,7 +41,18 @@ def make_dev_settings(**overrides: Any) -> DevSettings:
     return DevSettings(_env_file=None, **{"prepare_database": False, **overrides})
 
 
+# The service credential (ADMIN_TOKEN): a rental made with it names its staff_id.
 ADMIN = {"Authorization": f"Bearer {make_settings().admin_token.get_secret_value()}"}
+# Pagila's staff and their sample password (an unsalted SHA-1 digest until their first sign-in).
+MIKE = {"username": "Mike", "password": "12345"}  # staff 1, store 1
+JON = {"username": "Jon", "password": "12345"}  # staff 2, store 2
+
+
+async def sign_in(client: httpx.AsyncClient, credentials: dict[str, str]) -> dict[str, str]:
+    """A member of staff's bearer header, from POST /token."""
+    response = await client.post("/token", data=credentials)
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 async def scalar(db: AsyncConnection, sql: str, **params: Any) -> Any:
@@ -84,5 +104,14 @@ async def forget_failures(url: str, client: str) -> None:
     conn = await connect(url)
     try:
         await conn.execute("DELETE FROM token_failure WHERE client = $1", client)
+    finally:
+        await conn.close()
+
+
+async def forget_ai_calls(url: str, client: str) -> None:
+    """Clear the committed AI quota use of `client` (shared/ai/quota.py), as forget_failures."""
+    conn = await connect(url)
+    try:
+        await conn.execute("DELETE FROM ai_call WHERE client = $1", client)
     finally:
         await conn.close()

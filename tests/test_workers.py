@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from devenv.ports import free_port
 from shared.http.server import UVICORN_HTTP
 from shared.settings import PROJECT_ROOT
-from tests.support import ADMIN, column, forget_failures, scalar
+from tests.support import ADMIN, MIKE, column, forget_ai_calls, forget_failures, scalar
 
 PATHS = ["/films?limit=5&offset=10", "/films?category=horror&limit=3", "/films/42", "/rentals/7"]
 
@@ -69,14 +69,27 @@ def two_workers(test_db_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         yield served
 
 
-@pytest.fixture
-def two_offline_workers(test_db_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def _offline() -> dict[str, str]:
     """The offline rules router answers store questions; its model (nowhere) is never asked."""
-    nowhere = {
+    return {
         "LLM_PROVIDER": "openai-compatible",
         "LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",
     }
-    with _two_workers(test_db_url, tmp_path, **nowhere) as served:
+
+
+@pytest.fixture
+def two_offline_workers(test_db_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    with _two_workers(test_db_url, tmp_path, **_offline()) as served:
+        yield served
+
+
+AI_REQUESTS_PER_MINUTE = 4
+
+
+@pytest.fixture
+def two_metered_workers(test_db_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    quota = {"AI_REQUESTS_PER_MINUTE": str(AI_REQUESTS_PER_MINUTE)}
+    with _two_workers(test_db_url, tmp_path, **_offline(), **quota) as served:
         yield served
 
 
@@ -112,7 +125,7 @@ async def test_the_token_limit_holds_whichever_worker_answers(
     over both workers): the sixth attempt is a 429, whichever worker answers it."""
     url, log = two_workers
     await _started(url, log)
-    wrong = {"username": "admin", "password": "wrong"}
+    wrong = {**MIKE, "password": "wrong"}
     try:
         for _ in range(10):  # until the attempts reached both workers
             await forget_failures(test_db_url, "127.0.0.1")
@@ -199,3 +212,31 @@ async def test_any_worker_answers_the_next_turn_of_a_conversation(
     assert "AFRICAN EGG" in answers[0]
     assert f"${rate:.2f}" in answers[1]
     assert any(name.lower() in answers[2].lower() for name in cast)
+
+
+async def test_the_ai_quota_holds_whichever_worker_answers(
+    two_metered_workers: tuple[str, Path], test_db_url: str
+) -> None:
+    """One client's fifth AI request in a minute, allowed four, is a 429 whichever worker
+    answers it: the quota is counted in PostgreSQL, not in a worker's memory."""
+    url, log = two_metered_workers
+    await _started(url, log)
+    question = {"question": "how many films do you have"}
+    try:
+        for _ in range(10):  # until the requests reached both workers
+            await forget_ai_calls(test_db_url, "address:127.0.0.1")
+            offset = len(log.read_text().splitlines())
+            statuses = []
+            for _ in range(AI_REQUESTS_PER_MINUTE + 1):
+                async with httpx.AsyncClient(base_url=url, timeout=30) as fresh:
+                    response = await fresh.post(
+                        "/ai/handoff", json=question, headers={"Connection": "close"}
+                    )
+                    statuses.append(response.status_code)
+            await asyncio.sleep(0.2)  # let the access lines reach the log
+            if len(_pids_that_served(log, "/ai/handoff", offset)) == 2:
+                break
+        assert len(_pids_that_served(log, "/ai/handoff", offset)) == 2, "one worker took them all"
+    finally:
+        await forget_ai_calls(test_db_url, "address:127.0.0.1")
+    assert statuses == [200] * AI_REQUESTS_PER_MINUTE + [429]

@@ -58,6 +58,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
+from bench import UNMETERED
 from devenv.settings import get_dev_settings
 from main import create_app
 from shared.database import Database
@@ -408,7 +409,7 @@ class Asker:
 
 
 async def run(halves: dict[str, Half], log_level: str) -> list[Result]:
-    settings = get_settings().model_copy(update={"log_level": log_level})
+    settings = get_settings().model_copy(update={"log_level": log_level, **UNMETERED})
     app = create_app(settings, get_dev_settings())
     async with app.router.lifespan_context(app):
         db: Database = app.state.database

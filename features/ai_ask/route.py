@@ -13,12 +13,14 @@ from features.ai_ask.dtos import AskRequest
 from shared.ai.calls import ChatStream
 from shared.ai.conversation import QUESTION_MAX_CHARS, Question, Turn
 from shared.ai.kernel import AIRuntime, get_ai
+from shared.ai.quota import AI_QUOTA_RESPONSE, AIQuota
 from shared.database import Database, DatabaseDep
 from shared.http import sse
 from shared.http.client_gone import ClientLeftError, client_closed_request, until_client_leaves
 from shared.settings import Settings, SettingsDep
 
-router = APIRouter(prefix="/ai", tags=["ai"])
+# Every AI request is charged to its client's quota first (429 past it; shared/ai/quota.py).
+router = APIRouter(prefix="/ai", tags=["ai"], dependencies=[AIQuota], responses=AI_QUOTA_RESPONSE)
 
 
 QuestionQuery = Annotated[

@@ -11,6 +11,7 @@ from starlette.types import Receive, Scope, Send
 from features.ai_handoff import handler
 from features.ai_handoff.dtos import HandoffAnswer, HandoffRequest
 from shared.ai.kernel import AIRuntime, get_ai
+from shared.ai.quota import AI_QUOTA_RESPONSE, AIQuota
 from shared.database import DatabaseDep
 from shared.http import sse
 from shared.http.client_gone import ClientLeftError, client_closed_request, until_client_leaves
@@ -21,10 +22,11 @@ from shared.http.errors import (
     BadGatewayError,
     GatewayTimeoutError,
 )
-from shared.security.auth import IsAdminDep
+from shared.security.auth import IsStaffDep
 from shared.settings import SettingsDep
 
-router = APIRouter(prefix="/ai", tags=["ai"])
+# Every AI request is charged to its client's quota first (429 past it; shared/ai/quota.py).
+router = APIRouter(prefix="/ai", tags=["ai"], dependencies=[AIQuota], responses=AI_QUOTA_RESPONSE)
 log = structlog.get_logger(__name__)
 STREAM_FAILED = "The assistant failed while answering; please retry."
 
@@ -92,7 +94,7 @@ async def handoff(
     request: Request,
     ai: Annotated[AIRuntime, Depends(get_ai)],
     db: DatabaseDep,
-    staff: IsAdminDep,
+    staff: IsStaffDep,
     settings: SettingsDep,
 ) -> HandoffAnswer | Response:
     run = handler.HandoffRun(

@@ -1,12 +1,12 @@
 """Data access for summaries: everything the catalogue knows of one film, cast included, in one
-statement built once."""
+statement built once; and the summaries kept (table film_summary)."""
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlmodel import col
 
-from shared.database import Database, RowDict, fetch_row
-from shared.models import Actor, Film, FilmActor, film_category_name
+from shared.database import Database, RowDict, execute, fetch_row
+from shared.models import Actor, Film, FilmActor, FilmSummaryRow, film_category_name
 
 # Pagila stores names in capitals; the prompt reads better, and the model copies better, in
 # the case people write them in.
@@ -32,3 +32,37 @@ FACTS = select(
 
 async def fetch_facts(db: Database, film_id: int) -> RowDict | None:
     return await fetch_row(db, FACTS, {"film_id": film_id})
+
+
+# The summary kept for a key (the handler's `cache_key`): a read on the read pool.
+CACHED_SUMMARY = select(col(FilmSummaryRow.summary)).where(
+    col(FilmSummaryRow.key) == bindparam("key")
+)
+# Kept once: a concurrent miss that stored the same key first wins, and this one is a no-op.
+STORE_SUMMARY = (
+    insert(FilmSummaryRow)
+    .values(
+        key=bindparam("key"),
+        film_id=bindparam("film_id"),
+        model=bindparam("model"),
+        summary=bindparam("summary"),
+    )
+    .on_conflict_do_nothing(index_elements=[col(FilmSummaryRow.key)])
+)
+
+
+async def fetch_cached_summary(db: Database, key: str) -> str | None:
+    row = await fetch_row(db, CACHED_SUMMARY, {"key": key})
+    return row["summary"] if row is not None else None
+
+
+async def store_summary(db: Database, key: str, film_id: int, model: str, summary: str) -> None:
+    """Keeps a summary, committed when this returns. Called after the model has answered: a
+    write turn and a pooled connection are taken only for this one statement."""
+    async with db.write_turn(), db.session() as session:
+        await execute(
+            session,
+            STORE_SUMMARY,
+            {"key": key, "film_id": film_id, "model": model, "summary": summary},
+        )
+        await session.commit()

@@ -1,73 +1,133 @@
-"""Failed POST /token attempts per client, in a sliding window, kept in PostgreSQL so that the
-limit holds across workers and hosts: enough failures, and the client waits (429 +
-Retry-After) before it may try again.
+"""Failed sign-ins, kept in PostgreSQL so that the limits hold across workers and hosts.
 
-One statement per attempt, after the credentials were compared: it says whether the client
-is locked out (and for how long), records a failure or clears the client's failures on a
-success, and prunes every row that has left the window (so the table stays small). Before it,
-in the same transaction, a transaction-scoped advisory lock on the client: parallel attempts
-of one client take turns, each counting what the one before it committed, so a burst cannot
-slip past the limit (a single statement's snapshot would not see its siblings' failures).
+Failures are counted over TOKEN_FAILURE_WINDOW_S per (account, client), and per client over
+any accounts. Past TOKEN_MAX_FAILURES for the pair, or TOKEN_CLIENT_MAX_FAILURES for the client,
+that client waits: TOKEN_LOCKOUT_S after the last failure, doubled by each further failure, up
+to the window. So a guesser locks out their own address, and a clerk signing in from elsewhere
+is never held up by them.
+
+`check` runs before the password is verified: a locked-out client costs no hashing, and even
+the right password waits (a guesser must not learn it was right). `record` runs after it. Both
+run in one transaction after a transaction-scoped advisory lock on the client, so a client's
+parallel attempts take turns, each counting what the one before it committed: a burst cannot
+slip past a limit.
+
+The account is a digest of the username typed: a password typed into the username field is
+never kept.
 """
 
+import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import Boolean, Float, Integer, String, bindparam, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.database import execute
-
-ATTEMPT = text(
-    """
-    WITH recent AS (
-        SELECT failed_at FROM token_failure
-         WHERE client = :client AND failed_at > now() - make_interval(secs => :window_s)
-    ), verdict AS (
-        SELECT count(*) >= :max_failures AS locked,
-               (SELECT failed_at FROM recent ORDER BY failed_at DESC
-                OFFSET :max_failures - 1 LIMIT 1) AS oldest_that_counts
-          FROM recent
-    ), recorded AS (
-        INSERT INTO token_failure (client)
-        SELECT :client FROM verdict WHERE NOT locked AND NOT :ok
-        RETURNING 1
-    ), cleared AS (
-        DELETE FROM token_failure
-         WHERE (:ok AND client = :client AND NOT (SELECT locked FROM verdict))
-            OR failed_at <= now() - make_interval(secs => :window_s)
-        RETURNING 1
-    )
-    SELECT locked,
-           CASE WHEN locked THEN extract(epoch FROM oldest_that_counts
-                + make_interval(secs => :window_s) - now()) END AS wait_s,
-           (SELECT count(*) FROM recent) + (SELECT count(*) FROM recorded) AS failures
-      FROM verdict
-    """
-).bindparams(
-    bindparam("client", type_=String),
-    bindparam("ok", type_=Boolean),
-    bindparam("max_failures", type_=Integer),
-    bindparam("window_s", type_=Float),
-)
+from shared.settings import Settings
 
 
 @dataclass(frozen=True)
-class Attempt:
-    locked: bool  # refused without looking at the credentials' result
-    wait_s: float  # when locked: seconds until the client may try again
-    failures: int  # the client's failures in the window, this one included
+class Limits:
+    max_failures: int
+    client_max_failures: int
+    window_s: float
+    lockout_s: float
 
+    @classmethod
+    def of(cls, settings: Settings) -> "Limits":
+        return cls(
+            settings.token_max_failures,
+            settings.token_client_max_failures,
+            settings.token_failure_window_s,
+            settings.token_lockout_s,
+        )
+
+
+def account_of(username: str) -> str:
+    return hashlib.sha256(username.encode()).hexdigest()[:32]
+
+
+_LIMIT_PARAMS = (
+    bindparam("client", type_=String),
+    bindparam("account", type_=String),
+    bindparam("window_s", type_=Float),
+)
 
 TAKE_TURNS = text("SELECT pg_advisory_xact_lock(hashtext('token_failure:' || :client))").bindparams(
     bindparam("client", type_=String)
 )
 
+# How long the client must wait before this account may be tried (0: not at all).
+WAIT = text(
+    """
+    WITH tally AS (
+        SELECT count(*) FILTER (WHERE account = :account) AS pair,
+               max(failed_at) FILTER (WHERE account = :account) AS pair_last,
+               count(*) AS client,
+               max(failed_at) AS client_last
+          FROM token_failure
+         WHERE client = :client AND failed_at > now() - make_interval(secs => :window_s)
+    )
+    SELECT greatest(
+               0,
+               CASE WHEN pair >= :max_failures THEN extract(epoch FROM pair_last - now()
+                   + make_interval(secs => least(
+                       :lockout_s * power(2.0, pair - :max_failures), :window_s)))
+               END,
+               CASE WHEN client >= :client_max_failures THEN extract(epoch FROM client_last
+                   - now() + make_interval(secs => least(
+                       :lockout_s * power(2.0, client - :client_max_failures), :window_s)))
+               END
+           ) AS wait_s
+      FROM tally
+    """
+).bindparams(
+    *_LIMIT_PARAMS,
+    bindparam("max_failures", type_=Integer),
+    bindparam("client_max_failures", type_=Integer),
+    bindparam("lockout_s", type_=Float),
+)
 
-async def attempt(
-    session: AsyncSession, client: str, *, ok: bool, max_failures: int, window_s: float
-) -> Attempt:
-    """In the session's transaction (the lock lasts until it commits)."""
+# A failure is recorded; a success clears the pair's failures; rows that have left the window
+# go, whoever's they were (the table stays small). Returns the pair's failures now.
+RECORD = text(
+    """
+    WITH recorded AS (
+        INSERT INTO token_failure (client, account)
+        SELECT :client, :account WHERE NOT :ok
+        RETURNING 1
+    ), cleared AS (
+        DELETE FROM token_failure
+         WHERE (:ok AND client = :client AND account = :account)
+            OR failed_at <= now() - make_interval(secs => :window_s)
+        RETURNING 1
+    )
+    SELECT count(*) + (SELECT count(*) FROM recorded) AS failures
+      FROM token_failure
+     WHERE NOT :ok AND client = :client AND account = :account
+       AND failed_at > now() - make_interval(secs => :window_s)
+    """
+).bindparams(*_LIMIT_PARAMS, bindparam("ok", type_=Boolean))
+
+
+async def wait_s(session: AsyncSession, client: str, account: str, limits: Limits) -> float:
+    """Seconds this client must wait before trying this account (0: it may now). Takes the
+    client's turn first (held until the session's transaction ends)."""
     await execute(session, TAKE_TURNS, {"client": client})
-    params = {"client": client, "ok": ok, "max_failures": max_failures, "window_s": window_s}
-    row = (await execute(session, ATTEMPT, params)).one()
-    return Attempt(bool(row.locked), float(row.wait_s or 0.0), int(row.failures))
+    params = {
+        "client": client,
+        "account": account,
+        "window_s": limits.window_s,
+        "max_failures": limits.max_failures,
+        "client_max_failures": limits.client_max_failures,
+        "lockout_s": limits.lockout_s,
+    }
+    return float((await execute(session, WAIT, params)).scalar_one())
+
+
+async def record(
+    session: AsyncSession, client: str, account: str, limits: Limits, *, ok: bool
+) -> int:
+    """The attempt's outcome; returns the pair's failures in the window, this one included."""
+    params = {"client": client, "account": account, "window_s": limits.window_s, "ok": ok}
+    return int((await execute(session, RECORD, params)).scalar_one())

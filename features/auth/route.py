@@ -1,5 +1,7 @@
-"""POST /token: the OAuth2 password flow, so the Swagger UI "Authorize" button works."""
+"""POST /token: staff sign in with their username and password (the OAuth2 password flow, so
+the Swagger UI "Authorize" button works) and get a short-lived access token."""
 
+import asyncio
 from typing import Annotated
 
 import structlog
@@ -7,10 +9,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from features.auth import failed_logins
+from features.auth import failed_logins, passwords, query
 from shared.database import WriteSessionDep
 from shared.http.errors import TooManyRequestsError, UnauthorizedError, UnsupportedMediaTypeError
-from shared.security.auth import constant_time_equals
+from shared.security.tokens import TokenKeys
 from shared.settings import SettingsDep
 
 router = APIRouter(tags=["auth"])
@@ -32,15 +34,20 @@ async def _form_only(request: Request) -> None:
 class TokenOut(BaseModel):
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_in: int  # seconds (RFC 6749)
+    # Who signed in, for the page to show.
+    staff_id: int
+    store_id: int
+    name: str
 
 
 @router.post(
     "/token",
-    summary="Exchange the admin credentials for the bearer token",
+    summary="Sign in as a member of staff: a short-lived bearer token",
     dependencies=[Depends(_form_only)],
     responses={
         **UnsupportedMediaTypeError.response_doc("The body is not a form (JSON, say)"),
-        **UnauthorizedError.response_doc("Wrong username or password"),
+        **UnauthorizedError.response_doc("Wrong username or password, or an inactive account"),
         **TooManyRequestsError.response_doc(
             "Too many failed attempts from this client: retry after `Retry-After` seconds"
         ),
@@ -53,25 +60,34 @@ async def issue_token(
     session: WriteSessionDep,
 ) -> TokenOut:
     client = request.client.host if request.client else "unknown"
-    # Compare both fields every time so the timing does not reveal which one was wrong.
-    user_ok = constant_time_equals(form.username, settings.admin_username)
-    password_ok = constant_time_equals(form.password, settings.admin_password.get_secret_value())
-    ok = user_ok and password_ok
-    tally = await failed_logins.attempt(
-        session,
-        client,
-        ok=ok,
-        max_failures=settings.token_max_failures,
-        window_s=settings.token_failure_window_s,
+    account = failed_logins.account_of(form.username)
+    limits = failed_logins.Limits.of(settings)
+    wait_s = await failed_logins.wait_s(session, client, account, limits)
+    if wait_s > 0:
+        log.warning("auth.token_locked", client=client)
+        raise TooManyRequestsError("Too many failed sign-in attempts; try again later.", wait_s)
+    staff = await query.staff_by_username(session, form.username)
+    # argon2 takes tens of ms of CPU: off the event loop.
+    ok, new_hash = await asyncio.to_thread(
+        passwords.verify, form.password, staff["password"] if staff else None
     )
-    # Kept whatever the answer: the 401 and 429 below would roll the session back.
+    ok = ok and staff is not None and staff["active"]
+    if ok and new_hash is not None:
+        await query.set_password(session, form.username, new_hash)
+    failures = await failed_logins.record(session, client, account, limits, ok=ok)
+    # Kept whatever the answer: the 401 below would roll the session back.
     await session.commit()
-    if tally.locked:  # even the right password waits: a guesser must not learn it was right
-        raise TooManyRequestsError(
-            "Too many failed sign-in attempts; try again later.", tally.wait_s
-        )
-    if not ok:
+    if not ok or staff is None:
         # Who and how often, never what was typed.
-        log.warning("auth.token_failed", client=client, failures=tally.failures)
-        raise UnauthorizedError("Incorrect username or password.")
-    return TokenOut(access_token=settings.admin_token.get_secret_value())
+        log.warning("auth.token_failed", client=client, failures=failures)
+        raise UnauthorizedError("Incorrect username or password, or the account is not active.")
+    keys: TokenKeys = request.app.state.token_keys
+    token, ttl_s = keys.issue(staff["staff_id"], staff["store_id"])
+    log.info("auth.token_issued", staff_id=staff["staff_id"], rehashed=new_hash is not None)
+    return TokenOut(
+        access_token=token,
+        expires_in=ttl_s,
+        staff_id=staff["staff_id"],
+        store_id=staff["store_id"],
+        name=f"{staff['first_name']} {staff['last_name']}",
+    )

@@ -10,7 +10,7 @@ from shared.http.errors import UNAUTHORIZED_RESPONSE, UNAVAILABLE_RESPONSE, NotF
 from shared.http.pagination import Page, PageParamsDep
 from shared.http.params import IdPath
 from shared.models import Rating
-from shared.security.auth import AdminGuard
+from shared.security.auth import StaffGuard
 
 router = APIRouter(prefix="/films", tags=["films"], responses=UNAVAILABLE_RESPONSE)
 
@@ -71,7 +71,7 @@ async def get_availability(db: DatabaseDep, film_id: FilmId) -> FilmAvailability
 
 @router.patch(
     "/{film_id}",
-    dependencies=[AdminGuard],
+    dependencies=[StaffGuard],
     summary="Change whether a film can be streamed (staff)",
     responses={**UNAUTHORIZED_RESPONSE, **_NO_SUCH_FILM},
 )

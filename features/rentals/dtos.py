@@ -11,8 +11,13 @@ class RentalCreate(BaseModel):
     inventory_id: int = Field(
         ge=1, le=MAX_ID, strict=True, description="The copy (inventory item) to rent."
     )
-    staff_id: int = Field(
-        ge=1, le=MAX_ID, strict=True, description="The staff member handing it out."
+    staff_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        strict=True,
+        description="The member of staff handing it out: the signed-in one when omitted (a "
+        "staff token; naming another is a 403), required with the service token.",
     )
 
 

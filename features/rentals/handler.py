@@ -7,7 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from features.customers import query as customers
 from features.rentals import query
-from features.rentals.dtos import RentalCreate, RentalOut, RentalWithFilmOut
+from features.rentals.dtos import RentalOut, RentalWithFilmOut
 from shared.database import Database, violated_constraint
 from shared.http.errors import ConflictError, InvalidFieldError, NotFoundError
 from shared.http.pagination import Page, PageParams
@@ -22,29 +22,34 @@ def _copy_is_out(inventory_id: int) -> ConflictError:
     return ConflictError(f"Inventory item {inventory_id} is already rented out and not returned.")
 
 
-async def rent(session: AsyncSession, customer_id: int, body: RentalCreate) -> RentalOut:
+async def rent(
+    session: AsyncSession, customer_id: int, inventory_id: int, staff_id: int
+) -> RentalOut:
     try:
-        row = await query.rent(session, customer_id, body.inventory_id, body.staff_id)
+        row = await query.rent(session, customer_id, inventory_id, staff_id)
     except IntegrityError as exc:
         # Lost a race: another request rented this copy after our check passed, before our
         # insert. (Pagila's own unique index can fire too, for two requests of one customer in
         # the same instant: the same conflict.)
         if violated_constraint(exc) in {OPEN_RENTAL_INDEX, PAGILA_RENTAL_UNIQUE_INDEX}:
-            log.info("rental.conflict", inventory_id=body.inventory_id)
-            raise _copy_is_out(body.inventory_id) from None
+            log.info("rental.conflict", inventory_id=inventory_id)
+            raise _copy_is_out(inventory_id) from None
         raise
     if not row["customer_exists"]:
         raise NotFoundError(f"Customer {customer_id} not found.")
     if not row["inventory_exists"]:
-        raise InvalidFieldError(
-            "inventory_id", f"Inventory item {body.inventory_id} does not exist."
-        )
+        raise InvalidFieldError("inventory_id", f"Inventory item {inventory_id} does not exist.")
     if not row["staff_exists"]:
-        raise InvalidFieldError("staff_id", f"Staff member {body.staff_id} does not exist.")
+        raise InvalidFieldError("staff_id", f"Staff member {staff_id} does not exist.")
     if row["copy_is_out"]:
-        raise _copy_is_out(body.inventory_id)
+        raise _copy_is_out(inventory_id)
     rental = RentalOut.model_validate(row)
-    log.info("rental.created", rental_id=rental.rental_id, inventory_id=rental.inventory_id)
+    log.info(
+        "rental.created",
+        rental_id=rental.rental_id,
+        inventory_id=rental.inventory_id,
+        staff_id=rental.staff_id,
+    )
     return rental
 
 
@@ -54,6 +59,7 @@ async def return_rental(session: AsyncSession, rental_id: int) -> RentalWithFilm
         if await query.fetch_one(session, rental_id) is None:
             raise NotFoundError(f"Rental {rental_id} not found.")
         raise ConflictError(f"Rental {rental_id} was already returned.")
+    log.info("rental.returned", rental_id=rental_id)  # by whom: the line's staff_id
     return RentalWithFilmOut.model_validate(row)
 
 

@@ -7,11 +7,12 @@ from shared.http.errors import (
     UNAUTHORIZED_RESPONSE,
     UNAVAILABLE_RESPONSE,
     ConflictError,
+    ForbiddenError,
     NotFoundError,
 )
 from shared.http.pagination import Page, PageParamsDep
 from shared.http.params import IdPath
-from shared.security.auth import AdminGuard
+from shared.security.auth import CallerDep, StaffGuard
 
 router = APIRouter(tags=["rentals"], responses=UNAVAILABLE_RESPONSE)
 
@@ -22,26 +23,35 @@ RentalId = IdPath
 @router.post(
     "/customers/{customer_id}/rentals",
     status_code=status.HTTP_201_CREATED,
-    dependencies=[AdminGuard],
-    summary="Rent a copy to a customer (rental_date = now())",
+    summary="Rent a copy to a customer (rental_date = now()), recorded as the signed-in staff's",
     responses={
         **UNAUTHORIZED_RESPONSE,
+        **ForbiddenError.response_doc("staff_id names another member of staff"),
         **NotFoundError.response_doc("No such customer"),
         **ConflictError.response_doc("The copy is already out"),
-        422: {"description": "Invalid body, or unknown inventory_id / staff_id"},
+        422: {
+            "description": "Invalid body, unknown inventory_id / staff_id, or no staff_id "
+            "with the service token"
+        },
     },
 )
 async def create_rental(
-    session: OneStatementSessionDep, customer_id: CustomerId, body: RentalCreate, response: Response
+    caller: CallerDep,
+    session: OneStatementSessionDep,
+    customer_id: CustomerId,
+    body: RentalCreate,
+    response: Response,
 ) -> RentalOut:
-    rental = await handler.rent(session, customer_id, body)
+    rental = await handler.rent(
+        session, customer_id, body.inventory_id, caller.acting_as(body.staff_id)
+    )
     response.headers["Location"] = f"/rentals/{rental.rental_id}"
     return rental
 
 
 @router.put(
     "/rentals/{rental_id}/return",
-    dependencies=[AdminGuard],
+    dependencies=[StaffGuard],
     summary="Mark a rental returned (return_date = now())",
     responses={
         **UNAUTHORIZED_RESPONSE,
@@ -55,7 +65,7 @@ async def return_rental(session: OneStatementSessionDep, rental_id: RentalId) ->
 
 @router.get(
     "/customers/{customer_id}/rentals",
-    dependencies=[AdminGuard],
+    dependencies=[StaffGuard],
     summary="A customer's rentals, newest first (staff only)",
     responses={**UNAUTHORIZED_RESPONSE, **NotFoundError.response_doc("No such customer")},
 )
@@ -67,7 +77,7 @@ async def list_customer_rentals(
 
 @router.get(
     "/rentals/{rental_id}",
-    dependencies=[AdminGuard],
+    dependencies=[StaffGuard],
     summary="One rental (staff only)",
     responses={**UNAUTHORIZED_RESPONSE, **NotFoundError.response_doc("No such rental")},
 )

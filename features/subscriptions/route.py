@@ -13,7 +13,7 @@ from shared.http.errors import (
 )
 from shared.http.pagination import Page, PageParamsDep
 from shared.http.params import IdPath
-from shared.security.auth import AdminGuard
+from shared.security.auth import StaffGuard
 
 router = APIRouter(tags=["subscriptions"], responses=UNAVAILABLE_RESPONSE)
 
@@ -24,7 +24,7 @@ SubscriptionId = IdPath
 @router.post(
     "/customers/{customer_id}/subscriptions",
     status_code=status.HTTP_201_CREATED,
-    dependencies=[AdminGuard],
+    dependencies=[StaffGuard],
     summary="Subscribe a customer to streaming for a period (never overlapping another)",
     responses={
         **UNAUTHORIZED_RESPONSE,
@@ -45,7 +45,7 @@ async def create_subscription(
 
 @router.get(
     "/customers/{customer_id}/subscriptions",
-    dependencies=[AdminGuard],
+    dependencies=[StaffGuard],
     summary="A customer's subscriptions, latest start first (staff only)",
     responses={**UNAUTHORIZED_RESPONSE, **NotFoundError.response_doc("No such customer")},
 )
@@ -57,7 +57,7 @@ async def list_customer_subscriptions(
 
 @router.get(
     "/subscriptions/{subscription_id}",
-    dependencies=[AdminGuard],
+    dependencies=[StaffGuard],
     summary="One subscription (staff only)",
     responses={**UNAUTHORIZED_RESPONSE, **NotFoundError.response_doc("No such subscription")},
 )
@@ -67,7 +67,7 @@ async def get_subscription(db: DatabaseDep, subscription_id: SubscriptionId) -> 
 
 @router.put(
     "/subscriptions/{subscription_id}/end",
-    dependencies=[AdminGuard],
+    dependencies=[StaffGuard],
     summary="End a subscription (today, or on a given day)",
     responses={
         **UNAUTHORIZED_RESPONSE,

@@ -14,7 +14,7 @@ from semantic_kernel.contents import ChatHistory
 from semantic_kernel.functions import KernelArguments, KernelFunction
 
 from shared.ai.kernel import AIRuntime
-from shared.http.errors import ServiceUnavailableError
+from shared.http.errors import AppError, ServiceUnavailableError
 
 log = structlog.get_logger("llm")
 
@@ -41,10 +41,11 @@ def _usage(metadata: dict[str, Any]) -> dict[str, int] | None:
     return {k: v for k, v in values.items() if isinstance(v, int)} or None
 
 
-def _service_unavailable(exc: BaseException | None) -> ServiceUnavailableError | None:
-    """Our own 503 under the kernel's wrappers (KernelInvokeException ... AIBusyError)."""
+def _ours(exc: BaseException | None) -> AppError | None:
+    """Our own error under the kernel's wrappers (KernelInvokeException ... AIBusyError, a
+    quota's 429), to be said as it is."""
     while exc is not None:
-        if isinstance(exc, ServiceUnavailableError):
+        if isinstance(exc, AppError):
             return exc
         exc = exc.__cause__ or exc.__context__
     return None
@@ -150,7 +151,7 @@ class ChatStream:
         except (GeneratorExit, asyncio.CancelledError):
             outcome = "cancelled"  # the client went away
             raise
-        except ServiceUnavailableError as exc:  # no slot, or no first text, in time
+        except AppError as exc:  # no slot or quota, or no first text, in time
             outcome, error = "unavailable", type(exc).__name__
             raise
         except Exception as exc:
@@ -170,8 +171,8 @@ async def invoke_function(
         result = await ai.kernel.invoke(function, arguments)
     except Exception as exc:
         call.emit("error", _root_cause(exc))
-        if (ours := _service_unavailable(exc)) is not None:
-            raise ours from None  # no slot, or no answer, in time: said as it is
+        if (ours := _ours(exc)) is not None:
+            raise ours from None  # no slot or quota, or no answer in time: said as it is
         raise LLMUnavailableError() from exc
     call.token()
     message = result.value[0] if result and isinstance(result.value, list) else None

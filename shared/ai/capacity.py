@@ -21,6 +21,7 @@ from semantic_kernel.connectors.ai.chat_completion_client_base import ChatComple
 from semantic_kernel.connectors.ai.prompt_execution_settings import PromptExecutionSettings
 from semantic_kernel.contents import ChatHistory, ChatMessageContent, StreamingChatMessageContent
 
+from shared.ai.quota import TokenMeter, current_quota
 from shared.http.errors import ServiceUnavailableError
 
 
@@ -106,41 +107,58 @@ class MeteredChat(ChatCompletionClientBase):
         self, chat_history: ChatHistory, settings: PromptExecutionSettings, **kwargs: Any
     ) -> list[ChatMessageContent]:
         # Not streamed: the whole answer is its first text, so it must be complete in time.
-        deadline = self._deadline()
-        async with self.slots.hold(deadline):
-            try:
-                async with asyncio.timeout_at(deadline):
-                    messages = await self.inner.get_chat_message_contents(
-                        chat_history, settings, **kwargs
-                    )
-            except TimeoutError:
-                raise self._too_slow() from None
-        self.slots.last_sign_of_life = time.monotonic()
+        async with _client_quota() as meter:
+            deadline = self._deadline()
+            async with self.slots.hold(deadline):
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        messages = await self.inner.get_chat_message_contents(
+                            chat_history, settings, **kwargs
+                        )
+                except TimeoutError:
+                    raise self._too_slow() from None
+            self.slots.last_sign_of_life = time.monotonic()
+            meter.count(messages)
         return messages
 
     async def get_streaming_chat_message_contents(
         self, chat_history: ChatHistory, settings: PromptExecutionSettings, **kwargs: Any
     ) -> AsyncGenerator[list[StreamingChatMessageContent], Any]:
-        deadline = self._deadline()
-        async with self.slots.hold(deadline):
-            stream = self.inner.get_streaming_chat_message_contents(
-                chat_history, settings, **kwargs
-            )
-            try:
+        async with _client_quota() as meter:
+            deadline = self._deadline()
+            async with self.slots.hold(deadline):
+                stream = self.inner.get_streaming_chat_message_contents(
+                    chat_history, settings, **kwargs
+                )
                 try:
-                    async with asyncio.timeout_at(deadline):
-                        first = await anext(stream)
-                except TimeoutError:
-                    raise self._too_slow() from None
-                except StopAsyncIteration:
-                    return
-                self.slots.last_sign_of_life = time.monotonic()
-                yield first
-                async for messages in stream:
+                    try:
+                        async with asyncio.timeout_at(deadline):
+                            first = await anext(stream)
+                    except TimeoutError:
+                        raise self._too_slow() from None
+                    except StopAsyncIteration:
+                        return
                     self.slots.last_sign_of_life = time.monotonic()
-                    yield messages
-            finally:
-                await stream.aclose()
+                    meter.count(first)
+                    yield first
+                    async for messages in stream:
+                        self.slots.last_sign_of_life = time.monotonic()
+                        meter.count(messages)
+                        yield messages
+                finally:
+                    await stream.aclose()
+
+
+@asynccontextmanager
+async def _client_quota() -> AsyncIterator[TokenMeter]:
+    """The requesting client's quota for one model call (quota.py); outside a request (the
+    health probe), none."""
+    quota = current_quota.get()
+    if quota is None:
+        yield TokenMeter()
+        return
+    async with quota.model_call() as meter:
+        yield meter
 
 
 # /ready's model check: a token within this long, its result kept this long.

@@ -51,8 +51,26 @@ class AppError(Exception):
 
 
 class UnauthorizedError(AppError):
+    """No credentials, or wrong ones. `invalid_token`: a token was sent and is refused (expired,
+    tampered, revoked); RFC 6750 then says so in WWW-Authenticate, with the reason."""
+
     status_code = 401
-    headers = {"WWW-Authenticate": "Bearer"}  # noqa: RUF012 - read-only class constant
+
+    def __init__(self, detail: str, *, invalid_token: bool = False) -> None:
+        super().__init__(detail)
+        self.invalid_token = invalid_token
+
+    def response_headers(self) -> dict[str, str]:
+        if not self.invalid_token:
+            return {"WWW-Authenticate": "Bearer"}
+        reason = self.detail.replace('"', "'")
+        return {"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{reason}"'}
+
+
+class ForbiddenError(AppError):
+    """Signed in, but not allowed to do this."""
+
+    status_code = 403
 
 
 class NotFoundError(AppError):

@@ -4,29 +4,38 @@ import structlog
 from main import create_app
 from tests.support import make_dev_settings, make_settings
 
+OWN_TOKEN = "a-service-token-of-our-own-0123456789"
+OWN_KEY = "a-signing-key-of-our-own-0123456789abcdef"
 
-def test_production_refuses_the_default_secrets() -> None:
+
+def test_production_refuses_the_default_and_weak_secrets() -> None:
     with pytest.raises(RuntimeError) as refused:
         create_app(make_settings(app_env="production"), make_dev_settings())
 
     assert "ADMIN_TOKEN is the default" in str(refused.value)
-    assert "ADMIN_PASSWORD is the default" in str(refused.value)
+    assert "JWT_SECRET is the development default" in str(refused.value)
 
-    with pytest.raises(RuntimeError, match="ADMIN_PASSWORD") as refused:
+    with pytest.raises(RuntimeError) as refused:
         create_app(
-            make_settings(app_env="production", admin_token="t0ken-of-our-own"),
+            make_settings(
+                app_env="production",
+                admin_token="short",
+                jwt_secret=OWN_KEY,
+                jwt_previous_secret="also-short",
+            ),
             make_dev_settings(),
         )
-    assert "ADMIN_TOKEN" not in str(refused.value)
+    assert str(refused.value) == (
+        "APP_ENV=production refuses to start: ADMIN_TOKEN is shorter than 32 characters; "
+        "JWT_PREVIOUS_SECRET is shorter than 32 characters."
+    )
 
 
-def test_production_with_its_own_secrets_starts_and_logs_json() -> None:
+@pytest.mark.parametrize("admin_token", [OWN_TOKEN, ""], ids=["own token", "switched off"])
+def test_production_with_its_own_secrets_starts_and_logs_json(admin_token: str) -> None:
     create_app(
         make_settings(
-            app_env="production",
-            admin_token="t0ken-of-our-own",
-            admin_password="a-long-passphrase",
-            log_format="console",
+            app_env="production", admin_token=admin_token, jwt_secret=OWN_KEY, log_format="console"
         ),
         make_dev_settings(),
     )

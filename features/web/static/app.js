@@ -81,7 +81,7 @@ async function api(path, { method = "GET", body, form, auth = false, signal } = 
     throw new ApiError("Cannot reach the store's server: check your connection and try again.", 0);
   }
   if (!response.ok) {
-    if (response.status === 401 && auth) setSignedIn(false);
+    if (response.status === 401 && auth) signInAgain();
     throw new ApiError(await explain(response), response.status);
   }
   return response.status === 204 ? null : response.json();
@@ -106,16 +106,48 @@ function when(iso) {
 
 // -- staff sign-in -----------------------------------------------------------------------------
 
-function setSignedIn(signedIn, newToken) {
+const WHO_KEY = "pagila.who"; // who signed in, and when their token expires (ms)
+
+function setSignedIn(signedIn, result) {
   const wasSignedIn = sessionStorage.getItem(TOKEN_KEY) !== null;
-  if (signedIn && newToken) sessionStorage.setItem(TOKEN_KEY, newToken);
-  if (!signedIn) sessionStorage.removeItem(TOKEN_KEY);
+  if (signedIn && result) {
+    sessionStorage.setItem(TOKEN_KEY, result.access_token);
+    sessionStorage.setItem(WHO_KEY, JSON.stringify({
+      name: result.name, store: result.store_id, expiresAt: Date.now() + result.expires_in * 1000,
+    }));
+  }
+  if (!signedIn) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(WHO_KEY);
+  }
   // Staff's answers may hold customers' data: a guest neither sees them nor sends them back.
   if (!signedIn && wasSignedIn) $("new-chat").click();
+  const who = JSON.parse(sessionStorage.getItem(WHO_KEY) || "null");
+  $("signed-in-as").textContent = who ? `Signed in as ${who.name} (store ${who.store})` : "Signed in as staff";
   $("signed-in").hidden = !signedIn;
   $("signed-out").hidden = signedIn;
   $("rentals-panel").hidden = !signedIn; // a customer's rentals are for staff only
   $("sign-in-form").hidden = true;
+  watchExpiry(who);
+}
+
+// A token lives ACCESS_TOKEN_TTL_S (30 minutes by default): when it runs out the page says so
+// and offers the sign-in form again, rather than failing at the next click.
+let expiryTimer = null;
+
+function watchExpiry(who) {
+  clearTimeout(expiryTimer);
+  if (!who) return;
+  expiryTimer = setTimeout(() => signInAgain(), Math.max(0, who.expiresAt - Date.now()));
+}
+
+function signInAgain() {
+  if (!token()) return;
+  setSignedIn(false);
+  show($("sign-in-error"), "Your sign-in has expired: please sign in again.");
+  $("signed-out").hidden = true;
+  $("sign-in-form").hidden = false;
+  $("username").focus();
 }
 
 $("sign-in-open").addEventListener("click", () => {
@@ -140,7 +172,7 @@ $("sign-in-form").addEventListener("submit", async (e) => {
       form: { username: $("username").value, password: $("password").value },
     });
     $("password").value = "";
-    setSignedIn(true, result.access_token);
+    setSignedIn(true, result);
     $("sign-out").focus();
   } catch (err) {
     show(errorBox, err.status === 401 ? "Wrong user name or password." : err.message);
@@ -378,7 +410,7 @@ $("rent-form").addEventListener("submit", async (e) => {
   try {
     const rental = await api(`/customers/${customerId}/rentals`, {
       method: "POST",
-      body: { inventory_id: copy, staff_id: store.manager_staff_id },
+      body: { inventory_id: copy }, // recorded as the signed-in member of staff's
       auth: true,
     });
     show($("rent-result"),
@@ -632,7 +664,7 @@ async function askStore(question, messages, signal, onText) {
     if (err.name === "AbortError") throw err;
     throw new ApiError("Cannot reach the store's server: check your connection and try again.", 0);
   }
-  if (response.status === 401) setSignedIn(false);
+  if (response.status === 401) signInAgain();
   if (!response.ok) throw new ApiError(await explain(response), response.status);
   $("ask-status").textContent = "Answering…";
   for await (const { event, data } of sseEvents(response.body)) {

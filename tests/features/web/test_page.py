@@ -8,9 +8,7 @@ from playwright.async_api import Browser, Locator, Page, expect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.fakes import FakeChat
-from tests.support import make_settings
-
-SETTINGS = make_settings()
+from tests.support import MIKE
 
 
 def latest_answer(page: Page) -> Locator:
@@ -93,8 +91,8 @@ async def test_docs_work_offline_authorise_and_run_a_request(
     await tab.goto(f"{live_url}/docs")
 
     await tab.click("button.authorize")
-    await tab.fill("#oauth_username", SETTINGS.admin_username)
-    await tab.fill("#oauth_password", SETTINGS.admin_password.get_secret_value())
+    await tab.fill("#oauth_username", MIKE["username"])
+    await tab.fill("#oauth_password", MIKE["password"])
     await tab.click(".auth-btn-wrapper button.authorize")
     await expect(tab.locator(".auth-btn-wrapper button", has_text="Logout")).to_be_visible()
     await tab.click(".auth-btn-wrapper button.btn-done")

@@ -15,9 +15,8 @@ from playwright.async_api import Page, expect
 from sqlalchemy import text
 
 from tests.fakes import FakeChat
-from tests.support import ADMIN, make_settings
+from tests.support import ADMIN, MIKE
 
-SETTINGS = make_settings()
 CUSTOMER = 77
 DASH = "\u2013"  # the page writes ranges as "1\u201310 of 42"
 
@@ -36,10 +35,10 @@ async def cleanup_rentals(app: FastAPI) -> AsyncIterator[None]:
 
 async def sign_in(page: Page) -> None:
     await page.click("#sign-in-open")
-    await page.fill("#username", SETTINGS.admin_username)
-    await page.fill("#password", SETTINGS.admin_password.get_secret_value())
+    await page.fill("#username", MIKE["username"])
+    await page.fill("#password", MIKE["password"])
     await page.click("#sign-in-button")
-    await expect(page.locator("#signed-in")).to_be_visible()
+    await expect(page.locator("#signed-in-as")).to_have_text("Signed in as Mike Hillyer (store 1)")
 
 
 async def open_film(page: Page, words: str, title: str) -> None:
@@ -80,14 +79,15 @@ async def test_find_rent_see_and_return_academy_dinosaur(
         stored = (
             await conn.execute(
                 text(
-                    "SELECT r.rental_id, i.film_id, r.return_date FROM rental r"
+                    "SELECT r.rental_id, i.film_id, r.staff_id, r.return_date FROM rental r"
                     " JOIN inventory i USING (inventory_id)"
                     " WHERE r.customer_id = :c ORDER BY r.rental_id DESC LIMIT 1"
                 ),
                 {"c": CUSTOMER},
             )
         ).one()
-    assert (stored.film_id, stored.return_date) == (1, None)
+    # Recorded as the signed-in clerk's: Mike is staff 1.
+    assert (stored.film_id, stored.staff_id, stored.return_date) == (1, 1, None)
 
     await first_rental.get_by_role("button", name="Return ACADEMY DINOSAUR").click()
 
@@ -144,12 +144,16 @@ async def test_renting_needs_staff_and_an_expired_sign_in_is_said_in_words(page:
     await expect(page.locator("#film-error")).to_have_text(
         "You are not signed in as staff, or your sign-in has expired: sign in and try again."
     )
-    await expect(page.locator("#sign-in-open")).to_be_visible()
+    # The page offers to sign in again, and says why.
+    await expect(page.locator("#sign-in-error")).to_have_text(
+        "Your sign-in has expired: please sign in again."
+    )
+    await expect(page.locator("#username")).to_be_focused()
 
 
 async def test_a_wrong_password_is_said_in_words(page: Page) -> None:
     await page.click("#sign-in-open")
-    await page.fill("#username", SETTINGS.admin_username)
+    await page.fill("#username", MIKE["username"])
     await page.fill("#password", "not the password")
     await page.click("#sign-in-button")
 
@@ -251,3 +255,20 @@ async def test_a_customers_rentals_are_shown_to_signed_in_staff_only(page: Page)
 
     await page.click("#sign-out")
     await expect(page.locator("#rentals-panel")).to_be_hidden()
+
+
+async def test_the_page_says_when_a_sign_in_runs_out_and_offers_another(page: Page) -> None:
+    await sign_in(page)
+    # As if the token had a second left: the page keeps its expiry beside it.
+    await page.evaluate(
+        "sessionStorage.setItem('pagila.who', JSON.stringify({name: 'Mike Hillyer', store: 1,"
+        " expiresAt: Date.now() + 1000}))"
+    )
+    await page.reload()
+    await expect(page.locator("#signed-in-as")).to_have_text("Signed in as Mike Hillyer (store 1)")
+
+    await expect(page.locator("#sign-in-error")).to_have_text(
+        "Your sign-in has expired: please sign in again."
+    )
+    await expect(page.locator("#sign-in-form")).to_be_visible()
+    assert await page.evaluate("sessionStorage.getItem('pagila.token')") is None
