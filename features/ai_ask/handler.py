@@ -60,7 +60,7 @@ async def grounding(db: Database, question: str, history: list[Turn]) -> str:
     try:
         earlier, _ = exchanges((t.role, t.content) for t in history)
         u = await read_conversation(db, earlier, question)
-        if u.intent == "categories":
+        if "categories" in (u.intent, u.nearest_store if u.intent == "general" else None):
             rows = await query.categories(db)
             listed = ", ".join(f"{r['name']} ({r['films']} films)" for r in rows)
             return CATEGORIES_PROMPT.format(categories=listed)

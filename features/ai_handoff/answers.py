@@ -23,6 +23,7 @@ from features.ai_handoff.results import (
     StoreFacts,
     Stores,
     TopActors,
+    TopCustomers,
     Totals,
 )
 from features.catalogue.query import SORT_WORDS
@@ -72,6 +73,10 @@ def describe(films: FilmQuery) -> str:
         parts.append(f"rated {films.rating}")
     if films.actor:
         parts.append(f"with {_name(films.actor)}")
+    if films.actors:
+        parts.append(f"with {_and([_name(a) for a in films.actors])} together")
+    if films.titles:
+        parts.append("among those just named")
     if films.title:
         parts.append(f"titled with “{films.title}”")
     if films.text:
@@ -134,6 +139,10 @@ def _sort_key(film: FilmRow, sort: str) -> float | int | None:
         return film.replacement_cost
     if sort == "popular":
         return film.times_rented
+    if sort.startswith("days"):
+        return film.rental_days
+    if sort == "cast_desc":
+        return film.cast_size
     return film.length
 
 
@@ -258,6 +267,16 @@ def customer(u: Understanding, data: CustomerRentals) -> str:
         f"{data.name} (customer {data.customer_id}{contact}) has rented {data.rented} times; "
         f"the latest: {_rentals(data.rentals)}."
     )
+
+
+def top_customers(data: TopCustomers) -> str:
+    """The customers who rent or pay the most (staff only)."""
+    most = "paid the most" if data.by == "paid" else "rented the most"
+    listed = "; ".join(
+        f"{c.name} (customer {c.customer_id}): {c.rented} rentals, {_price(c.paid)} paid"
+        for c in data.customers
+    )
+    return f"The customers who {most}: {listed}." if listed else "We have no customers yet."
 
 
 def film_renters(data: FilmRenters) -> str:

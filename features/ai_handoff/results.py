@@ -77,6 +77,7 @@ class FilmRow(_Shape):
     rental_days: int
     replacement_cost: Money
     times_rented: int
+    cast_size: int = 0  # actors in it
 
 
 class FoundFilms(ToolResult):
@@ -121,6 +122,18 @@ class ActorCount(_Shape):
 
 class TopActors(ToolResult):
     actors: list[ActorCount]
+
+
+class CustomerCount(_Shape):
+    customer_id: int
+    name: str
+    rented: int
+    paid: Money
+
+
+class TopCustomers(ToolResult):
+    by: str  # "rentals" or "paid"
+    customers: list[CustomerCount]
 
 
 class StoreFacts(_Shape):

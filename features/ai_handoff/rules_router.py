@@ -31,6 +31,7 @@ from features.ai_handoff.results import (
     ToolError,
     ToolResult,
     TopActors,
+    TopCustomers,
     Totals,
 )
 from features.ai_handoff.tools import (
@@ -48,9 +49,10 @@ from features.ai_handoff.tools import (
     STORE_PLUGIN,
     STORES,
     TOP_ACTORS,
+    TOP_CUSTOMERS,
     qualified,
 )
-from features.catalogue.intents import BY_NAME, CUSTOMER_INTENTS
+from features.catalogue.intents import BY_NAME, CUSTOMER_INTENTS, TOP_CUSTOMERS_BY
 from features.catalogue.understanding import FilmQuery, Understanding
 from shared.ai.conversation import exchanges
 
@@ -85,6 +87,10 @@ def first_move(u: Understanding, offered: frozenset[str]) -> Call | Reply:
     if u.intent in _STORE_TOOLS:
         tool = _STORE_TOOLS[u.intent]
         return Call(qualified(STORE_PLUGIN, tool), {"limit": 5} if tool == TOP_ACTORS else {})
+    if (by := TOP_CUSTOMERS_BY.get(u.intent)) is not None:
+        if qualified(CUSTOMERS_PLUGIN, TOP_CUSTOMERS) not in offered:
+            return Reply(answers.STAFF_ONLY)
+        return Call(qualified(CUSTOMERS_PLUGIN, TOP_CUSTOMERS), {"by": by, "limit": 5})
     if u.intent == "film_renters" and u.film is not None:
         if qualified(CUSTOMERS_PLUGIN, FILM_RENTERS) not in offered:
             return Reply(answers.STAFF_ONLY)
@@ -142,6 +148,8 @@ def answer(u: Understanding, result: ToolResult, relaxed: bool) -> str:
             return answers.customer(u, result)
         case FilmRenters():
             return answers.film_renters(result)
+        case TopCustomers():
+            return answers.top_customers(result)
     return "Done."
 
 

@@ -23,6 +23,7 @@ from features.ai_handoff.results import (
     Availability,
     Categories,
     CategoryCount,
+    CustomerCount,
     CustomerNotFound,
     CustomerRentals,
     DayRange,
@@ -44,6 +45,7 @@ from features.ai_handoff.results import (
     ToolError,
     ToolResult,
     TopActors,
+    TopCustomers,
     Totals,
 )
 from features.catalogue import query
@@ -71,6 +73,8 @@ STAFF = "staff"
 CATALOGUE_TOTALS = "catalogue_totals"
 CUSTOMER_RENTALS = "customer_rentals"
 FILM_RENTERS = "film_renters"
+TOP_CUSTOMERS = "top_customers"
+CUSTOMERS_BY = ("rentals", "paid")
 
 TEXT_MAX_CHARS = 200
 SORTS = tuple(query.SORT_WORDS)
@@ -90,6 +94,7 @@ class ToolRecord:
 
     calls: list[ToolCall] = field(default_factory=list)
     films: dict[int, FilmHit] = field(default_factory=dict)
+    intent: str | None = None  # what the rules router read the question as (a metric's label)
 
     def saw(self, rows: list[RowDict]) -> None:
         for row in rows:
@@ -114,6 +119,12 @@ def _money(value: Decimal) -> float:
 def _text(value: str | None) -> str | None:
     value = (value or "").replace("\x00", "").strip()[:TEXT_MAX_CHARS]
     return value or None
+
+
+def _texts(values: list[str] | None, case: Callable[[str], str]) -> list[str] | None:
+    """Names, cleaned and in one case, at most MAX_FILMS of them; none given: None (any)."""
+    cleaned = [case(v) for v in (_text(value) for value in (values or [])[:MAX_FILMS]) if v]
+    return cleaned or None
 
 
 class _Tools:
@@ -227,6 +238,12 @@ class StoreTools(_Tools):
         actor: Annotated[
             str | None, "An actor's first and last name, e.g. PENELOPE GUINESS"
         ] = None,
+        actors: Annotated[
+            list[str] | None, "Actors who must all be in the film (first and last names)"
+        ] = None,
+        titles: Annotated[
+            list[str] | None, "Only these titles: to compare films already named"
+        ] = None,
         max_price: Annotated[float | None, "Highest rental rate in dollars, e.g. 2.99"] = None,
         min_price: Annotated[float | None, "Lowest rental rate in dollars"] = None,
         min_days: Annotated[int | None, "Fewest rental days, e.g. 7 for a week"] = None,
@@ -246,6 +263,8 @@ class StoreTools(_Tools):
             "category": category,
             "rating": rating,
             "actor": actor,
+            "actors": actors,
+            "titles": titles,
             "max_price": max_price,
             "min_price": min_price,
             "min_days": min_days,
@@ -273,6 +292,8 @@ class StoreTools(_Tools):
                     "category": _text(category),
                     "rating": rating.upper() if rating else None,
                     "actor": _text(actor),
+                    "actors": _texts(actors, str.lower),
+                    "titles": _texts(titles, str.upper),
                     "max_price": price,
                     "min_price": least,
                     "min_days": _length(min_days),
@@ -418,7 +439,7 @@ def _length(minutes: int | None) -> int | None:
 
 
 class CustomerTools(_Tools):
-    """Staff only: offered to the model only when the request carries the admin token."""
+    """Staff only: offered to the model only when the request carries a staff or service token."""
 
     @kernel_function(
         name=CUSTOMER_RENTALS,
@@ -454,6 +475,35 @@ class CustomerTools(_Tools):
             )
 
         return await self._run(CUSTOMER_RENTALS, {"customer_id": customer_id}, work)
+
+    @kernel_function(
+        name=TOP_CUSTOMERS,
+        description="The customers who rented the most, or paid the most in all: name, id, "
+        "rentals and payments.",
+    )
+    async def top_customers(
+        self,
+        by: Annotated[str, f"One of {', '.join(CUSTOMERS_BY)}"] = "rentals",
+        limit: Annotated[int, "How many, 1 to 20"] = 5,
+    ) -> ToolResult:
+        async def work() -> ToolResult:
+            if by not in CUSTOMERS_BY:
+                raise ToolInputError(f"by must be one of {', '.join(CUSTOMERS_BY)}")
+            rows = await customers.top_customers(self._db, by, max(1, min(limit, MAX_FILMS)))
+            return TopCustomers(
+                by=by,
+                customers=[
+                    CustomerCount(
+                        customer_id=row["customer_id"],
+                        name=f"{row['first_name']} {row['last_name']}".title(),
+                        rented=row["rented"],
+                        paid=row["paid"],
+                    )
+                    for row in rows
+                ],
+            )
+
+        return await self._run(TOP_CUSTOMERS, {"by": by, "limit": limit}, work)
 
     @kernel_function(
         name=FILM_RENTERS,

@@ -55,6 +55,8 @@ IntentName = Literal[
     "customer_paid",
     "customer_out",
     "film_renters",
+    "top_renters",
+    "top_spenders",
     # anything else: the general agent's
     "general",
 ]
@@ -66,6 +68,9 @@ class Intent:
     examples: tuple[str, ...]
     needs_film: bool = False
     unheld: str | None = None  # what the database does not hold, in words
+    # Asked of people, not films: only a question that says who it is about can ask it
+    # ("which films get rented the most" is the films' order, not the top customers).
+    of_people: bool = False
     reply: str | None = None  # the answer, whatever is asked (no tool, no model)
 
 
@@ -362,7 +367,7 @@ INTENTS: tuple[Intent, ...] = (
             "list the categories",
             "what kinds of films do you have",
             "types of movies",
-            "name some genres",
+            "name the genres you have",
             "which categories are there",
             "sorts of films",
             "which genre has the most films",
@@ -458,8 +463,8 @@ INTENTS: tuple[Intent, ...] = (
             "who works at the store",
             "employees",
             "clerks",
-            "how many ppl work there",
-            "who is working rn",
+            "how many people work there",
+            "who is working right now",
         ),
     ),
     Intent(
@@ -474,6 +479,11 @@ INTENTS: tuple[Intent, ...] = (
             "what movies has he rented",
             "show me the customers rentals",
             "customer details",
+            "how many rentals does she have",
+            "how many times has he rented",
+            "rentals on her account",
+            "can you tell me what she rented",
+            "what films has he rented",
         ),
     ),
     Intent(
@@ -488,6 +498,9 @@ INTENTS: tuple[Intent, ...] = (
             "pull up her address please",
             "phone no for the customer",
             "which store is she signed up at",
+            "which store is he registered at",
+            "need a phone number for her",
+            "his email address",
         ),
     ),
     Intent(
@@ -504,7 +517,7 @@ INTENTS: tuple[Intent, ...] = (
         (
             "does she have anything out",
             "what has he got out right now",
-            "what does she have out rn",
+            "what does she have out right now",
             "anything not returned yet",
             "is any of it still out",
             "what does the customer still have",
@@ -521,6 +534,27 @@ INTENTS: tuple[Intent, ...] = (
             "who borrowed it",
         ),
         needs_film=True,
+    ),
+    Intent(
+        "top_renters",
+        (
+            "which customer has rented the most",
+            "who rents the most",
+            "our best customers",
+            "most active customers",
+            "who are our top customers",
+        ),
+        of_people=True,
+    ),
+    Intent(
+        "top_spenders",
+        (
+            "who is our biggest spender",
+            "which customer has paid the most",
+            "who spends the most money here",
+            "top customers by payments",
+        ),
+        of_people=True,
     ),
     Intent(
         "general",
@@ -566,12 +600,22 @@ INTENTS: tuple[Intent, ...] = (
             "tell me a fun fact",
             "who wrote hamlet",
             "what does this word mean",
+            "name three film genres",
         ),
     ),
 )
 
+# Things people ask for that are not films: a question asking for one is the general agent's,
+# whatever film word it has ("any books like the hobbit", "snacks for a horror movie night").
+NOT_FILMS: frozenset[str] = frozenset(
+    {"book", "books", "novel", "novels", "podcast", "podcasts", "song", "songs", "album",
+     "albums", "band", "bands", "snack", "snacks", "recipe", "recipes", "poem", "poems"}
+)  # fmt: skip
+
 BY_NAME: dict[IntentName, Intent] = {intent.name: intent for intent in INTENTS}
 FILM_INTENTS: frozenset[IntentName] = frozenset(i.name for i in INTENTS if i.needs_film)
+# The customers who rent or pay the most (staff only), and by which.
+TOP_CUSTOMERS_BY: dict[IntentName, str] = {"top_renters": "rentals", "top_spenders": "paid"}
 # What is asked of one customer (staff only): all answered from the customer's card.
 CUSTOMER_INTENTS: frozenset[IntentName] = frozenset(
     {"customer_rentals", "customer_contact", "customer_paid", "customer_out"}
@@ -639,6 +683,10 @@ class IntentIndex:
         """Whether a word says what is asked (so is no topic): one that several intents'
         phrasings use, or the chosen intent's own."""
         return self.shared_by.get(stem, 0) > 1 or stem in self.vocabulary.get(intent, ())
+
+    def owns(self, stem: str, intent: IntentName) -> bool:
+        """Whether only `intent`'s phrasings use the stem ("password")."""
+        return self.shared_by.get(stem, 0) == 1 and stem in self.vocabulary.get(intent, ())
 
     def misspelt(self, word: str) -> str | None:
         """The examples' word that `word` is a typo of ("languge": "language"), if any."""

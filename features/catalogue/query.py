@@ -29,7 +29,16 @@ LIST_LIMIT = 10  # films named in one answer, at most
 
 # The orders films are found in (FIND_FILMS' CASE arms), each as an answer says it.
 Sort = Literal[
-    "price", "price_desc", "length", "length_desc", "popular", "replacement", "replacement_desc"
+    "price",
+    "price_desc",
+    "length",
+    "length_desc",
+    "popular",
+    "replacement",
+    "replacement_desc",
+    "days",
+    "days_desc",
+    "cast_desc",
 ]
 SORT_WORDS: dict[Sort, str] = {
     "price": "cheapest first",
@@ -39,6 +48,9 @@ SORT_WORDS: dict[Sort, str] = {
     "popular": "most rented first",
     "replacement": "cheapest to replace first",
     "replacement_desc": "dearest to replace first",
+    "days": "shortest rental period first",
+    "days_desc": "longest rental period first",
+    "cast_desc": "biggest cast first",
 }
 # The special features Pagila's films come with (film.special_features).
 SPECIAL_FEATURES = ("Trailers", "Commentaries", "Deleted Scenes", "Behind the Scenes")
@@ -273,6 +285,7 @@ rented AS (
 hits AS (
     SELECT f.film_id, f.title, f.description, f.rating::text AS rating, f.rental_rate,
            f.length, f.release_year, f.replacement_cost, f.rental_duration,
+           (SELECT count(*) FROM film_actor AS fa WHERE fa.film_id = f.film_id)::int AS cast_size,
            {FILM_CATEGORY_SQL} AS category,
            CASE WHEN :text IS NULL THEN 0 ELSE ts_rank(f.fulltext, topic.q) END AS rank
     FROM film AS f, topic
@@ -285,6 +298,12 @@ hits AS (
             SELECT FROM film_actor AS fa JOIN actor AS a USING (actor_id)
             WHERE fa.film_id = f.film_id
               AND lower(a.first_name || ' ' || a.last_name) = lower(:actor)))
+      AND (:actors IS NULL OR (  -- every one of them in it ("films with X and Y together")
+            SELECT count(DISTINCT a.actor_id) FROM film_actor AS fa JOIN actor AS a USING (actor_id)
+            WHERE fa.film_id = f.film_id
+              AND lower(a.first_name || ' ' || a.last_name) = ANY (:actors)
+          ) = cardinality(:actors))
+      AND (:titles IS NULL OR f.title = ANY (:titles))  -- a comparison of films named
       AND (:max_price IS NULL OR f.rental_rate <= :max_price)
       AND (:min_price IS NULL OR f.rental_rate >= :min_price)
       AND (:min_days IS NULL OR f.rental_duration >= :min_days)
@@ -307,6 +326,9 @@ ORDER BY
     CASE WHEN :sort = 'popular' THEN coalesce(rented.times, 0) END DESC,
     CASE WHEN :sort = 'replacement' THEN replacement_cost END ASC,
     CASE WHEN :sort = 'replacement_desc' THEN replacement_cost END DESC,
+    CASE WHEN :sort = 'days' THEN rental_duration END ASC,
+    CASE WHEN :sort = 'days_desc' THEN rental_duration END DESC,
+    CASE WHEN :sort = 'cast_desc' THEN cast_size END DESC,
     -- lower(title), not title: an order no index gives, so that all hits are sorted (the
     -- total needs them all anyway) instead of an index scan that loops over `rented`.
     rank DESC, lower(title)
@@ -317,6 +339,8 @@ LIMIT :limit
     bindparam("category", type_=String),
     bindparam("rating", type_=String),
     bindparam("actor", type_=String),
+    bindparam("actors", type_=ARRAY(String)),
+    bindparam("titles", type_=ARRAY(String)),
     bindparam("max_price", type_=Numeric()),  # any bound: film.rental_rate is numeric(4,2)
     bindparam("min_price", type_=Numeric()),
     bindparam("min_days", type_=Integer),
@@ -335,6 +359,8 @@ FILM_FILTERS = (
     "category",
     "rating",
     "actor",
+    "actors",
+    "titles",
     "max_price",
     "min_price",
     "min_days",
@@ -458,6 +484,26 @@ ORDER BY strpos(:text, title), length(title) DESC
 """).bindparams(bindparam("text", type_=String))
 
 
+# The actors a text names, as answers write them ("Laura Brody"), first named first.
+_ACTORS_IN = text("""
+SELECT DISTINCT ON (name) name, strpos(upper(:text), name) AS at
+FROM (SELECT first_name || ' ' || last_name AS name FROM actor) AS a
+WHERE strpos(upper(:text), name) > 0
+ORDER BY name
+""").bindparams(bindparam("text", type_=String))
+
+
+# Of the words, the most that one film's title and description hold together: a plot recalled.
+_PLOT_WORDS = text("""
+SELECT array_agg(w ORDER BY ordinality) AS words
+FROM film AS f, unnest(:words) WITH ORDINALITY AS u(w, ordinality)
+WHERE f.fulltext @@ plainto_tsquery('english', w)
+GROUP BY f.film_id
+ORDER BY count(*) DESC, f.film_id
+LIMIT 1
+""").bindparams(bindparam("words", type_=ARRAY(String)))
+
+
 @dataclass(frozen=True)
 class Stem:
     stem: str
@@ -478,3 +524,15 @@ async def titles_in(db: Database, text_: str) -> list[str]:
         if not any(row["title"] in longer for longer in found):
             found.append(row["title"])
     return found
+
+
+async def actors_in(db: Database, text_: str) -> list[str]:
+    """The actors `text_` names (any case), first named first."""
+    rows = await fetch_rows(db, _ACTORS_IN, {"text": text_})
+    return [row["name"] for row in sorted(rows, key=lambda row: row["at"])]
+
+
+async def plot_words(db: Database, words: list[str]) -> list[str]:
+    """Of `words`, the most that one film's title and description hold together."""
+    row = await fetch_row(db, _PLOT_WORDS, {"words": words})
+    return list(row["words"]) if row else []

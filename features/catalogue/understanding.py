@@ -21,6 +21,7 @@ from features.catalogue.intents import (
     BY_NAME,
     CUSTOMER_INTENTS,
     FILM_INTENTS,
+    NOT_FILMS,
     IntentIndex,
     IntentName,
     example_words,
@@ -33,13 +34,17 @@ from features.catalogue.query import (
     Linked,
     Sort,
     Stem,
+    actors_in,
     link,
     normalised,
+    plot_words,
     stems,
     titles_in,
 )
 from shared.database import Database
 
+# Words for who watches that also name a category: with an actor named, they are the audience.
+_AUDIENCE_WORDS = frozenset({"kid", "kids", "kids'", "child"})
 # Category names that are also everyday words: they name a category only next to a film word
 # ("music films"), never alone ("music theory", "travel tips").
 _EVERYDAY_CATEGORIES = frozenset(
@@ -47,7 +52,7 @@ _EVERYDAY_CATEGORIES = frozenset(
 )
 _FILM_WORDS = re.compile(
     r"\b(films?|movies?|dvds?|titles?|flicks?|catalog(?:ue)?|genres?|categor(?:y|ies)|"
-    r"rent(?:al|als|ed|ing)?|in stock|copies|copy|shelf|streaming|stream|watch|rated|"
+    r"rent(?:al|als|ed|ing)?|in stock|copies|copy|shelf|streaming|stream|watch|rated|rating|"
     r"starring|cast|any|some|something|show me|recommend|suggest|looking for|got)\b"
 )
 _RATING = re.compile(
@@ -70,11 +75,27 @@ _ASKS_FOR_FILMS = re.compile(
     r"\b(do you (?:have|carry|stock|sell)|have you got|got any|looking for|"
     r"recommend|suggest|show me|list|find|search)\b"
 )
+# What only the store can say, whatever else a question says ("is parasite (the one that won
+# best picture) in stock").
+_OF_THE_STORE = re.compile(r"\b(in stock|copies|copy|rent|rented|renting|available|carry)\b")
+# "that short", "as cheap": the bounds of the search before.
+_SAME_BOUND = re.compile(r"\b(?:that|as|so|just as) (?:short|long|cheap|quick)\b")
+# Words that say a question is about people (see Intent.of_people).
+_PEOPLE = re.compile(r"\b(who|whos|who's|customers?|clients?|members?|renters?|spenders?)\b")
+_THAT_RATING = re.compile(r"\brated (?:that|the same)\b|\b(?:that|same) rating\b")
 _PERSON_BACK = re.compile(r"\b(she|her|hers|he|him|his|they|them|their)\b")
+# "she", "he": one person, never films ("any of them" is the films just found).
+_ONE_PERSON = re.compile(r"\b(she|shes|she's|her|hers|he|hes|he's|him|his)\b")
+# Openings that only join a follow-up to the question before ("and trap guys?"): they ask
+# nothing themselves, so they are no phrasing's words.
+_CONNECTIVE = re.compile(r"^\W*(?:and|what about|how about)(?:\s+(?:for|of|with))?\b")
 _CONTINUES = re.compile(
     r"^\W*(and|what about|how about|only|just|but|also|then|which of|any of|of those|ok so)\b"
 )
 
+# A comparative is an order ("which one is longer"); with "than" it is a bound ("longer than
+# 3 hours", see _BOUND).
+_NOT_THAN = r"(?!\s+than)"
 # Each order (query.SORT_WORDS), and how a question asks for it; the first that matches wins.
 SORTS: tuple[tuple[Sort, re.Pattern[str]], ...] = (
     (
@@ -82,18 +103,52 @@ SORTS: tuple[tuple[Sort, re.Pattern[str]], ...] = (
         re.compile(r"\b(most|dearest|priciest|most expensive|highest)\b.{0,12}\breplace"),
     ),
     ("replacement", re.compile(r"\b(cheapest|least|lowest|least expensive)\b.{0,12}\breplace")),
-    ("price", re.compile(r"\b(cheapest|least expensive|lowest price[sd]?|cheap|budget|bargain)")),
+    # The rental period, said with the words of length ("the longest rental period", "which
+    # can i keep the longest"): before the film's own length.
+    (
+        "days_desc",
+        re.compile(
+            r"\b(longest|most days)\b.{0,12}\b(rental|period|keep)|\bkeep\b.{0,12}\blongest\b"
+        ),
+    ),
+    ("cast_desc", re.compile(r"\b(biggest|largest|most|longest)\b.{0,12}\b(cast|actors)\b")),
+    ("days", re.compile(r"\b(shortest|fewest days)\b.{0,12}\b(rental|period|keep)")),
+    (
+        "price",
+        re.compile(
+            rf"\b(cheapest|cheaper{_NOT_THAN}|least expensive|lowest price[sd]?|cheap|budget|"
+            r"bargain)"
+        ),
+    ),
     (
         "price_desc",
-        re.compile(r"\b(most expensive|priciest|highest price[sd]?|dearest|costs? the most)\b"),
+        re.compile(
+            rf"\b(most expensive|(?:more expensive|pricier){_NOT_THAN}|priciest|"
+            r"highest price[sd]?|dearest|costs? the most)\b"
+        ),
     ),
-    ("length_desc", re.compile(r"\b(longest|long(?:est)? ones?|lengthiest|epic length)\b")),
-    ("length", re.compile(r"\b(shortest|short(?:est)? ones?|quick watch|quickest)\b")),
-    ("popular", re.compile(r"\b(most popular|popular|most rented|best|top|favou?rites?|hits?)\b")),
+    (
+        "length_desc",
+        re.compile(rf"\b(longest|longer{_NOT_THAN}|long(?:est)? ones?|lengthiest|epic length)\b"),
+    ),
+    (
+        "length",
+        re.compile(rf"\b(shortest|shorter{_NOT_THAN}|short(?:est)? ones?|quick watch|quickest)\b"),
+    ),
+    (
+        "popular",
+        re.compile(
+            r"\b(most popular|popular|most rented|rent(?:ed|s)? the most|best|top|favou?rites?|"
+            r"hits?)\b"
+        ),
+    ),
 )
-# "the longest movie", "which of those is the cheapest": one film asked for.
+# "the longest movie", "which of those is the cheapest", "which one is longer": one film asked
+# for.
 _SUPERLATIVE = re.compile(
-    r"\b(?:the )?(?:cheapest|longest|shortest|most expensive|priciest|most popular|most rented)"
+    r"\b(?:the )?(?:cheapest|longest|shortest|most expensive|priciest|most popular|most rented|"
+    r"(?:biggest|largest) cast|"
+    rf"rent(?:ed|s)? the most|(?:cheaper|longer|shorter|pricier|more expensive){_NOT_THAN})"
     r"(?!\s+(?:films|movies|ones|titles|dvds))\b"
 )
 
@@ -105,6 +160,14 @@ _BOUND = re.compile(
     r"(\$?\d{1,6}(?:\.\d{1,2})?|an?|one|two|three|four)(\s+and\s+a\s+half)?\s*"
     r"(\$|dollars?|bucks?|cents?|minutes?|mins?|hours?|hrs?|h)?(\s+and\s+a\s+half)?\b",
 )
+_ROUGHLY = re.compile(
+    r"\b(?:like|about|around|roughly|nearly|almost|approximately|maybe)\s+"
+    r"(\d{1,3}|an?|one|two|three|four)\s*(hours?|hrs?|minutes?|mins?)\b"
+)
+_ROUGH_MINUTES = 20  # how far off a length said roughly may be
+# Words of a film's story that recall it: one is a topic ("a movie about a shark"), two that one
+# description holds together are its plot ("a crocodile and a pastry chef").
+_PLOT_WORDS = 2
 # Bounds that leave their amount out ("under 90 minutes": 89 at most), and those that keep it.
 _STRICT_WORDS = frozenset(
     {"under", "less than", "below", "shorter than", "cheaper than", "over", "more than", "above",
@@ -125,12 +188,29 @@ _WEAK = 0.45
 # Near enough to be sure: a store-wide answer then stands with words left over.
 _SURE = 0.6
 # Intents that list the catalogue: an order asked of them is theirs ("the most popular genres").
-_LISTS: frozenset[IntentName] = frozenset({"categories", "top_actors"})
+_LISTS: frozenset[IntentName] = frozenset(
+    {"categories", "top_actors", "top_renters", "top_spenders"}
+)
+# Intents that count copies: of one film when a film is named.
+_COPIES: frozenset[IntentName] = frozenset({"store_copies", "totals"})
+# Intents about one store when one is named; a follow-up's store is the conversation's.
+_OF_A_STORE: frozenset[IntentName] = frozenset(
+    {"store_location", "store_manager", "store_copies", "staff"}
+)
+# Intents whose "he" or "she" is a member of staff, not an actor.
+_ABOUT_STAFF: frozenset[IntentName] = frozenset({"store_manager", "staff"})
 # Intents about the store as a whole: they take no film and no topic.
 _STORE_WIDE: frozenset[IntentName] = frozenset(
     {"categories", "top_actors", "totals", "rental_terms", "store_location", "store_manager",
      "store_copies", "staff"}
 )  # fmt: skip
+
+
+def _argument(value: object) -> object:
+    """A filter as a tool takes it: amounts as strings, names as lists."""
+    if isinstance(value, Decimal):
+        return str(value)
+    return list(value) if isinstance(value, tuple) else value
 
 
 @dataclass(frozen=True)
@@ -142,6 +222,8 @@ class FilmQuery:
     category: str | None = None
     rating: str | None = None
     actor: str | None = None
+    actors: tuple[str, ...] | None = None  # all of them in it, when several are named
+    titles: tuple[str, ...] | None = None  # only these: films the conversation named, compared
     max_price: Decimal | None = None
     min_price: Decimal | None = None
     min_days: int | None = None
@@ -155,7 +237,7 @@ class FilmQuery:
 
     def arguments(self) -> dict[str, object]:
         return {
-            name: str(value) if isinstance(value, Decimal) else value
+            name: _argument(value)
             for name, value in vars(self).items()
             if value is not None and name != "limit"
         } | {"limit": self.limit}
@@ -183,6 +265,9 @@ class Understanding:
     # Asks for films outright, or asks of a film's stock or price: a search that finds nothing
     # is then a no; otherwise the question was not placed in the catalogue.
     seeks_films: bool = False
+    # The nearest question about the store, though this one went to the general agent: what a
+    # general answer may be grounded in ("name three film genres": the store's categories).
+    nearest_store: IntentName | None = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +276,16 @@ class Context:
 
     previous: Understanding | None = None  # the previous question, as it was read
     films: tuple[str, ...] = ()  # the films the latest answer that named any named
+    # The last actor and store the conversation was about: what "she", "he" and "there" stand
+    # for when the question names none.
+    actor: str | None = None
+    store_id: int | None = None
+    # The one film each of the last turns was about, latest first: what "which one is longer"
+    # compares.
+    recent_films: tuple[str, ...] = ()
+    # The customer the last turn was about, or the one its answer named ("... is out with Gina
+    # Williamson (customer 123, ...)"): whose "their email" is asked next.
+    customer_id: int | None = None
 
 
 @dataclass
@@ -261,6 +356,17 @@ def _bounds(text: str) -> tuple[Decimal | None, Decimal | None, int | None, int 
     return max_price, min_price, min_length, max_length
 
 
+def _roughly(text: str) -> tuple[int | None, int | None]:
+    """A length said roughly ("like 3 hours", "around 90 minutes"): that, give or take."""
+    match = _ROUGHLY.search(text)
+    if match is None:
+        return None, None
+    amount, unit = match.group(1), match.group(2)
+    value = float(_NUMBER_WORDS.get(amount, 0) or amount)
+    minutes = round(value * 60 if unit.startswith(("hour", "hr")) else value)
+    return minutes - _ROUGH_MINUTES, minutes + _ROUGH_MINUTES
+
+
 def _category(linked: Linked, text: str) -> str | None:
     for name in linked.categories:
         lowered = name.lower()
@@ -270,6 +376,8 @@ def _category(linked: Linked, text: str) -> str | None:
             continue
         if lowered in _EVERYDAY_CATEGORIES and not _FILM_WORDS.search(text):
             continue
+        if linked.actors and linked.category_words <= _AUDIENCE_WORDS:
+            continue  # "my kid likes mena hopper": who watches, not the actor's films' category
         return name
     return None
 
@@ -324,7 +432,7 @@ _UNITS = re.compile(r"\b(minutes?|mins?|hours?|hrs?|dollars?|bucks?|cents?)\b")
 _SLOT_PATTERNS = (
     _RATING, _STREAMING, _STORE, _HOW_MANY, _BOUND, _UNITS, _COUNTS, _CUSTOMER, _FEATURES,
     _EXACT_PRICE,
-    _DAYS, *(p for _, p in SORTS)
+    _DAYS, _ROUGHLY, _SAME_BOUND, *(p for _, p in SORTS)
 )  # fmt: skip
 
 
@@ -342,9 +450,15 @@ class _Words:
     """The question's words that are not the catalogue's names, with their stems."""
 
     stems: dict[str, Stem]
+    # Words that one film's description holds together ("crocodile", "pastry", "chef"): a
+    # film recalled by its story, however long the sentence around them.
+    plot: tuple[str, ...] = ()
 
     def of(self) -> frozenset[str]:
         return frozenset(s.stem for s in self.stems.values())
+
+    def without(self, said: set[str]) -> "_Words":
+        return replace(self, stems={w: s for w, s in self.stems.items() if w not in said})
 
     def topic(self, index: IntentIndex, intent: IntentName, text: str) -> tuple[str, ...]:
         """The content words that say nothing of what is asked: what it is about."""
@@ -395,22 +509,94 @@ async def _words(db: Database, text: str, linked: Linked, index: IntentIndex) ->
     )
 
 
+def _with_person_back(linked: Linked, text: str, context: Context) -> Linked:
+    """The actor that "she" or "he" stands for when the question names none: the one the
+    conversation was last about, unless it was about a customer or a member of staff (their
+    questions are others)."""
+    previous = context.previous
+    about_people = previous is not None and (
+        previous.intent in CUSTOMER_INTENTS or previous.intent in _ABOUT_STAFF
+    )
+    if linked.actors or linked.customers or linked.staff or about_people:
+        return linked
+    if context.actor is None or not _ONE_PERSON.search(text):
+        return linked
+    return replace(linked, actors=(context.actor,))
+
+
+def _asks_of_something_else(text: str, best: IntentName, nearness: float) -> bool:
+    """A question about something other than our films, though it may say a rating or a
+    category: one nearest a general phrasing that asks for no films ("what does NC-17 mean
+    exactly"), or one that asks for a thing that is not a film ("a podcast about film
+    history", "snacks for a horror movie night")."""
+    asks_the_store = _ASKS_FOR_FILMS.search(text) or _OF_THE_STORE.search(text)
+    if best == "general" and nearness >= NEAR_ENOUGH and not asks_the_store:
+        return True
+    before_topic = _TOPIC_MARKER.split(text, maxsplit=1)[0]  # "a film about books" is a film
+    return any(word in NOT_FILMS for word in WORD.findall(before_topic))
+
+
+def _together(actors: tuple[str, ...]) -> tuple[str, ...] | None:
+    """Several actors named, each by names of their own ("uma wood and matthew carrey"): films
+    with all of them. (Names that share a word are one name matched twice, with typos.)"""
+    words = [set(name.split()) for name in actors]
+    if len(actors) < 2 or any(a & b for i, a in enumerate(words) for b in words[i + 1 :]):
+        return None
+    return actors
+
+
+def _with_bounds_of(query: FilmQuery, earlier: FilmQuery) -> FilmQuery:
+    """This search with the lengths and prices of an earlier one ("comedies that short")."""
+    bounds = ("min_length", "max_length", "min_price", "max_price")
+    return replace(query, **{name: getattr(earlier, name) for name in bounds})
+
+
+def _rating_back(text: str, previous: "Understanding | None") -> str | None:
+    """The rating that "rated that" or "the same rating" stands for: the previous question's,
+    though that one was a general question ("what does pg-13 mean")."""
+    if previous is None or not _THAT_RATING.search(text):
+        return None
+    return _rating(previous.question)
+
+
+def _replied(
+    ranked: list[tuple[IntentName, float]], words: _Words, index: IntentIndex
+) -> IntentName | None:
+    """A refusal (an intent answered the same whatever is asked), if asked: near, or said by a
+    word only its phrasings use ("password") and near enough. Refusing a little too often is
+    safe; answering a password question with a customer's card is not."""
+    for name, score in ranked:
+        if not BY_NAME[name].reply:
+            continue
+        own_word = any(index.owns(stem, name) for stem in words.of())
+        if score >= _WEAK or (own_word and score >= NEAR_ENOUGH):
+            return name
+    return None
+
+
 def understand(
     question: str, linked: Linked, words: _Words, index: IntentIndex, context: Context
 ) -> Understanding:
     """Read a question, given what it names in the catalogue, its other words, the intents'
     phrasings, and the conversation so far."""
     text = normalised(question)
-    base = Understanding(question=question, linked=linked)
     previous = context.previous
+    linked = _with_person_back(linked, text, context)
+    base = Understanding(question=question, linked=linked)
     continues = bool(_CONTINUES.search(text))
     refers_back = continues or bool(_REFERS_BACK.search(text))
+    if joined := _CONNECTIVE.search(text):
+        words = words.without(set(WORD.findall(joined.group(0))))
     ranked = sorted(index.scores(words.of()).items(), key=lambda kv: -kv[1])
+    if not _PEOPLE.search(text):  # "which films get rented the most": no customers asked of
+        ranked = [(name, score) for name, score in ranked if not BY_NAME[name].of_people]
     best, nearness = ranked[0] if ranked else ("general", 0.0)
     topic = words.topic(index, best, text)
+    store_ranked = (name for name, score in ranked if name != "general" and score >= NEAR_ENOUGH)
+    base = replace(base, nearest_store=next(store_ranked, None))
 
-    if BY_NAME[best].reply and nearness >= _WEAK:
-        return replace(base, intent=best)  # "whats jon stephens password"
+    if reply := _replied(ranked, words, index):
+        return replace(base, intent=reply)  # "whats jon stephens password", "and his password?"
     customer = _CUSTOMER.search(text)
     catalogue_named = bool(linked.films or linked.actors or linked.categories)
     of_customer = best in CUSTOMER_INTENTS and nearness >= NEAR_ENOUGH
@@ -419,7 +605,7 @@ def understand(
     named = (
         linked.customers[0] if linked.customers and (asks_customer or not linked.actors) else None
     )
-    earlier = previous.customer_id if previous and previous.intent in CUSTOMER_INTENTS else None
+    earlier = context.customer_id
     # ... but "how much is the latest one" is about the film the answer named first.
     of_their_rentals = bool(_PERSON_BACK.search(text)) or (refers_back and best not in FILM_INTENTS)
     follows_customer = earlier is not None and not linked.films and of_their_rentals
@@ -427,7 +613,10 @@ def understand(
         # "what did customer 5 rent", "what has mary smith rented lately", and then "what's
         # her email", "is any of it still out": the customer just talked about.
         customer_id = int(customer[1]) if customer else named or earlier
-        intent = best if of_customer else "customer_rentals"
+        # A customer is asked about: what of them is the nearest of the customer intents,
+        # however near another kind of question is ("which store is she registered at").
+        of_customers = [name for name, _ in ranked if name in CUSTOMER_INTENTS]
+        intent = of_customers[0] if of_customers else "customer_rentals"
         return replace(base, intent=intent, customer_id=customer_id)
 
     # What is asked of a film: the nearest film intent, and any about as near ("how long is
@@ -449,17 +638,25 @@ def understand(
         weakly_asked = not asked_of_film or of_film[0][1] < _WEAK
         if weakly_asked and continues and previous and previous.film_intents:
             asked_of_film = previous.film_intents  # "and in ARMY FLINTSTONES?", "and for X?"
+        elif best in _COPIES and nearness >= NEAR_ENOUGH:
+            # Copies counted, of a film named: its copies ("total copies of family sweet
+            # between both stores").
+            asked_of_film = ("availability",)
         intents = asked_of_film or ("price",)
         return replace(base, intent=intents[0], film=film, film_intents=intents)
 
+    together = _together(linked.actors)
     query = FilmQuery(
         category=_category(linked, text),
-        rating=_rating(question),
-        actor=actor,
+        rating=_rating(question) or _rating_back(text, previous),
+        actor=None if together else actor,
+        actors=together,
         streaming=True if _STREAMING.search(text) else None,
         sort=next((name for name, pattern in SORTS if pattern.search(text)), None),
     )
     max_price, min_price, min_length, max_length = _bounds(text)
+    if min_length is None and max_length is None:
+        min_length, max_length = _roughly(text)
     if max_price is None and min_price is None and (exact := _EXACT_PRICE.search(text)):
         dollars, cents = exact.groups()
         min_price = max_price = Decimal(dollars) if dollars else Decimal(cents) / 100
@@ -475,6 +672,9 @@ def understand(
         min_length=min_length,
         max_length=max_length,
     )
+    if previous and previous.films and _SAME_BOUND.search(text):
+        # "what about comedies that short": the lengths and prices the previous search had.
+        query = _with_bounds_of(query, previous.films)
     narrowed = replace(query, sort=None) != FilmQuery()  # more than an order
     count = bool(_HOW_MANY.search(text))
     superlative = bool(_SUPERLATIVE.search(text))
@@ -484,6 +684,8 @@ def understand(
         bool(_ASKS_FOR_FILMS.search(text) or _ABOUT.search(text))
         or narrowed
         or best in {"availability", "price"}
+        # Nearest to asking for films, and saying films: "is brad pitt in any of your movies".
+        or (best == "find" and nearness >= NEAR_ENOUGH and bool(_FILM_NOUN.search(text)))
     )
     found = replace(base, intent="find", count=count, superlative=superlative, seeks_films=seeks)
     earlier_search = previous.films if previous and previous.films else None
@@ -494,6 +696,16 @@ def understand(
     follows_on = refers_back or (superlative and not narrowed)  # "which is the longest"
     if earlier_search and follows_on and (query != FilmQuery() or best == "find") and not topic:
         return replace(found, films=earlier_search.refined(query))
+    if superlative and refers_back and len(context.recent_films) >= 2 and not narrowed:
+        # "which one is longer", of the films the last turns were each about.
+        among = FilmQuery(titles=context.recent_films, sort=query.sort)
+        return replace(found, films=among, count=False)
+    if words.plot:
+        # "a movie where a crocodile and a pastry chef are in it together": its story.
+        story = replace(query, text=" ".join(words.plot), sort=None)
+        return replace(found, films=story, count=False, superlative=False, seeks_films=True)
+    if not (linked.films or linked.actors) and _asks_of_something_else(text, best, nearness):
+        return base  # "what does PG-13 mean", "any books like the hobbit": not our films
     # Films by what they are, or in an order ("the shortest film", "cheap ones please").
     ordered = query.sort is not None and (best == "find" or superlative or _FILM_WORDS.search(text))
     if (narrowed or ordered) and not (best in _LISTS and nearness >= _SURE and not actor):
@@ -562,6 +774,8 @@ def understand(
             return replace(base, intent="find")
         return replace(found, films=FilmQuery(sort="popular"))
     store_id = linked.stores[0] if linked.stores else _store(text)
+    if store_id is None and best in _OF_A_STORE | {"totals"}:
+        store_id = context.store_id  # "who runs the canadian one" -> "how many dvds are there"
     if best == "totals" and store_id is not None:
         best = "store_copies"  # "how many dvds does the lethbridge store have altogether"
     return replace(base, intent=best, store_id=store_id, count=count)
@@ -574,10 +788,18 @@ async def read(
     are linked for staff only: a guest's question must not tell a customer's name from
     another."""
     index = await intent_index(db)
+    said = normalised(question[:QUESTION_READ_CHARS])
     linked = await link(db, question[:QUESTION_READ_CHARS], frozenset(index.word_stems))
     if not staff:
         linked = replace(linked, customers=())
-    words = await _words(db, normalised(question[:QUESTION_READ_CHARS]), linked, index)
+    words = await _words(db, said, linked, index)
+    if not linked.films and _FILM_NOUN.search(said):
+        # A film asked for by what happens in it: the words of its story that one film's
+        # description holds (two at least: one word alone is a topic, not a plot).
+        story = words.topic(index, "find", said)
+        if len(story) >= _PLOT_WORDS:
+            found = await plot_words(db, list(story))
+            words = replace(words, plot=tuple(found) if len(found) >= _PLOT_WORDS else ())
     return understand(question, linked, words, index, context or Context())
 
 
@@ -590,8 +812,49 @@ async def read_conversation(
     for asked, answered in turns[-_TURNS_READ_AGAIN:]:
         previous = await read(db, asked, context, staff=staff)
         named = tuple(await titles_in(db, answered))
-        context = Context(previous=previous, films=named or context.films)
+        context = Context(
+            previous=previous,
+            films=named or context.films,
+            actor=await _actor_of(db, previous, answered) or context.actor,
+            store_id=_store_of(previous) or context.store_id,
+            recent_films=_recent_films(named, context.recent_films),
+            customer_id=_customer_of(previous, answered),
+        )
     return await read(db, question, context, staff=staff)
+
+
+async def _actor_of(db: Database, asked: Understanding, answered: str) -> str | None:
+    """The actor a turn was about: the one its question named or searched by, else the one
+    its answer named, if only one ("who's in shock cabin": "... stars Laura Brody")."""
+    if asked.linked.actors:
+        return asked.linked.actors[0]
+    if asked.films is not None and asked.films.actor:
+        return asked.films.actor
+    named = await actors_in(db, answered)
+    return named[0] if len(named) == 1 else None
+
+
+def _recent_films(named: tuple[str, ...], earlier: tuple[str, ...]) -> tuple[str, ...]:
+    """A turn whose answer named one film adds it; one that named several or none starts
+    afresh (a list is compared by refining its search instead)."""
+    if len(named) != 1:
+        return ()
+    return tuple(dict.fromkeys((named[0], *earlier)))[:_TURNS_READ_AGAIN]
+
+
+def _customer_of(asked: Understanding, answered: str) -> int | None:
+    """The customer a turn was about: the one asked of, else the only one its answer named."""
+    if asked.intent in CUSTOMER_INTENTS:
+        return asked.customer_id
+    named = set(_CUSTOMER.findall(answered.lower()))
+    return int(named.pop()) if len(named) == 1 else None
+
+
+def _store_of(asked: Understanding) -> int | None:
+    """The one store a turn was about, if any."""
+    if asked.store_id is not None:
+        return asked.store_id
+    return asked.linked.stores[0] if len(asked.linked.stores) == 1 else None
 
 
 # How much of a question is read: a question is at most 2000 characters, an earlier one sent

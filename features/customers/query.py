@@ -94,3 +94,24 @@ LIMIT :limit
 async def film_renters(db: Database, title: str) -> list[RowDict]:
     """Who has the film out now, then who rented it last (at most RECENT_RENTALS_LIMIT)."""
     return await fetch_rows(db, _FILM_RENTERS, {"title": title, "limit": RECENT_RENTALS_LIMIT})
+
+
+# The customers who rented the most, or paid the most: each with both counts. Ties at the cut
+# are broken by id (a list, not a ranking).
+_TOP_CUSTOMERS = text("""
+WITH rented AS (SELECT customer_id, count(*)::int AS rented FROM rental GROUP BY customer_id),
+paid AS (SELECT customer_id, sum(amount) AS paid FROM payment GROUP BY customer_id)
+SELECT c.customer_id, c.first_name, c.last_name,
+       coalesce(rented.rented, 0) AS rented, coalesce(paid.paid, 0) AS paid
+FROM customer AS c
+LEFT JOIN rented USING (customer_id)
+LEFT JOIN paid USING (customer_id)
+ORDER BY CASE WHEN :by = 'paid' THEN coalesce(paid.paid, 0) END DESC,
+         coalesce(rented.rented, 0) DESC, c.customer_id
+LIMIT :limit
+""").bindparams(bindparam("by", type_=String), bindparam("limit", type_=Integer))
+
+
+async def top_customers(db: Database, by: str, limit: int) -> list[RowDict]:
+    """`by`: "rentals" or "paid"."""
+    return await fetch_rows(db, _TOP_CUSTOMERS, {"by": by, "limit": limit})

@@ -93,6 +93,47 @@ def database(app: FastAPI) -> Database:
             "any comedies?",
             find(category="Comedy"),
         ),
+        # "she", "he": the actor the conversation was last about, named by the question or,
+        # alone, by the answer.
+        (
+            [("films with penelope guiness", "Films with Penelope Guiness (19): ...")],
+            "how many films is she in",
+            find(actor="PENELOPE GUINESS"),
+        ),
+        (
+            [
+                ("films with penelope guiness", "Films with Penelope Guiness (19): ..."),
+                ("how many is she in", "We have 19 films with Penelope Guiness. ..."),
+            ],
+            "any of them dramas?",
+            find(actor="PENELOPE GUINESS", category="Drama"),
+        ),
+        (
+            [("who is in shock cabin", "SHOCK CABIN stars Laura Brody (1 actors).")],
+            "so what has he been in",
+            find(actor="LAURA BRODY"),
+        ),
+        # "which one is ...": of the films the last turns were each about.
+        (
+            [
+                ("how long is academy dinosaur", "ACADEMY DINOSAUR runs 86 minutes."),
+                ("and african egg?", "AFRICAN EGG runs 130 minutes."),
+            ],
+            "which one is longer",
+            find(titles=["AFRICAN EGG", "ACADEMY DINOSAUR"], sort="length_desc"),
+        ),
+        # "that short": the bounds of the search before.
+        (
+            [("sci fi under an hour", "Sci-Fi films of 59 minutes or less (5): ...")],
+            "what about comedies that short",
+            find(category="Comedy", max_length=59),
+        ),
+        # "rated that": the rating the question before named, though it was a general one.
+        (
+            [("what does pg-13 mean", "Parents strongly cautioned.")],
+            "which of your comedies are rated that",
+            find(category="Comedy", rating="PG-13"),
+        ),
     ],
 )
 async def test_a_follow_up_is_read_against_the_conversation(
@@ -153,7 +194,7 @@ async def test_a_bad_history_is_a_clear_422(
     response = await client.post(path, json={"question": "how much is it", "history": history})
 
     assert response.status_code == 422, response.text
-    errors = response.json()["detail"]
+    errors = response.json()["errors"]
     assert problem in {e["type"] for e in errors}
     assert all(e["loc"][:2] == ["body", "history"] for e in errors)
     assert local_model.requests == []
@@ -173,7 +214,7 @@ async def test_a_bad_history_in_the_query_is_a_clear_422(
     response = await client.get("/ai/ask", params={"question": "and it?", "history": raw})
 
     assert response.status_code == 422, response.text
-    [error] = response.json()["detail"]
+    [error] = response.json()["errors"]
     assert (error["type"], error["loc"][:2]) == (problem, ["query", "history"])
     assert local_model.requests == []
 
@@ -237,3 +278,48 @@ async def test_the_offline_router_answers_a_follow_up_over_http(
     assert (body["agent"], body["router"]) == ("search", "rules")
     assert f"${film['rental_rate']:.2f}" in body["answer"]
     assert [f["title"] for f in body["films"]] == ["AFRICAN EGG"]
+
+
+@pytest.mark.parametrize(
+    ("turns", "question", "intents"),
+    [
+        # "and X?" asks the question before of another film, whatever "and" is near to.
+        (
+            [("replacement cost of academy dinosaur", "A lost copy costs $20.99 to replace.")],
+            "and african egg?",
+            ("replacement",),
+        ),
+        (
+            [("what language is academy dinosaur in", "ACADEMY DINOSAUR is in English.")],
+            "and for african egg?",
+            ("language",),
+        ),
+    ],
+)
+async def test_and_x_asks_the_same_of_another_film(
+    database: Database, turns: list[tuple[str, str]], question: str, intents: tuple[str, ...]
+) -> None:
+    understood = await read_conversation(database, turns, question)
+
+    assert (understood.film, understood.film_intents) == ("AFRICAN EGG", intents)
+
+
+async def test_a_store_named_earlier_is_the_one_asked_about(database: Database) -> None:
+    turns = [("who runs the australian one", "Store 2 (Woodridge) is managed by Jon Stephens.")]
+
+    understood = await read_conversation(database, turns, "how many dvds are there")
+
+    assert (understood.intent, understood.store_id) == ("store_copies", 2)
+
+
+async def test_their_email_is_the_customer_the_answer_named(database: Database) -> None:
+    turns = [
+        (
+            "who has academy dinosaur out",
+            "ACADEMY DINOSAUR is out with Mary Smith (customer 1, MARY.SMITH@example.org).",
+        )
+    ]
+
+    understood = await read_conversation(database, turns, "whats their email", staff=True)
+
+    assert (understood.intent, understood.customer_id) == ("customer_contact", 1)

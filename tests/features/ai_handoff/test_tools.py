@@ -144,7 +144,7 @@ async def test_find_films_sorts_longest_first(store: StoreTools, db: AsyncConnec
         (
             {"sort": "random"},
             "sort must be one of price, price_desc, length, length_desc, popular, replacement, "
-            "replacement_desc",
+            "replacement_desc, days, days_desc, cast_desc",
         ),
         ({"max_price": float("nan")}, "max_price must be a number of dollars"),
     ],

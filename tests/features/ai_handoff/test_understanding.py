@@ -21,8 +21,10 @@ from features.ai_handoff.tools import (
     RENTAL_TERMS,
     STORE_PLUGIN,
     TOP_ACTORS,
+    TOP_CUSTOMERS,
     qualified,
 )
+from features.catalogue.intents import BY_NAME
 from features.catalogue.query import word_forms
 from features.catalogue.understanding import read as read_question
 from shared.database import Database
@@ -122,6 +124,37 @@ def database(app: FastAPI) -> Database:
         ("I love music theory", Call(HANDOFF_TO_GENERAL, {})),
         ("how do I boil an egg", Call(HANDOFF_TO_GENERAL, {})),
         ("tell me a joke", Call(HANDOFF_TO_GENERAL, {})),
+        # A general question that says a rating or a category, or asks for a thing that is not
+        # a film, is not a search.
+        ("what does PG mean", Call(HANDOFF_TO_GENERAL, {})),
+        ("what does G stand for, rated g i mean", Call(HANDOFF_TO_GENERAL, {})),
+        ("any good podcasts about horror movies?", Call(HANDOFF_TO_GENERAL, {})),
+        ("books like a good sci fi film?", Call(HANDOFF_TO_GENERAL, {})),
+        # Several actors: films with all of them.
+        (
+            "anything with penelope guiness and christian gable",
+            find(actors=["CHRISTIAN GABLE", "PENELOPE GUINESS"]),
+        ),
+        # An order said any way ("rented the most" is "most rented").
+        ("which films get rented the most", find(sort="popular")),
+        # Orders by any field of a film: the rental period, the size of the cast.
+        ("which sci fi film can i keep the longest", find(category="Sci-Fi", sort="days_desc")),
+        ("which comedy has the biggest cast", find(category="Comedy", sort="cast_desc")),
+        # A length said roughly, give or take 20 minutes.
+        ("a drama around 2 hours long", find(category="Drama", min_length=100, max_length=140)),
+        # Nearest to asking for films, and saying films: a search (nothing found is a no), not
+        # the general model.
+        ("is keanu reeves in any of your movies", find(text="keanu reeves")),
+        # "my kid" is who watches, when an actor is named: not the Children category.
+        (
+            "my kid likes penelope guiness, anything shes in rated g",
+            find(actor="PENELOPE GUINESS", rating="G"),
+        ),
+        # Copies counted, of a film named: its availability, not its price.
+        (
+            "total copies of academy dinosaur in both stores?",
+            Call(AVAILABILITY, {"title": "ACADEMY DINOSAUR"}),
+        ),
     ],
 )
 async def test_first_move(database: Database, question: str, expected: Call | Reply) -> None:
@@ -224,3 +257,68 @@ async def test_a_store_named_in_a_stock_question_is_read(database: Database) -> 
     understood = await read_question(database, "is academy dinosaur in stock at store 2")
 
     assert (understood.film, understood.store_id) == ("ACADEMY DINOSAUR", 2)
+
+
+@pytest.mark.parametrize(
+    ("question", "words"),
+    [
+        # ACADEMY DINOSAUR: "... a Feminist And a Mad Scientist ... in The Canadian Rockies".
+        (
+            "i remember a movie with a feminist and a mad scientist somewhere in canada, "
+            "maybe the rockies? cant remember the name at all",
+            {"feminist", "scientist", "rockies"},
+        ),
+        # ACE GOLDFINGER: "... a Database Administrator And a Explorer ... in Ancient China".
+        ("that film where an explorer ends up in ancient china", {"explorer", "ancient", "china"}),
+    ],
+)
+async def test_a_film_recalled_by_its_story_is_searched_for_by_it(
+    database: Database, question: str, words: set[str]
+) -> None:
+    move = first_move(await read_question(database, question), GUEST)
+
+    assert isinstance(move, Call)
+    assert move.function == FIND
+    assert words <= set(move.arguments["text"].split())
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "customer_id"),
+    [
+        # What is asked of a customer is the nearest customer intent, however near another
+        # kind of question is ("registered at" is near "which store has it").
+        ("which store is mary smith registered at", "customer_contact", 1),
+        ("phone number for patricia johnson please, she left her bag", "customer_contact", 2),
+        ("how many rentals does linda williams have on her account", "customer_rentals", 3),
+        ("what has barbara jones got out right now", "customer_out", 4),
+    ],
+)
+async def test_what_is_asked_of_a_customer_is_a_customer_intent(
+    database: Database, question: str, intent: str, customer_id: int
+) -> None:
+    understood = await read_question(database, question, staff=True)
+
+    assert (understood.intent, understood.customer_id) == (intent, customer_id)
+
+
+@pytest.mark.parametrize(
+    ("question", "by"),
+    [
+        ("which customer rents the most", "rentals"),
+        ("who are our best customers", "rentals"),
+        ("which customers spend the most money", "paid"),
+    ],
+)
+async def test_the_top_customers_are_for_staff(database: Database, question: str, by: str) -> None:
+    understood = await read_question(database, question, staff=True)
+
+    top = qualified(CUSTOMERS_PLUGIN, TOP_CUSTOMERS)
+    assert first_move(understood, STAFF | {top}) == Call(top, {"by": by, "limit": 5})
+    assert first_move(understood, GUEST) == Reply(answers.STAFF_ONLY)
+
+
+async def test_a_password_asked_in_passing_is_refused(database: Database) -> None:
+    # "password" is the refusal's own word: it wins over the customer's card it is near to.
+    move = first_move(await read_question(database, "and her password? need the till"), STAFF)
+
+    assert move == Reply(BY_NAME["passwords"].reply or "")
