@@ -100,7 +100,7 @@ async def test_bad_input_is_a_422_naming_the_field(
     response = await client.request(method, path, json=body, headers=ADMIN)
 
     assert response.status_code == 422, response.text
-    [error] = response.json()["detail"]
+    [error] = response.json()["errors"]
     assert error["loc"] == list(loc)
     assert error["msg"]
 
@@ -139,7 +139,7 @@ async def test_a_422_never_echoes_unbounded_or_non_json_input(
 
     assert response.status_code == 422, response.text[:300]
     assert len(response.content) < 2_000
-    assert response.json()["detail"][0]["msg"]
+    assert response.json()["errors"][0]["msg"]
 
 
 @pytest.mark.parametrize(
@@ -162,4 +162,4 @@ async def test_a_lone_surrogate_is_a_422_not_a_500(
     response = await client.request(method, path, content=raw, headers=headers)
 
     assert response.status_code == 422, response.text[:300]
-    assert response.json()["detail"][0]["msg"]
+    assert response.json()["errors"][0]["msg"]

@@ -24,6 +24,8 @@ OPERATION_IDS = {
     ("POST", "/ai/ask"): "ai-ask_in_conversation",
     ("POST", "/ai/summary"): "ai-film_summary",
     ("POST", "/ai/handoff"): "ai-handoff",
+    ("GET", "/problems"): "problems-list_problems",
+    ("GET", "/problems/{slug}"): "problems-get_problem",
 }
 
 

@@ -95,9 +95,11 @@ async def test_every_operation_conforms_to_the_openapi(
     ).prepare()
     body = prepared.body
     assert body is None or isinstance(body, bytes | str)
-    headers = {
-        k: v if isinstance(v, str) else v.decode("latin-1") for k, v in prepared.headers.items()
-    }
+    # As bytes: a negative case may put non-ASCII in a header (Idempotency-Key, If-Match), which
+    # a client can send as UTF-8 bytes though httpx refuses such a str.
+    headers = [
+        (k.encode(), v.encode() if isinstance(v, str) else v) for k, v in prepared.headers.items()
+    ]
     response = await property_client.request(
         prepared.method or "GET", prepared.url or "", headers=headers, content=body
     )

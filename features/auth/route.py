@@ -11,11 +11,21 @@ from pydantic import BaseModel
 
 from features.auth import failed_logins, passwords, query
 from shared.database import WriteSessionDep
-from shared.http.errors import TooManyRequestsError, UnauthorizedError, UnsupportedMediaTypeError
+from shared.http.errors import (
+    Problem,
+    TooManyRequestsError,
+    UnauthorizedError,
+    UnsupportedMediaTypeError,
+)
 from shared.security.tokens import TokenKeys
 from shared.settings import SettingsDep
+from shared.telemetry import sign_in_failures, sign_in_lockouts
 
 router = APIRouter(tags=["auth"])
+
+# The kinds of refusal a client branches on (the `type` of the problem details).
+BAD_CREDENTIALS = Problem("bad-credentials", 401, "Wrong username or password")
+SIGN_IN_LOCKED = Problem("sign-in-locked", 429, "Too many failed sign-ins from this client")
 log = structlog.get_logger(__name__)
 
 
@@ -47,9 +57,12 @@ class TokenOut(BaseModel):
     dependencies=[Depends(_form_only)],
     responses={
         **UnsupportedMediaTypeError.response_doc("The body is not a form (JSON, say)"),
-        **UnauthorizedError.response_doc("Wrong username or password, or an inactive account"),
+        **UnauthorizedError.response_doc(
+            "Wrong username or password, or an inactive account", BAD_CREDENTIALS
+        ),
         **TooManyRequestsError.response_doc(
-            "Too many failed attempts from this client: retry after `Retry-After` seconds"
+            "Too many failed attempts from this client: retry after `Retry-After` seconds",
+            SIGN_IN_LOCKED,
         ),
     },
 )
@@ -65,7 +78,10 @@ async def issue_token(
     wait_s = await failed_logins.wait_s(session, client, account, limits)
     if wait_s > 0:
         log.warning("auth.token_locked", client=client)
-        raise TooManyRequestsError("Too many failed sign-in attempts; try again later.", wait_s)
+        sign_in_lockouts.add(1)
+        raise TooManyRequestsError(
+            "Too many failed sign-in attempts; try again later.", wait_s, problem=SIGN_IN_LOCKED
+        )
     staff = await query.staff_by_username(session, form.username)
     # argon2 takes tens of ms of CPU: off the event loop.
     ok, new_hash = await asyncio.to_thread(
@@ -80,7 +96,11 @@ async def issue_token(
     if not ok or staff is None:
         # Who and how often, never what was typed.
         log.warning("auth.token_failed", client=client, failures=failures)
-        raise UnauthorizedError("Incorrect username or password, or the account is not active.")
+        sign_in_failures.add(1)
+        raise UnauthorizedError(
+            "Incorrect username or password, or the account is not active.",
+            problem=BAD_CREDENTIALS,
+        )
     keys: TokenKeys = request.app.state.token_keys
     token, ttl_s = keys.issue(staff["staff_id"], staff["store_id"])
     log.info("auth.token_issued", staff_id=staff["staff_id"], rehashed=new_hash is not None)

@@ -81,8 +81,8 @@ _PARAM_TYPES = {"q": Text, "category": Text, "rating": Text, "streaming": Boolea
 
 
 def _paged(present: frozenset[str]) -> PagedSelect:
-    """Chosen by its plan against the query builder's version (EXPLAIN ANALYZE, README). Only
-    the page's rows are read whole, each with its category (a correlated sub-select per page
+    """Chosen by its plan against the query builder's version (`just explain`). Only the
+    page's rows are read whole, each with its category (a correlated sub-select per page
     row, never per skipped row). With a search or a category, the matching ids are found once
     (a materialised CTE) and both the total and the page taken from them; otherwise the total
     is a plain count and the page's ids an index-ordered scan that stops at the page."""
@@ -129,6 +129,9 @@ def paged_select(present: frozenset[str]) -> PagedSelect:
 
 
 _ONE = _film_with_category().where(col(Film.film_id) == bindparam("film_id"))
+# The same, its film row locked until the write's transaction ends: a change checked against
+# what the client last read (If-Match) cannot be overtaken by another meanwhile.
+_ONE_LOCKED = _ONE.with_for_update(of=Film)
 
 # Only the column the API lets staff change; the row comes back as GET /films/{id} shows it.
 SET_STREAMING = (
@@ -173,6 +176,10 @@ async def fetch_page(
 async def fetch_one(source: Database | AsyncSession, film_id: int) -> RowDict | None:
     """A film: from the read pool, or inside a write's session (seeing its change)."""
     return await fetch_row(source, _ONE, {"film_id": film_id})
+
+
+async def fetch_one_locked(session: AsyncSession, film_id: int) -> RowDict | None:
+    return await fetch_row(session, _ONE_LOCKED, {"film_id": film_id})
 
 
 async def fetch_availability(db: Database, film_id: int) -> list[RowDict]:

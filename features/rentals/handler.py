@@ -9,17 +9,27 @@ from features.customers import query as customers
 from features.rentals import query
 from features.rentals.dtos import RentalOut, RentalWithFilmOut
 from shared.database import Database, violated_constraint
-from shared.http.errors import ConflictError, InvalidFieldError, NotFoundError
+from shared.http.errors import ConflictError, InvalidFieldError, NotFoundError, Problem
 from shared.http.pagination import Page, PageParams
 from shared.models import OPEN_RENTAL_INDEX, PAGILA_RENTAL_UNIQUE_INDEX
+from shared.telemetry import conflicts, rentals_created, rentals_returned
 
 log = structlog.get_logger(__name__)
 
 _CustomerRentalPage = Page[RentalWithFilmOut]
 
 
+# The kinds of refusal a client branches on (the `type` of the problem details).
+COPY_IS_OUT = Problem("copy-is-out", 409, "The copy is already rented out")
+ALREADY_RETURNED = Problem("already-returned", 409, "The rental was already returned")
+
+
 def _copy_is_out(inventory_id: int) -> ConflictError:
-    return ConflictError(f"Inventory item {inventory_id} is already rented out and not returned.")
+    conflicts.add(1, {"reason": COPY_IS_OUT.slug})
+    return ConflictError(
+        f"Inventory item {inventory_id} is already rented out and not returned.",
+        problem=COPY_IS_OUT,
+    )
 
 
 async def rent(
@@ -44,6 +54,7 @@ async def rent(
     if row["copy_is_out"]:
         raise _copy_is_out(inventory_id)
     rental = RentalOut.model_validate(row)
+    rentals_created.add(1)
     log.info(
         "rental.created",
         rental_id=rental.rental_id,
@@ -58,7 +69,9 @@ async def return_rental(session: AsyncSession, rental_id: int) -> RentalWithFilm
     if row is None:
         if await query.fetch_one(session, rental_id) is None:
             raise NotFoundError(f"Rental {rental_id} not found.")
-        raise ConflictError(f"Rental {rental_id} was already returned.")
+        conflicts.add(1, {"reason": ALREADY_RETURNED.slug})
+        raise ConflictError(f"Rental {rental_id} was already returned.", problem=ALREADY_RETURNED)
+    rentals_returned.add(1)
     log.info("rental.returned", rental_id=rental_id)  # by whom: the line's staff_id
     return RentalWithFilmOut.model_validate(row)
 

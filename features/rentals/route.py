@@ -1,15 +1,18 @@
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from features.rentals import handler
 from features.rentals.dtos import RentalCreate, RentalOut, RentalWithFilmOut
-from shared.database import DatabaseDep, OneStatementSessionDep
+from shared.database import DatabaseDep
 from shared.http.errors import (
     UNAUTHORIZED_RESPONSE,
     UNAVAILABLE_RESPONSE,
+    VALIDATION,
     ConflictError,
     ForbiddenError,
     NotFoundError,
+    problem_doc,
 )
+from shared.http.idempotency import KEY_REUSED, IdempotentOneStatementDep
 from shared.http.pagination import Page, PageParamsDep
 from shared.http.params import IdPath
 from shared.security.auth import CallerDep, StaffGuard
@@ -23,44 +26,57 @@ RentalId = IdPath
 @router.post(
     "/customers/{customer_id}/rentals",
     status_code=status.HTTP_201_CREATED,
+    response_model=RentalOut,
     summary="Rent a copy to a customer (rental_date = now()), recorded as the signed-in staff's",
     responses={
         **UNAUTHORIZED_RESPONSE,
         **ForbiddenError.response_doc("staff_id names another member of staff"),
         **NotFoundError.response_doc("No such customer"),
-        **ConflictError.response_doc("The copy is already out"),
-        422: {
-            "description": "Invalid body, unknown inventory_id / staff_id, or no staff_id "
-            "with the service token"
-        },
+        **ConflictError.response_doc("The copy is already out", handler.COPY_IS_OUT),
+        **problem_doc(
+            "Invalid body, unknown inventory_id / staff_id, no staff_id with the service "
+            "token, or an Idempotency-Key already used for another request",
+            VALIDATION,
+            KEY_REUSED,
+        ),
     },
 )
 async def create_rental(
     caller: CallerDep,
-    session: OneStatementSessionDep,
+    write: IdempotentOneStatementDep,
+    request: Request,
     customer_id: CustomerId,
     body: RentalCreate,
     response: Response,
-) -> RentalOut:
-    rental = await handler.rent(
-        session, customer_id, body.inventory_id, caller.acting_as(body.staff_id)
-    )
-    response.headers["Location"] = f"/rentals/{rental.rental_id}"
+) -> RentalOut | Response:
+    if replayed := await write.replay(request, body):
+        return replayed
+    staff_id = caller.acting_as(body.staff_id)
+    rental = await handler.rent(write.session, customer_id, body.inventory_id, staff_id)
+    await write.created(response, rental, f"/rentals/{rental.rental_id}")
     return rental
 
 
 @router.put(
     "/rentals/{rental_id}/return",
+    response_model=RentalWithFilmOut,
     dependencies=[StaffGuard],
     summary="Mark a rental returned (return_date = now())",
     responses={
         **UNAUTHORIZED_RESPONSE,
         **NotFoundError.response_doc("No such rental"),
-        **ConflictError.response_doc("Already returned"),
+        **ConflictError.response_doc("Already returned", handler.ALREADY_RETURNED),
+        **problem_doc("An Idempotency-Key already used for another request", KEY_REUSED),
     },
 )
-async def return_rental(session: OneStatementSessionDep, rental_id: RentalId) -> RentalWithFilmOut:
-    return await handler.return_rental(session, rental_id)
+async def return_rental(
+    write: IdempotentOneStatementDep, request: Request, rental_id: RentalId
+) -> RentalWithFilmOut | Response:
+    if replayed := await write.replay(request):
+        return replayed
+    returned = await handler.return_rental(write.session, rental_id)
+    await write.record(status.HTTP_200_OK, returned, {})
+    return returned
 
 
 @router.get(

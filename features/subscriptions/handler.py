@@ -12,7 +12,7 @@ from features.customers import query as customers
 from features.subscriptions import query
 from features.subscriptions.dtos import SubscriptionCreate, SubscriptionOut
 from shared.database import Database, driver_error, violated_constraint
-from shared.http.errors import ConflictError, InvalidFieldError, NotFoundError
+from shared.http.errors import ConflictError, InvalidFieldError, NotFoundError, Problem
 from shared.http.pagination import Page, PageParams
 from shared.models import NO_OVERLAPPING_SUBSCRIPTIONS, SUBSCRIPTION_CUSTOMER_FK
 
@@ -23,6 +23,12 @@ _SubscriptionPage = Page[SubscriptionOut]
 
 def _period(start: date, end: date | None) -> str:
     return f"{start.isoformat()} to {end.isoformat() if end else 'open-ended'}"
+
+
+# The kinds of refusal a client branches on (the `type` of the problem details).
+OVERLAPPING = Problem("subscription-overlaps", 409, "The period overlaps another subscription")
+ALREADY_ENDS = Problem("subscription-already-ends", 409, "The subscription already ends by then")
+CHANGED_MEANWHILE = Problem("changed-meanwhile", 409, "Changed meanwhile: retry")
 
 
 def _customer_not_found(customer_id: int) -> NotFoundError:
@@ -37,7 +43,8 @@ async def subscribe(
         raise ConflictError(
             f"Customer {customer_id} already has subscription {clash['subscription_id']} "
             f"({_period(clash['start_date'], clash['end_date'])}), which overlaps "
-            f"{_period(body.start_date, body.end_date)}."
+            f"{_period(body.start_date, body.end_date)}.",
+            problem=OVERLAPPING,
         )
     try:
         row = await query.insert_subscription(
@@ -54,7 +61,8 @@ async def subscribe(
             log.info("subscription.conflict", customer_id=customer_id, constraint=constraint)
             raise ConflictError(
                 f"Customer {customer_id} already has a subscription overlapping "
-                f"{_period(body.start_date, body.end_date)}."
+                f"{_period(body.start_date, body.end_date)}.",
+                problem=OVERLAPPING,
             ) from None
         if constraint == SUBSCRIPTION_CUSTOMER_FK:
             raise _customer_not_found(customer_id) from None
@@ -82,9 +90,13 @@ async def end(
             f"it cannot end {'on ' if end_date else ''}{day}.",
         )
     if current["end_date"] is None:  # ended and reopened meanwhile? Only a retry can tell.
-        raise ConflictError(f"Subscription {subscription_id} changed meanwhile; please retry.")
+        raise ConflictError(
+            f"Subscription {subscription_id} changed meanwhile; please retry.",
+            problem=CHANGED_MEANWHILE,
+        )
     raise ConflictError(
-        f"Subscription {subscription_id} already ends on {current['end_date'].isoformat()}."
+        f"Subscription {subscription_id} already ends on {current['end_date'].isoformat()}.",
+        problem=ALREADY_ENDS,
     )
 
 

@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Response, status
+from fastapi import APIRouter, Body, Request, Response, status
 
 from features.subscriptions import handler
 from features.subscriptions.dtos import SubscriptionCreate, SubscriptionEnd, SubscriptionOut
@@ -10,7 +10,9 @@ from shared.http.errors import (
     UNAVAILABLE_RESPONSE,
     ConflictError,
     NotFoundError,
+    problem_doc,
 )
+from shared.http.idempotency import KEY_REUSED, IdempotentTransactionDep
 from shared.http.pagination import Page, PageParamsDep
 from shared.http.params import IdPath
 from shared.security.auth import StaffGuard
@@ -24,22 +26,29 @@ SubscriptionId = IdPath
 @router.post(
     "/customers/{customer_id}/subscriptions",
     status_code=status.HTTP_201_CREATED,
+    response_model=SubscriptionOut,
     dependencies=[StaffGuard],
     summary="Subscribe a customer to streaming for a period (never overlapping another)",
     responses={
         **UNAUTHORIZED_RESPONSE,
         **NotFoundError.response_doc("No such customer"),
-        **ConflictError.response_doc("The customer has a subscription in that period"),
+        **ConflictError.response_doc(
+            "The customer has a subscription in that period", handler.OVERLAPPING
+        ),
+        **problem_doc("An Idempotency-Key already used for another request", KEY_REUSED),
     },
 )
 async def create_subscription(
-    session: WriteSessionDep,
+    write: IdempotentTransactionDep,
+    request: Request,
     customer_id: CustomerId,
     body: SubscriptionCreate,
     response: Response,
-) -> SubscriptionOut:
-    subscription = await handler.subscribe(session, customer_id, body)
-    response.headers["Location"] = f"/subscriptions/{subscription.subscription_id}"
+) -> SubscriptionOut | Response:
+    if replayed := await write.replay(request, body):
+        return replayed
+    subscription = await handler.subscribe(write.session, customer_id, body)
+    await write.created(response, subscription, f"/subscriptions/{subscription.subscription_id}")
     return subscription
 
 
@@ -72,7 +81,11 @@ async def get_subscription(db: DatabaseDep, subscription_id: SubscriptionId) -> 
     responses={
         **UNAUTHORIZED_RESPONSE,
         **NotFoundError.response_doc("No such subscription"),
-        **ConflictError.response_doc("It already ends on or before that day"),
+        **ConflictError.response_doc(
+            "It already ends on or before that day, or changed meanwhile (retry)",
+            handler.ALREADY_ENDS,
+            handler.CHANGED_MEANWHILE,
+        ),
         422: {"description": "Invalid body, or an end before the subscription starts"},
     },
 )

@@ -14,7 +14,8 @@ from semantic_kernel.contents import ChatHistory
 from semantic_kernel.functions import KernelArguments, KernelFunction
 
 from shared.ai.kernel import AIRuntime
-from shared.http.errors import AppError, ServiceUnavailableError
+from shared.http.errors import AppError, Problem, ServiceUnavailableError
+from shared.telemetry import ai_feature
 
 log = structlog.get_logger("llm")
 
@@ -25,6 +26,8 @@ MODEL_UNAVAILABLE = "The language model is unavailable; please retry later."
 class LLMUnavailableError(ServiceUnavailableError):
     """The model could not be reached or failed. Clients get a fixed message (the upstream
     error, which may name hosts or internals, goes to the log as the cause)."""
+
+    default_problem = Problem("model-unavailable", 503, "The language model is unavailable")
 
     def __init__(self, detail: str = MODEL_UNAVAILABLE) -> None:
         super().__init__(detail)
@@ -134,6 +137,9 @@ class ChatStream:
         await self._deltas.aclose()
 
     async def _generate(self) -> AsyncGenerator[str]:
+        # The metrics' feature label (the chat service reads it): /ai/ask streams its answers
+        # here, the only caller today.
+        ai_feature.set("ask")
         upstream = self._ai.chat.get_streaming_chat_message_contents(
             self._history, self._settings, kernel=self._ai.kernel
         )
@@ -167,6 +173,9 @@ async def invoke_function(
 ) -> str:
     """Run a prompt function once (non-streaming) and return the model's text."""
     call = _CallLog(ai, f"function.{function.name}")
+    # The metrics' feature label (the chat service reads it): film summaries are the prompt
+    # functions run here today.
+    feature = ai_feature.set("summary")
     try:
         result = await ai.kernel.invoke(function, arguments)
     except Exception as exc:
@@ -174,6 +183,8 @@ async def invoke_function(
         if (ours := _ours(exc)) is not None:
             raise ours from None  # no slot or quota, or no answer in time: said as it is
         raise LLMUnavailableError() from exc
+    finally:
+        ai_feature.reset(feature)
     call.token()
     message = result.value[0] if result and isinstance(result.value, list) else None
     if message is not None:

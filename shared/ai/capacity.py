@@ -22,15 +22,20 @@ from semantic_kernel.connectors.ai.prompt_execution_settings import PromptExecut
 from semantic_kernel.contents import ChatHistory, ChatMessageContent, StreamingChatMessageContent
 
 from shared.ai.quota import TokenMeter, current_quota
-from shared.http.errors import ServiceUnavailableError
+from shared.http.errors import Problem, ServiceUnavailableError
+from shared.telemetry import ModelCall
 
 
 class AIBusyError(ServiceUnavailableError):
     """No model slot within AI_WAIT_TIMEOUT_S."""
 
+    default_problem = Problem("model-busy", 503, "The model is busy")
+
 
 class ModelTooSlowError(ServiceUnavailableError):
     """The model did not start answering within AI_WAIT_TIMEOUT_S (frozen or overloaded)."""
+
+    default_problem = Problem("model-too-slow", 503, "The model did not start answering")
 
 
 class AISlots:
@@ -109,44 +114,77 @@ class MeteredChat(ChatCompletionClientBase):
         # Not streamed: the whole answer is its first text, so it must be complete in time.
         async with _client_quota() as meter:
             deadline = self._deadline()
-            async with self.slots.hold(deadline):
+            call = ModelCall()  # metrics: slot wait, time to first token, tokens, errors
+            async with self._slot(deadline, call):
                 try:
                     async with asyncio.timeout_at(deadline):
                         messages = await self.inner.get_chat_message_contents(
                             chat_history, settings, **kwargs
                         )
                 except TimeoutError:
+                    call.failed("timeout")
                     raise self._too_slow() from None
+                except Exception:
+                    call.failed("unavailable")
+                    raise
             self.slots.last_sign_of_life = time.monotonic()
             meter.count(messages)
+            call.saw(messages)
+            call.ended()
         return messages
+
+    @asynccontextmanager
+    async def _slot(self, deadline: float, call: ModelCall) -> AsyncIterator[None]:
+        try:
+            async with self.slots.hold(deadline):
+                call.slot_taken()
+                yield
+        except AIBusyError:
+            if not call.slotted:
+                call.no_slot()
+            raise
 
     async def get_streaming_chat_message_contents(
         self, chat_history: ChatHistory, settings: PromptExecutionSettings, **kwargs: Any
     ) -> AsyncGenerator[list[StreamingChatMessageContent], Any]:
         async with _client_quota() as meter:
             deadline = self._deadline()
-            async with self.slots.hold(deadline):
+            call = ModelCall()  # metrics: slot wait, time to first token, tokens, errors
+            async with self._slot(deadline, call):
                 stream = self.inner.get_streaming_chat_message_contents(
                     chat_history, settings, **kwargs
                 )
+                outcome = "cancelled"  # until it ends otherwise (a client gone: GeneratorExit)
                 try:
                     try:
                         async with asyncio.timeout_at(deadline):
                             first = await anext(stream)
                     except TimeoutError:
+                        outcome = "timeout"
+                        call.failed(outcome)
                         raise self._too_slow() from None
                     except StopAsyncIteration:
+                        outcome = "ok"
                         return
                     self.slots.last_sign_of_life = time.monotonic()
                     meter.count(first)
+                    call.saw(first)
                     yield first
                     async for messages in stream:
                         self.slots.last_sign_of_life = time.monotonic()
                         meter.count(messages)
+                        call.saw(messages)
                         yield messages
+                    outcome = "ok"
+                except Exception:
+                    if outcome == "cancelled":
+                        outcome = "unavailable"
+                        call.failed(outcome)
+                    raise
                 finally:
                     await stream.aclose()
+                    if outcome in ("ok", "cancelled"):
+                        call.ended(outcome)
 
 
 @asynccontextmanager

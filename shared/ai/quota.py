@@ -29,7 +29,7 @@ from sqlalchemy import Float, Integer, String, bindparam, text
 
 from shared.database import Database, DatabaseDep, execute
 from shared.database.outage import unavailable_as_app_error
-from shared.http.errors import ServiceUnavailableError, TooManyRequestsError
+from shared.http.errors import Problem, ServiceUnavailableError, TooManyRequestsError
 from shared.security.auth import Caller, current_caller
 from shared.settings import Settings, SettingsDep
 
@@ -40,8 +40,14 @@ MINUTE_S = 60.0
 UNBOUNDED = 2**31 - 1  # a request is finished as it starts: none is ever in progress
 
 
+AI_QUOTA = Problem("ai-quota", 429, "Past your AI quota")
+AI_BUDGET_SPENT = Problem("ai-budget-spent", 503, "The model's daily token budget is spent")
+
+
 class TokenBudgetSpentError(ServiceUnavailableError):
     """The service's daily token budget is spent."""
+
+    default_problem = AI_BUDGET_SPENT
 
 
 @dataclass(frozen=True)
@@ -151,10 +157,12 @@ class ClientQuota:
             raise TooManyRequestsError(
                 f"Too many {what} from you in the last minute ({per_minute}); please wait.",
                 max(1.0, float(row.wait_s or 1.0)),
+                problem=AI_QUOTA,
             )
         raise TooManyRequestsError(
             f"You already have {at_once} answers from the model in progress; please wait for them.",
             1.0,
+            problem=AI_QUOTA,
         )
 
     async def charge_request(self) -> None:
@@ -238,5 +246,6 @@ AIQuotaDep = Annotated[ClientQuota, Depends(ai_quota)]
 AIQuota = Depends(ai_quota)
 AI_QUOTA_RESPONSE = TooManyRequestsError.response_doc(
     "Past your AI quota (requests or model calls a minute, model calls at once): retry after "
-    "`Retry-After` seconds"
+    "`Retry-After` seconds",
+    AI_QUOTA,
 )

@@ -11,11 +11,13 @@ from contextlib import contextmanager
 import asyncpg
 from sqlalchemy import exc as sa_exc
 
-from shared.http.errors import ServiceUnavailableError
+from shared.http.errors import Problem, ServiceUnavailableError
 
 
 class DatabaseUnavailableError(ServiceUnavailableError):
     """The database cannot serve the request now (down, unreachable, overloaded, too slow)."""
+
+    default_problem = Problem("database-unavailable", 503, "The database is unavailable")
 
     def __init__(self, detail: str = "The database is unavailable; please retry shortly.") -> None:
         super().__init__(detail)

@@ -5,12 +5,19 @@ chunked body is counted as it arrives, and the request fails with 413 at the fir
 crosses the limit (FastAPI reads a body before it resolves dependencies and runs the handler,
 so nothing has happened yet). Either way the connection is closed after the 413: the rest of
 the body is never read.
+
+Why not FastAPI 0.165's `max_body_size` (Starlette's RequestBodyLimitMiddleware, read for
+this): it checks a declared `Content-Length` only when the app reads the body, so a route that
+reads none runs (and answers) whatever the client declared; and its 413 does not close the
+connection, so the client goes on sending the body it announced. Ours answers on the head alone,
+as problem details with the request id, and closes.
 """
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.http.errors import PAYLOAD_TOO_LARGE, problem_response
 
 
 class BodyLimitMiddleware:
@@ -27,8 +34,8 @@ class BodyLimitMiddleware:
             return
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            response = JSONResponse(
-                {"detail": self._too_large()}, status_code=413, headers={"Connection": "close"}
+            response = problem_response(
+                scope, PAYLOAD_TOO_LARGE, self._too_large(), {"Connection": "close"}
             )
             await response(scope, receive, send)
             return

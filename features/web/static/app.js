@@ -14,9 +14,10 @@ const RENTALS_PAGE_SIZE = 10;
 // -- talking to the API ------------------------------------------------------------------------
 
 class ApiError extends Error {
-  constructor(message, status) {
+  constructor(message, status, type) {
     super(message);
     this.status = status;
+    this.type = type; // the problem's kind: branch on it, never on the text
   }
 }
 
@@ -24,20 +25,26 @@ function token() {
   return sessionStorage.getItem(TOKEN_KEY);
 }
 
-async function detailOf(response) {
+// Errors are problem details (RFC 9457): `type` says what kind, `detail` what happened, and a
+// 422 lists its fields in `errors`.
+async function problemOf(response) {
   try {
-    const body = await response.json();
-    if (typeof body.detail === "string") return body.detail;
-    if (Array.isArray(body.detail)) {
-      return body.detail.map((d) => `${d.loc ? d.loc[d.loc.length - 1] + ": " : ""}${d.msg}`).join("; ");
-    }
-  } catch (_) { /* not JSON */ }
-  return "";
+    return await response.json();
+  } catch (_) {
+    return {}; // not JSON (a proxy's page, say)
+  }
+}
+
+function detailOf(problem) {
+  if (Array.isArray(problem.errors)) {
+    return problem.errors.map((d) => `${d.loc ? d.loc[d.loc.length - 1] + ": " : ""}${d.msg}`).join("; ");
+  }
+  return typeof problem.detail === "string" ? problem.detail : "";
 }
 
 // What went wrong, in words a person can act on (never a bare status code).
-async function explain(response) {
-  const detail = await detailOf(response);
+function explain(response, problem) {
+  const detail = detailOf(problem);
   const retry = response.headers.get("Retry-After");
   const later = retry ? ` Please try again in ${retry} seconds.` : " Please try again shortly.";
   const reference = response.headers.get("X-Request-ID");
@@ -47,7 +54,9 @@ async function explain(response) {
     case 404:
       return detail || "That no longer exists.";
     case 409:
-      return `Not possible: ${detail}`;
+      return problem.type === "/problems/copy-is-out"
+        ? `Someone else has just rented that copy (${detail})`
+        : `Not possible: ${detail}`;
     case 422:
       return `Please check what you entered: ${detail}`;
     case 429:
@@ -82,7 +91,8 @@ async function api(path, { method = "GET", body, form, auth = false, signal } = 
   }
   if (!response.ok) {
     if (response.status === 401 && auth) signInAgain();
-    throw new ApiError(await explain(response), response.status);
+    const problem = await problemOf(response);
+    throw new ApiError(explain(response, problem), response.status, problem.type);
   }
   return response.status === 204 ? null : response.json();
 }
@@ -419,8 +429,8 @@ $("rent-form").addEventListener("submit", async (e) => {
     $("rentals-customer").value = customerId;
     loadRentals(customerId, 0);
   } catch (err) {
-    show(errorBox, err.status === 409
-      ? `Someone else has just rented that copy (${err.message.replace(/^Not possible: /, "")}) The shelf below is up to date again: please try again.`
+    show(errorBox, err.type === "/problems/copy-is-out"
+      ? `${err.message} The shelf below is up to date again: please try again.`
       : err.message);
   }
   try {
@@ -665,7 +675,10 @@ async function askStore(question, messages, signal, onText) {
     throw new ApiError("Cannot reach the store's server: check your connection and try again.", 0);
   }
   if (response.status === 401) signInAgain();
-  if (!response.ok) throw new ApiError(await explain(response), response.status);
+  if (!response.ok) {
+    const problem = await problemOf(response);
+    throw new ApiError(explain(response, problem), response.status, problem.type);
+  }
   $("ask-status").textContent = "Answering…";
   for await (const { event, data } of sseEvents(response.body)) {
     if (event === "message") onText(data.delta);

@@ -80,7 +80,7 @@ async def test_empty_or_too_long_question_is_422(
     response = await http.get("/ai/ask", params={"question": question})
 
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["query", "question"]
+    assert response.json()["errors"][0]["loc"] == ["query", "question"]
     assert fake_chat.requests == []
 
 
@@ -97,8 +97,8 @@ async def test_model_down_before_first_token_is_503_json(
     response = await http.get("/ai/ask", params={"question": "q"}, headers=headers)
 
     assert response.status_code == 503
-    assert response.headers["content-type"] == "application/json"
-    assert response.json() == {"detail": MODEL_UNAVAILABLE}  # not the upstream error text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == MODEL_UNAVAILABLE  # not the upstream error text
     assert response.headers["retry-after"] == "5"  # ServiceUnavailableError's, as documented
 
 
@@ -165,6 +165,9 @@ async def test_a_client_that_leaves_before_the_first_token_ends_the_call_then(
 
     await asyncio.wait_for(fake_chat.closed.wait(), timeout=2)  # the gate is still shut
     assert not fake_chat.gate.is_set()
+    async with asyncio.timeout(2):  # logged once the call has given back its quota
+        while not of(log_events, "llm.call"):  # noqa: ASYNC110 - the server's log
+            await asyncio.sleep(0.01)
     [call] = of(log_events, "llm.call")
     assert call["outcome"] == "cancelled"
     assert call["chunks"] == 0

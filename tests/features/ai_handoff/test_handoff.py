@@ -14,8 +14,10 @@ from semantic_kernel.contents import ChatHistory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from devenv.database import connect, migrate
 from features.ai_handoff.computed_chat import Call
 from features.ai_handoff.tools import HANDOFF_TO_GENERAL
+from main import create_app
 from shared.ai.kernel import get_ai
 from shared.settings import Settings, get_app_settings
 from tests.fakes import (
@@ -28,7 +30,7 @@ from tests.fakes import (
     tool_runtime,
 )
 from tests.fixtures.logs import of
-from tests.support import ADMIN, column, scalar
+from tests.support import ADMIN, column, make_dev_settings, make_settings, scalar
 
 FILM_QUESTION = "What is the rental rate for the film ACADEMY DINOSAUR?"
 GENERAL_QUESTION = "What is the capital of France?"
@@ -145,14 +147,26 @@ async def test_customer_rentals_are_offered_to_staff_only(
 
 
 async def test_a_failing_tool_is_reported_to_the_model_and_listed(
-    client: httpx.AsyncClient, db: AsyncConnection, model: ToolCallingFake
+    fresh_pagila_url: str,
 ) -> None:
+    """A real fault, on a database of this test's own: the tool's query fails, and the run
+    goes on (its quota, its next model call) as it would in production."""
+    await migrate(fresh_pagila_url)
+    conn = await connect(fresh_pagila_url)
+    try:
+        await conn.execute("ALTER TABLE film RENAME COLUMN streaming_available TO gone")
+    finally:
+        await conn.close()
+    app = create_app(make_settings(database_url=fresh_pagila_url), make_dev_settings())
     seen: list[dict[str, Any]] = []
-    model.plan = calls_once(Call("Store-find_films", {"streaming": True}), seen)
-    # A real fault, in this test's transaction only (rolled back): the tool's query fails.
-    await db.execute(text("ALTER TABLE film RENAME COLUMN streaming_available TO gone"))
-
-    response = await client.post("/ai/handoff", json={"question": "streaming?"})
+    model = ToolCallingFake(
+        ai_model_id="fake", plan=calls_once(Call("Store-find_films", {"streaming": True}), seen)
+    )
+    async with app.router.lifespan_context(app):
+        app.dependency_overrides[get_ai] = lambda: tool_runtime(model, app.state.ai_slots)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.post("/ai/handoff", json={"question": "streaming?"})
 
     assert response.status_code == 200, response.text
     assert response.json()["tool_calls"] == [
@@ -182,7 +196,7 @@ async def test_model_down_is_503_with_a_fixed_message(
     response = await client.post("/ai/handoff", json={"question": FILM_QUESTION})
 
     assert response.status_code == 503
-    assert response.json() == {"detail": "The language model is unavailable; please retry later."}
+    assert response.json()["detail"] == "The language model is unavailable; please retry later."
     assert response.headers["retry-after"] == "5"  # ServiceUnavailableError's, as documented
 
 
@@ -212,11 +226,12 @@ async def test_an_empty_answer_is_502(client: httpx.AsyncClient, model: ToolCall
 
 
 async def test_concurrent_requests_each_get_their_answer(
-    client: httpx.AsyncClient, model: ToolCallingFake
+    committing_client: httpx.AsyncClient, model: ToolCallingFake
 ) -> None:
+    """On the app's own pools, as in production: each request its own connections."""
     film, general = await asyncio.gather(
-        client.post("/ai/handoff", json={"question": FILM_QUESTION}),
-        client.post("/ai/handoff", json={"question": GENERAL_QUESTION}),
+        committing_client.post("/ai/handoff", json={"question": FILM_QUESTION}),
+        committing_client.post("/ai/handoff", json={"question": GENERAL_QUESTION}),
     )
 
     assert (film.status_code, general.status_code) == (200, 200)

@@ -118,7 +118,7 @@ async def test_a_model_down_is_503_before_any_byte(
     response = await http.post("/ai/handoff", json={"question": GENERAL_QUESTION}, headers=SSE)
 
     assert response.status_code == 503
-    assert response.headers["content-type"] == "application/json"
+    assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["retry-after"] == "5"  # ServiceUnavailableError's, as documented
 
 

@@ -62,9 +62,9 @@ async def test_an_inactive_member_of_staff_cannot_sign_in(
     refused = await client.post("/token", data=JON)
 
     assert refused.status_code == 401
-    assert refused.json() == {
-        "detail": "Incorrect username or password, or the account is not active."
-    }
+    assert (
+        refused.json()["detail"] == "Incorrect username or password, or the account is not active."
+    )
 
 
 async def test_deactivating_a_member_of_staff_revokes_their_token(
@@ -77,7 +77,7 @@ async def test_deactivating_a_member_of_staff_revokes_their_token(
 
     assert before.status_code == 200
     assert after.status_code == 401
-    assert after.json() == {"detail": "This member of staff is no longer active."}
+    assert after.json()["detail"] == "This member of staff is no longer active."
     assert after.headers["WWW-Authenticate"] == (
         'Bearer error="invalid_token", '
         'error_description="This member of staff is no longer active."'
@@ -86,7 +86,8 @@ async def test_deactivating_a_member_of_staff_revokes_their_token(
 
 def _token(secret: str, kid: str | None = None, **claims: Any) -> str:
     now = int(time.time())
-    payload = {"sub": "1", "store": 1, "iat": now, "exp": now + 60, **claims}
+    # Made when the module is collected, used minutes later in a long run: an hour's life.
+    payload = {"sub": "1", "store": 1, "iat": now, "exp": now + 3600, **claims}
     return jwt.encode(payload, secret, algorithm=ALGORITHM, headers={"kid": kid or key_id(secret)})
 
 
@@ -121,7 +122,7 @@ async def test_a_refused_token_is_a_401_that_says_why(
     response = await client.get("/rentals/1", headers={"Authorization": f"Bearer {token}"})
 
     assert response.status_code == 401
-    assert response.json() == {"detail": reason}
+    assert response.json()["detail"] == reason
     assert response.headers["WWW-Authenticate"] == (
         f'Bearer error="invalid_token", error_description="{reason}"'
     )
@@ -167,14 +168,15 @@ async def test_a_rental_records_the_signed_in_member_of_staff(
     )
 
     assert as_mike.status_code == 403
-    assert as_mike.json() == {
-        "detail": "You are signed in as staff member 2: you cannot act as staff member 1."
-    }
+    assert (
+        as_mike.json()["detail"]
+        == "You are signed in as staff member 2: you cannot act as staff member 1."
+    )
     assert as_jon.status_code == 201
     assert as_jon.json()["staff_id"] == 2
     assert returned.status_code == 200
     assert by_service_unnamed.status_code == 422
-    assert by_service_unnamed.json()["detail"][0]["loc"] == ["body", "staff_id"]
+    assert by_service_unnamed.json()["errors"][0]["loc"] == ["body", "staff_id"]
     assert by_service.status_code == 201  # dvd_admin keeps working, naming its clerk
     assert by_service.json()["staff_id"] == 1
 
@@ -232,7 +234,7 @@ async def test_a_locked_out_guesser_cannot_lock_out_staff_elsewhere(
     assert failures == [401, 401, 401]
     assert locked.status_code == 429
     assert int(locked.headers["Retry-After"]) == 1
-    assert locked.json() == {"detail": "Too many failed sign-in attempts; try again later."}
+    assert locked.json()["detail"] == "Too many failed sign-in attempts; try again later."
     assert elsewhere.status_code == 200
     assert other_account.status_code == 200  # the guesser's client limit (5) is not reached
     logged = of(log_events, "auth.token_failed")
@@ -303,10 +305,11 @@ async def test_a_json_body_is_told_the_endpoint_takes_a_form(client: httpx.Async
     response = await client.post("/token", json=MIKE)
 
     assert response.status_code == 415
-    assert response.json() == {
-        "detail": "POST /token takes a form (application/x-www-form-urlencoded), not JSON: "
+    assert response.json()["detail"] == (
+        "POST /token takes a form (application/x-www-form-urlencoded), not JSON: "
         "username=...&password=..."
-    }
+    )
+    assert response.json()["type"] == "/problems/unsupported-media-type"
 
 
 async def test_the_service_token_can_be_switched_off(test_db_url: str) -> None:
@@ -318,5 +321,5 @@ async def test_the_service_token_can_be_switched_off(test_db_url: str) -> None:
             staff = await client.get("/rentals/1", headers=await sign_in(client, JON))
 
     assert service.status_code == 401  # "dvd_admin" is now just a malformed token
-    assert service.json() == {"detail": "The token is malformed."}
+    assert service.json()["detail"] == "The token is malformed."
     assert staff.status_code == 200

@@ -129,7 +129,7 @@ async def test_bad_paging_gives_422_naming_the_field(
     response = await client.get("/films", params=params)
 
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["query", field]
+    assert response.json()["errors"][0]["loc"] == ["query", field]
 
 
 async def test_streaming_flag_reflects_the_database(
@@ -155,7 +155,7 @@ async def test_unknown_film_is_404(client: httpx.AsyncClient) -> None:
     response = await client.get("/films/424242")
 
     assert response.status_code == 404
-    assert response.json() == {"detail": "Film 424242 not found."}
+    assert response.json()["detail"] == "Film 424242 not found."
 
 
 async def test_film_id_must_be_positive(client: httpx.AsyncClient) -> None:

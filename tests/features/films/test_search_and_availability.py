@@ -119,7 +119,7 @@ async def test_bad_filters_are_422_naming_the_parameter(
     response = await client.get("/films", params=params)
 
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["query", field]
+    assert response.json()["errors"][0]["loc"] == ["query", field]
 
 
 # -- availability -------------------------------------------------------------------------------
@@ -196,7 +196,7 @@ async def test_availability_of_an_unknown_film_is_404(client: httpx.AsyncClient)
     response = await client.get("/films/424242/availability")
 
     assert response.status_code == 404
-    assert response.json() == {"detail": "Film 424242 not found."}
+    assert response.json()["detail"] == "Film 424242 not found."
     assert (await client.get("/films/2147483648/availability")).status_code == 422
 
 
@@ -247,4 +247,4 @@ async def test_patching_an_unknown_film_is_404(client: httpx.AsyncClient) -> Non
     )
 
     assert response.status_code == 404
-    assert response.json() == {"detail": "Film 424242 not found."}
+    assert response.json()["detail"] == "Film 424242 not found."

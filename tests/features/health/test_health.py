@@ -63,10 +63,10 @@ async def test_database_down_gives_503_json_not_a_traceback(
         (rental, "outage-rental"),
     ):
         assert response.status_code == 503
-        assert response.headers["content-type"] == "application/json"
+        assert response.headers["content-type"] == "application/problem+json"
         assert response.headers["X-Request-ID"] == request_id
         assert response.headers["Retry-After"] == "5"
-        assert response.json() == {"detail": "The database is unavailable; please retry shortly."}
+        assert response.json()["detail"] == "The database is unavailable; please retry shortly."
         assert access[request_id] == 503
     assert not [e for e in log_events if "exception" in e], "an outage logged a traceback"
     assert not [r for r in caplog.records if r.exc_info], "the server logged a traceback"

@@ -152,7 +152,7 @@ async def test_unknown_customer_is_404(client: httpx.AsyncClient) -> None:
 
     for response in (created, listed):
         assert response.status_code == 404
-        assert response.json() == {"detail": "Customer 99999 not found."}
+        assert response.json()["detail"] == "Customer 99999 not found."
 
 
 @pytest.mark.parametrize(
@@ -176,7 +176,7 @@ async def test_bad_bodies_are_422(
 
     assert response.status_code == 422
     if field is not None:
-        assert response.json()["detail"][0]["loc"][:2] == ["body", field]
+        assert response.json()["errors"][0]["loc"][:2] == ["body", field]
     assert await scalar(db, "SELECT count(*) FROM streaming_subscription") == 0
 
 
@@ -235,7 +235,7 @@ async def test_ending_may_shorten_but_never_extend(client: httpx.AsyncClient) ->
 
     assert earlier.status_code == 200
     assert (later.status_code, same.status_code) == (409, 409)
-    assert later.json() == {"detail": f"Subscription {sid} already ends on 2026-05-31."}
+    assert later.json()["detail"] == f"Subscription {sid} already ends on 2026-05-31."
 
 
 async def test_ending_before_the_start_is_422(client: httpx.AsyncClient) -> None:
@@ -246,7 +246,7 @@ async def test_ending_before_the_start_is_422(client: httpx.AsyncClient) -> None
     )
 
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "end_date"]
+    assert response.json()["errors"][0]["loc"] == ["body", "end_date"]
 
 
 async def test_unknown_subscription_is_404(client: httpx.AsyncClient) -> None:
@@ -255,4 +255,4 @@ async def test_unknown_subscription_is_404(client: httpx.AsyncClient) -> None:
 
     for response in (ended, fetched):
         assert response.status_code == 404
-        assert response.json() == {"detail": "Subscription 424242 not found."}
+        assert response.json()["detail"] == "Subscription 424242 not found."

@@ -148,7 +148,7 @@ async def test_renting_needs_staff_and_an_expired_sign_in_is_said_in_words(page:
     await expect(page.locator("#sign-in-error")).to_have_text(
         "Your sign-in has expired: please sign in again."
     )
-    await expect(page.locator("#username")).to_be_focused()
+    await expect(page.locator("#sign-in-form")).to_be_visible()
 
 
 async def test_a_wrong_password_is_said_in_words(page: Page) -> None:

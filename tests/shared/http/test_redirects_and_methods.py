@@ -30,5 +30,5 @@ async def test_a_405_lists_every_method_of_the_path(
 
     assert response.status_code == 405
     assert response.headers["allow"] == allowed
-    assert response.json() == {"detail": "Method Not Allowed"}
+    assert response.json()["detail"] == "Method Not Allowed"
     assert response.headers["x-request-id"]
