@@ -100,6 +100,31 @@ FASTAPI_ALONE = "FastAPI alone"
 
 
 @contextmanager
+def otlp_sink() -> Iterator[str]:
+    """An OTLP/HTTP endpoint that accepts everything and keeps nothing (`--telemetry traced`):
+    the export's cost on the API's side, not a collector's."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    class Sink(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+@contextmanager
 def _framework(wanted: bool, env: dict[str, str], log: Path) -> Iterator[str | None]:
     if not wanted:
         yield None
@@ -246,8 +271,26 @@ def main() -> None:
         "(`setting`) or through PgBouncer in transaction mode (`pgbouncer`), against the API "
         "with the defaults directly on PostgreSQL (in the floor's column)",
     )
+    parser.add_argument(
+        "--telemetry",
+        nargs="?",
+        const="on",
+        choices=["on", "traced"],
+        help="what telemetry costs: the API with its defaults (`on`: metrics, trace ids, no span "
+        "recorded without an exporter) or with every request traced and exported by OTLP to a "
+        "local sink (`traced`), against the API with OTEL_SDK_DISABLED=true (in the floor's "
+        "column)",
+    )
+    parser.add_argument(
+        "--conditional",
+        action="store_true",
+        help="what a 304 saves: the API answering If-None-Match with the page's ETag (304, no "
+        "body) against the same GETs without it (200, in the floor's column: the API too)",
+    )
     args = parser.parse_args()
-    if args.framework and (args.protocol or args.pooler):
+    if sum(map(bool, (args.protocol, args.pooler, args.telemetry, args.conditional))) > 1:
+        parser.error("one of --protocol, --pooler, --telemetry, --conditional at a time")
+    if args.framework and (args.protocol or args.pooler or args.telemetry or args.conditional):
         parser.error("--framework compares with the floor: not with --protocol or --pooler")
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk (`just bench` installs it)")
@@ -258,16 +301,24 @@ def main() -> None:
         ExitStack() as stack,
     ):
         token = env["ADMIN_TOKEN"]
-        api_env, bouncer = env, None
+        api_env, bouncer, sink = env, None, None
         if args.pooler:
             api_env = {**env, "DB_POOLER": "transaction"}
         if args.pooler == "pgbouncer":
             bouncer = stack.enter_context(pgbouncer_in_front_of(url, Path(tmp) / "pgbouncer"))
             api_env["DATABASE_URL"] = bouncer.url(make_url(url).database or "")
         floor_app = ["bench.floor:app"]
+        floor_env = env
+        api_env = {**api_env, "METRICS_PORT": str(free_port())}
+        if args.telemetry:
+            floor_app = ["main:create_app", "--factory", "--http", UVICORN_HTTP]
+            floor_env = {**env, "OTEL_SDK_DISABLED": "true"}
+        if args.telemetry == "traced":
+            sink = stack.enter_context(otlp_sink())
+            api_env = {**api_env, "TRACE_SAMPLE_RATIO": "1.0", "OTEL_EXPORTER_OTLP_ENDPOINT": sink}
         if args.protocol:
             floor_app = ["main:create_app", "--factory"]
-        elif args.pooler:
+        elif args.conditional or args.pooler:
             floor_app = ["main:create_app", "--factory", "--http", UVICORN_HTTP]
         with (
             _server(
@@ -276,7 +327,7 @@ def main() -> None:
                 api_env,
                 Path(tmp) / "api.log",
             ) as api,
-            _server("floor", floor_app, env, Path(tmp) / "floor.log") as floor,
+            _server("floor", floor_app, floor_env, Path(tmp) / "floor.log") as floor,
             _framework(args.framework, env, Path(tmp) / "fastapi.log") as fastapi_alone,
         ):
             servers = {"API": api, "floor": floor}
@@ -284,6 +335,17 @@ def main() -> None:
                 servers[FASTAPI_ALONE] = fastapi_alone
             if args.protocol:
                 print("--protocol: the floor's column is the API on uvicorn's stock protocol")
+            if args.conditional:
+                print(
+                    "--conditional: the API answering If-None-Match (304, no body); the floor's "
+                    "column is the API answering the same GETs without it (200)"
+                )
+            if args.telemetry:
+                print(
+                    f"--telemetry {args.telemetry}: the API with its telemetry"
+                    f"{' and every request traced, exported by OTLP' if sink else ''}; the "
+                    "floor's column is the API with OTEL_SDK_DISABLED=true (no telemetry)"
+                )
             if args.pooler:
                 print(
                     f"--pooler {args.pooler}: the API with DB_POOLER=transaction"
@@ -300,6 +362,8 @@ def main() -> None:
                 "   API p50 / p99 ms     floor p50 / p99 ms"
             )
             for name, (script, arg) in SCENARIOS.items():
+                if args.conditional and script != "get.lua":
+                    continue  # a 304 needs one ETag: one path, read only
                 if not args.only or args.only in name:
                     _scenario(name, script, arg, servers, args, url, token, Path(tmp))
 
@@ -322,11 +386,16 @@ def _scenario(
         copies_file = tmp / "copies.txt"
         copies_file.write_text("\n".join(map(str, copies)))
         extra = [str(copies_file), token, str(args.threads)]
+    scripts = dict.fromkeys(servers, (script, extra))
+    if args.conditional and arg is not None:
+        etag = httpx.get(servers["API"] + arg).headers["ETag"]
+        scripts["API"] = ("conditional.lua", [etag])
     runs = {who: Runs() for who in servers}
     for round_ in range(args.rounds):
         order = ["floor", *(who for who in servers if who != "floor")]
         for who in order if round_ % 2 == 0 else reversed(order):
-            runs[who].add(_wrk(servers[who], script, arg, args, extra))
+            who_script, who_extra = scripts[who]
+            runs[who].add(_wrk(servers[who], who_script, arg, args, who_extra))
     a, f = runs["API"], runs["floor"]
     print(
         f"{name:<32} {_range(a.rps):>20} {_range(f.rps):>20} {_ratio(a.rps, f.rps):>18}   "

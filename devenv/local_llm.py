@@ -21,6 +21,7 @@ import structlog
 
 from devenv.ports import free_port
 from devenv.settings import DevSettings
+from shared.telemetry import restarts
 
 log = structlog.get_logger(__name__)
 
@@ -162,6 +163,7 @@ class LocalModelServer:
                 delay = min(delay * 2, 30.0)
                 continue
             self.restarts += 1
+            restarts.add(1, {"component": "local_model"})
             delay = 1.0
             log.info("local_llm.restarted", model=self.model_id, port=self.port)
 

@@ -13,16 +13,16 @@ import os
 import re
 import sys
 import time
-from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import structlog
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from structlog.types import EventDict, Processor
 
+from shared.http.errors import INTERNAL, problem_response
+from shared.request_context import current_trace_id, request_id_var, staff_id_var
 from shared.settings import Settings
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -32,13 +32,6 @@ _SECRET_KEYS = frozenset({"authorization", "token", "access_token", "password", 
 
 error_log = structlog.get_logger("error")
 
-# The request being served. One variable of our own rather than structlog's contextvars
-# helpers: those walk every context variable in the process's context (asyncpg, httpx, ...
-# have many) on each bind, clear and log line.
-request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
-# Who made it, once the bearer guard knows: a staff id, never a name or a token.
-staff_id_var: ContextVar[int | None] = ContextVar("staff_id", default=None)
-
 
 def _add_request_id(_: Any, __: str, event_dict: EventDict) -> EventDict:
     request_id = request_id_var.get()
@@ -47,6 +40,9 @@ def _add_request_id(_: Any, __: str, event_dict: EventDict) -> EventDict:
     staff_id = staff_id_var.get()
     if staff_id is not None:
         event_dict.setdefault("staff_id", staff_id)
+    trace_id = current_trace_id()  # the request's trace (sampled or not): find its spans
+    if trace_id is not None:
+        event_dict.setdefault("trace_id", trace_id)
     return event_dict
 
 
@@ -200,7 +196,7 @@ class RequestContextMiddleware:
             # One line with one traceback; the server sees a handled request, not a crash.
             error_log.exception("request.failed", method=scope["method"], path=scope["path"])
             if status == 0:
-                response = JSONResponse({"detail": "Internal server error."}, status_code=500)
+                response = problem_response(scope, INTERNAL, "Internal server error.")
                 await response(scope, receive, send_with_request_id)
             # else: the response was under way; the server closes the connection.
         finally:

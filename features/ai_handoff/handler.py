@@ -11,7 +11,6 @@ streamed: the agents' text arrives as it is written (the general agent's token b
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from functools import partial
 from pathlib import Path
 
 import structlog
@@ -35,13 +34,14 @@ from features.ai_handoff.tools import (
     StoreTools,
     ToolRecord,
 )
-from features.catalogue.understanding import read_conversation
+from features.catalogue.understanding import Understanding, read_conversation
 from shared.ai.calls import LLMUnavailableError
 from shared.ai.capacity import AIBusyError, ModelTooSlowError
 from shared.ai.conversation import Turn, as_messages
 from shared.ai.kernel import AIRuntime
 from shared.database import Database, DatabaseUnavailableError
 from shared.http.errors import AppError, BadGatewayError, GatewayTimeoutError
+from shared.telemetry import ai_bad_output, ai_feature, assistant_answers, assistant_tool_calls
 
 log = structlog.get_logger(__name__)
 
@@ -63,11 +63,14 @@ def _agents(
     if ai.tool_calling:
         search_kernel.add_service(ai.chat)
     else:
+
+        async def read_question(earlier: list[tuple[str, str]], question: str) -> Understanding:
+            understood = await read_conversation(db, earlier, question, staff=staff)
+            record.intent = understood.intent
+            return understood
+
         search_kernel.add_service(
-            RulesRouterChat(
-                ai_model_id="rules-router",
-                read_question=partial(read_conversation, db, staff=staff),
-            )
+            RulesRouterChat(ai_model_id="rules-router", read_question=read_question)
         )
     search_kernel.add_plugin(StoreTools(db, record), plugin_name=STORE_PLUGIN)
     if staff:  # a guest's model is never offered customer data
@@ -218,6 +221,7 @@ class HandoffRun:
         )
 
     async def start(self) -> None:
+        ai_feature.set("assistant")  # the model calls' metrics label, inherited by the run
         self._task = asyncio.create_task(self._run())
         first = asyncio.create_task(self._deltas.get())
         try:
@@ -288,6 +292,22 @@ class HandoffRun:
             exc = exc or asyncio.CancelledError()
         await _stop(self._runtime)
         answered_by = self._replies[-1].name if self._replies else None
+        outcome = _outcome(exc)
+        assistant_answers.add(
+            1,
+            {
+                "router": self._router,
+                "intent": self._record.intent or "none",  # one of the intents' names
+                "agent": answered_by or "none",
+                "outcome": outcome,
+            },
+        )
+        for call in self._record.calls:
+            assistant_tool_calls.add(
+                1, {"tool": call.name, "outcome": "ok" if call.ok else "failed"}
+            )
+        if outcome == "empty":
+            ai_bad_output("assistant")
         log.info(
             "handoff.run",
             router=self._router,

@@ -26,6 +26,7 @@ from shared.ai.calls import invoke_function
 from shared.ai.kernel import AIRuntime
 from shared.database import Database
 from shared.http.errors import BadGatewayError, NotFoundError
+from shared.telemetry import ai_bad_output
 
 log = structlog.get_logger(__name__)
 
@@ -172,6 +173,7 @@ async def _draft(
                 attempt=attempt,
                 errors=exc.error_count(),
             )
+    ai_bad_output("summary")
     raise BadGatewayError(
         f"The language model did not return valid JSON for the summary schema "
         f"after {ATTEMPTS} attempts; please retry."

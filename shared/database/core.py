@@ -7,6 +7,7 @@
 """
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -28,6 +29,14 @@ from shared.database.outage import (
 )
 from shared.database.statements import compiled_statement
 from shared.settings import Settings
+from shared.telemetry import (
+    db_pool_wait_duration,
+    db_unavailable,
+    instrument_engine,
+    statement_span,
+    unwatch_pools,
+    watch_pools,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +75,7 @@ class Database:
         # overflow): a request waits for its turn here, in order, not inside SQLAlchemy's pool
         # (a greenlet and a timer per waiter, several times the CPU).
         self._write_slots = asyncio.Semaphore(write_connections)
+        self._write_connections = write_connections
         self._bind = bind
         self.separate_reads = separate_reads
         self._sessionmaker = async_sessionmaker(
@@ -87,8 +97,9 @@ class Database:
             yield
             return
         try:
-            await _take(self._write_slots, self._pool_timeout_s)
+            await _take(self._write_slots, self._pool_timeout_s, _WRITE)
         except TimeoutError as exc:
+            db_unavailable.add(1, _POOL_TIMEOUT)
             raise DatabaseUnavailableError() from exc
         try:
             yield
@@ -110,7 +121,8 @@ class Database:
             if self._bind is not None:
                 driver = (await self._bind.get_raw_connection()).driver_connection
                 assert driver is not None
-                rows: list[asyncpg.Record] = await driver.fetch(compiled.sql, *args)
+                with statement_span(compiled.sql, "read"):
+                    rows: list[asyncpg.Record] = await driver.fetch(compiled.sql, *args)
                 return rows
             try:
                 return await self._fetch(compiled.sql, args)
@@ -126,18 +138,31 @@ class Database:
                 return await self._fetch(compiled.sql, args)
         except (OSError, asyncpg.PostgresError, *DEAD_CONNECTION) as exc:
             if is_unavailable(exc) or isinstance(exc, (OSError, *DEAD_CONNECTION)):
+                db_unavailable.add(1, _cause(exc))
                 raise DatabaseUnavailableError() from exc
             raise
 
     async def _fetch(self, sql: str, args: list[Any]) -> list[asyncpg.Record]:
         assert self._read_pool is not None
-        await _take(self._read_slots, self._pool_timeout_s)  # TimeoutError: a 503
+        await _take(self._read_slots, self._pool_timeout_s, _READ)  # TimeoutError: a 503
         try:
             async with self._read_pool.acquire() as connection:
-                rows: list[asyncpg.Record] = await connection.fetch(sql, *args)
+                with statement_span(sql, "read"):
+                    rows: list[asyncpg.Record] = await connection.fetch(sql, *args)
                 return rows
         finally:
             self._read_slots.release()
+
+    def pools(self) -> list[tuple[str, int, int]]:
+        """(pool, connections in use, size) of each pool, for the gauges (telemetry.py)."""
+        pools = []
+        if self._read_pool is not None:
+            pool = self._read_pool
+            pools.append(("read", pool.get_size() - pool.get_idle_size(), pool.get_max_size()))
+        checked_out = getattr(self.engine.pool, "checkedout", None)
+        if checked_out is not None:
+            pools.append(("write", checked_out(), self._write_connections))
+        return pools
 
     async def read_one(
         self, statement: Executable, params: dict[str, Any] | None = None
@@ -157,12 +182,32 @@ class Database:
 _PING = select(literal(1))
 
 
-async def _take(slots: asyncio.Semaphore, timeout_s: float) -> None:
+_READ, _WRITE = {"pool": "read"}, {"pool": "write"}
+_POOL_TIMEOUT = {"cause": "pool_timeout"}
+
+
+def _cause(exc: BaseException) -> dict[str, str]:
+    """Why a read got a 503, for the metric: no slot in time, no connection, or the server."""
+    if isinstance(exc, TimeoutError) and not isinstance(exc, asyncpg.PostgresError):
+        return _POOL_TIMEOUT
+    if isinstance(exc, asyncpg.PostgresError) and not isinstance(
+        exc, asyncpg.PostgresConnectionError
+    ):
+        return {"cause": "server"}  # shutting down, statement timeout, too many connections
+    return {"cause": "connection"}
+
+
+async def _take(slots: asyncio.Semaphore, timeout_s: float, pool: dict[str, str]) -> None:
     """A slot, waiting at most `timeout_s` (TimeoutError); no timer when one is free (one
-    timer fewer to schedule and cancel on the hottest path)."""
+    timer fewer to schedule and cancel on the hottest path). Waits are timed (the histogram's
+    count is the number of waits)."""
     if slots.locked():
-        async with asyncio.timeout(timeout_s):
-            await slots.acquire()
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(timeout_s):
+                await slots.acquire()
+        finally:
+            db_pool_wait_duration.record(time.perf_counter() - started, pool)
     else:
         await slots.acquire()
 
@@ -219,7 +264,12 @@ async def open_database(url: str, settings: Settings) -> AsyncIterator[Database]
             )
             if settings.db_pooler == "transaction":
                 await _check_statement_timeout(database, url, settings)
-            yield database
+            instrument_engine(engine)  # statement spans for the write sessions
+            watch_pools(database, database.pools)
+            try:
+                yield database
+            finally:
+                unwatch_pools(database)
         finally:
             await read_pool.close()
     finally:

@@ -18,7 +18,7 @@ from sqlmodel import col
 from shared.database import DatabaseDep
 from shared.http.errors import ForbiddenError, InvalidFieldError, UnauthorizedError
 from shared.models import Staff
-from shared.observability import staff_id_var
+from shared.request_context import staff_id_var
 from shared.security.tokens import InvalidTokenError, TokenKeys
 from shared.settings import SettingsDep
 

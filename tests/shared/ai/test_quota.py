@@ -64,9 +64,10 @@ async def test_model_calls_a_minute_are_counted_per_client(quota_app: QuotaApp) 
 
     assert [r.status_code for r in mine] == [200, 200, 429]
     assert 1 <= int(mine[2].headers["Retry-After"]) <= 60
-    assert mine[2].json() == {
-        "detail": "Too many model calls from you in the last minute (2); please wait."
-    }
+    assert (
+        mine[2].json()["detail"]
+        == "Too many model calls from you in the last minute (2); please wait."
+    )
     assert theirs.status_code == 200
     assert len(chat.requests) == 3  # the refused call never reached the model
 
@@ -105,9 +106,10 @@ async def test_one_client_flooding_the_model_leaves_another_clients_answers_alon
 
     assert [r.status_code for r in held] == [200, 200]
     assert third.status_code == 429
-    assert third.json() == {
-        "detail": "You already have 2 answers from the model in progress; please wait for them."
-    }
+    assert (
+        third.json()["detail"]
+        == "You already have 2 answers from the model in progress; please wait for them."
+    )
     assert clerk.status_code == 200
     assert first + rest == b"Quite so."
 
@@ -168,3 +170,23 @@ async def _tokens_today(url: str) -> int:
         return int(await conn.fetchval("SELECT coalesce(sum(tokens), 0) FROM ai_token_use"))
     finally:
         await conn.close()
+
+
+async def test_the_assistants_model_calls_count_and_a_refusal_is_a_429(
+    quota_app: QuotaApp,
+) -> None:
+    """The store assistant's general agent asks the model: past the quota, a 429 (not a 503
+    for a model that is down); a store question is still answered from the database."""
+    one, _ = _addresses()
+    question = {"question": "how do i make a roux without it going lumpy"}
+    async with (
+        quota_app(ai_model_calls_per_minute=1) as (app, chat),
+        _from(app, one) as guest,
+    ):
+        chat.reply_always = "Whisk the flour into the butter."
+        general = [await guest.post("/ai/handoff", json=question) for _ in range(2)]
+        store = await guest.post("/ai/handoff", json={"question": "how many films do you have"})
+
+    assert [r.status_code for r in general] == [200, 429]
+    assert general[1].json()["type"] == "/problems/ai-quota"
+    assert store.status_code == 200
