@@ -17,6 +17,7 @@ from devenv.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresError
 from devenv.settings import DevSettings
 from shared.database import asyncpg_connect_args
 from shared.settings import PROJECT_ROOT, Settings
+from shared.telemetry import restarts
 
 log = structlog.get_logger(__name__)
 
@@ -130,7 +131,8 @@ async def _supervise(server: EmbeddedPostgres) -> None:
     while True:
         await asyncio.sleep(delay)
         try:
-            await asyncio.to_thread(server.restart_if_dead)
+            if await asyncio.to_thread(server.restart_if_dead):
+                restarts.add(1, {"component": "postgres"})
             delay = SUPERVISE_EVERY_S
         except (EmbeddedPostgresError, OSError) as exc:  # e.g. old backends still hold its memory
             delay = min(delay * 2, 30.0)

@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     token_client_max_failures: int = Field(default=20, ge=1)
     token_failure_window_s: float = Field(default=900.0, gt=0)
     token_lockout_s: float = Field(default=30.0, gt=0)
+    # How long an Idempotency-Key's response is kept for a retry (shared/http/idempotency.py).
+    idempotency_key_ttl_s: float = Field(default=24 * 3600.0, gt=0)
 
     # LLM provider: `auto` picks openai-compatible when LLM_BASE_URL is set, azure when
     # AZURE_OPENAI_ENDPOINT is, openai when OPENAI_API_KEY is, else the embedded local model.
@@ -141,12 +143,33 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["console", "json"] = "console"
 
+    # Telemetry (shared/telemetry.py, docs/observability.md). Metrics: Prometheus on
+    # METRICS_PORT (each of WEB_CONCURRENCY workers takes the next free port; 0 = no endpoint),
+    # OTLP too when OTEL_EXPORTER_OTLP_ENDPOINT is set. Traces: exported by OTLP only (the
+    # standard OTEL_* variables); of the requests, TRACE_SAMPLE_RATIO are recorded.
+    metrics_enabled: bool = True
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
+    trace_sample_ratio: float = Field(default=0.1, ge=0.0, le=1.0)
+
 
 def production_problems(settings: Settings) -> list[str]:
-    """Why these settings must not serve in production (empty: they may)."""
+    """Why these settings must not serve in production (empty: they may). Production takes no
+    development shortcut: no embedded PostgreSQL (DATABASE_URL is required) and no local model
+    (a hosted or OpenAI-compatible one is)."""
     if settings.app_env != "production":
         return []
     problems = []
+    if not settings.database_url:
+        problems.append(
+            "DATABASE_URL is unset; set it to your PostgreSQL (production never starts an "
+            "embedded one), migrated beforehand (`just migrate`, or compose's `migrate` service)"
+        )
+    if resolve_llm_provider(settings) == "local":
+        problems.append(
+            "the LLM provider is `local` (the embedded model is for development); configure a "
+            "hosted or OpenAI-compatible one: OPENAI_API_KEY, AZURE_OPENAI_ENDPOINT, or "
+            "LLM_BASE_URL"
+        )
     admin_token = settings.admin_token.get_secret_value()
     if admin_token == SEED_ADMIN_TOKEN:
         problems.append("ADMIN_TOKEN is the default; set your own, or empty to switch it off")

@@ -7,6 +7,8 @@
 - `rows`: rows as plain dicts, from a read or inside a write.
 - `paged`: a page and its total in one statement.
 - `outage`: which errors mean "the database is unavailable" (503), not a bug.
+- `schema`: the schema revision the code needs against the database's (production's start-up
+  check; main.py imports it, features do not).
 """
 
 from shared.database.connections import asyncpg_connect_args
