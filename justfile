@@ -42,7 +42,7 @@ _debian COMMAND PACKAGE:
 _preflight MODE:
     python3 devenv/preflight.py {{ MODE }}
 
-# Install the dependencies into .venv (Python 3.12): all but the local model by default, `--only main` for serving; skipped while poetry.lock is unchanged
+# Install the dependencies into .venv (Python 3.12): all but the local model by default, `--only main,local` for serving here (`local`: the embedded PostgreSQL; the image has `--only main`); skipped while poetry.lock is unchanged
 setup *GROUPS="":
     #!/usr/bin/env bash
     set -euo pipefail
@@ -64,7 +64,7 @@ setup *GROUPS="":
     touch "$stamp"
 
 # Serve on HOST:PORT with WEB_CONCURRENCY workers (default 1); the app starts the database (restored + migrated if needed) and the local model if no LLM is configured
-serve: (_preflight "serve") (setup "--only main") (_local-llm-if-used "--only main,local-llm")
+serve: (_preflight "serve") (setup "--only main,local") (_local-llm-if-used "--only main,local,local-llm")
     #!/usr/bin/env bash
     set -euo pipefail
     # uvicorn reads WEB_CONCURRENCY (worker processes) itself. Our HTTP protocol bounds request
@@ -89,11 +89,17 @@ test *ARGS: (_preflight "test") (setup "--with local-llm") (_debian "pgbouncer" 
     [ $# -gt 0 ] || set -- --cov --cov-report=term
     poetry run pytest "$@"
 
-# ruff (lint + format check) and mypy
+# ruff (lint + format check), mypy, hadolint on the Dockerfile, and the docs site built into site/ strictly (a broken link or a missing page fails; not --quiet, which would hide the warnings --strict counts)
 lint: setup
     poetry run ruff check .
     poetry run ruff format --check .
     poetry run mypy .
+    poetry run hadolint Dockerfile
+    NO_MKDOCS_2_WARNING=1 poetry run mkdocs build --strict
+
+# Serve the docs site on 127.0.0.1:8080, rebuilt on every change (configuration and migrations pages generated from .env.example, the settings and migrations/versions/); e.g. `just docs --dev-addr 127.0.0.1:9000`
+docs *ARGS: setup
+    NO_MKDOCS_2_WARNING=1 poetry run mkdocs serve --dev-addr 127.0.0.1:8080 "$@"
 
 # Format the code
 fmt: setup
@@ -104,7 +110,7 @@ fmt: setup
 check: lint test
 
 # Restore Pagila if needed, then run alembic (default: upgrade head)
-migrate *ARGS: (setup "--only main")
+migrate *ARGS: (setup "--only main,local")
     #!/usr/bin/env bash
     set -euo pipefail
     [ $# -gt 0 ] || set -- upgrade head
@@ -112,15 +118,15 @@ migrate *ARGS: (setup "--only main")
     poetry run alembic "$@"
 
 # Drop the database and rebuild it (Pagila restored, migrations applied): says which and asks; --yes for scripts, --remote for a DATABASE_URL on another machine
-db-reset *ARGS: (setup "--only main")
+db-reset *ARGS: (setup "--only main,local")
     poetry run python -m devenv reset "$@"
 
 # Set a member of staff's password (Pagila's staff: Mike, Jon; their sample password is 12345): asked twice, or one line on standard input
-staff-password USERNAME: (setup "--only main")
+staff-password USERNAME: (setup "--only main,local")
     poetry run python -m devenv password "$1"
 
 # Stop the embedded PostgreSQL (e.g. left running by a server that was killed); refused while a server of this clone uses it
-db-stop: (setup "--only main")
+db-stop: (setup "--only main,local")
     poetry run python -m devenv stop
 
 # The API against a bare Starlette + asyncpg floor under wrk, interleaved in one run (installs wrk if missing); e.g. `just bench --duration 10`; `--framework`: the floor's work on FastAPI alone too (what the framework costs); `--protocol`: what the bounded HTTP protocol costs; `--pooler setting|pgbouncer`: what DB_POOLER=transaction costs

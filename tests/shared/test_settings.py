@@ -1,5 +1,7 @@
-"""`.env.example`, the settings classes and the README's tables say the same thing."""
+"""`.env.example`, the settings classes and the docs' generated configuration page say the same
+thing."""
 
+import importlib.util
 import re
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ from shared.settings import PROJECT_ROOT, Settings
 from tests.support import make_settings
 
 ENV_EXAMPLE = PROJECT_ROOT / ".env.example"
-README = PROJECT_ROOT / "README.md"
+DOCS_HOOK = PROJECT_ROOT / "docs" / "hooks" / "generated_pages.py"
 MODELS = (Settings, DevSettings)
 FIELDS = {name.upper(): field for model in MODELS for name, field in model.model_fields.items()}
 # Read by uvicorn, just or the tests, not by a settings class.
@@ -23,6 +25,9 @@ OTHERS = {
     "FORWARDED_ALLOW_IPS",
     "CMAKE_ARGS",
     "TEST_DATABASE_URL",
+    # OpenTelemetry's SDK reads these itself.
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_SERVICE_NAME",
 }
 
 
@@ -53,18 +58,31 @@ def test_env_example_shows_every_default_as_a_value() -> None:
             assert values.get(name) == _as_text(field.default), name
 
 
-def test_readme_lists_every_setting_with_its_default() -> None:
-    readme = README.read_text()
+def _configuration_page() -> str:
+    """The page `mkdocs build` generates (docs/hooks/generated_pages.py), made the same way."""
+    spec = importlib.util.spec_from_file_location("generated_pages", DOCS_HOOK)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    page: str = module.configuration_page()
+    return page
+
+
+def test_the_configuration_page_lists_every_setting_with_its_default() -> None:
+    rows = {
+        m.group(1): line
+        for line in _configuration_page().splitlines()
+        if (m := re.match(r"^\| `([A-Z][A-Z0-9_]+)` \|", line))
+    }
+
+    assert set(FIELDS) | OTHERS <= set(rows)
     for name, field in FIELDS.items():
-        rows = [
-            line for line in readme.splitlines() if line.startswith("|") and f"`{name}`" in line
-        ]
-        assert rows, f"{name} is missing from the README's configuration tables"
-        if field.default is not None and not isinstance(field.default, Path):
-            shown = _as_text(field.default)
-            if isinstance(field.default, float):
-                shown = shown.removesuffix(".0")
-            assert any(f"`{shown}`" in row for row in rows), (name, shown)
+        default = rows[name].split(" | ")[1]
+        if field.default is None:
+            assert default.startswith("unset"), name
+        else:
+            assert default == f"`{_as_text(field.default)}`", name
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres", "postgresql+asyncpg"])

@@ -1,0 +1,248 @@
+"""MkDocs hook: the pages that are generated, never committed, so that they cannot drift.
+
+- configuration.md: every setting of `.env.example`, in its order and sections, with the comment
+  above it and its default (the settings classes' own, `shared/settings.py` and
+  `devenv/settings.py`, for the settings they read);
+- migrations.md: every revision of `migrations/versions/`, with its docstring's first line;
+- runs/*.txt: the frozen held-out halves' first runs, `bench/assistant_eval/runs/`, served as
+  they are (the evaluations page links them rather than copying their numbers).
+
+`mkdocs build` and `mkdocs serve` (`just docs`, `just lint`) call `on_files`; the tests call
+`configuration_page()` (tests/shared/test_settings.py).
+"""
+
+import ast
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.structure.files import File, Files
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # mkdocs runs from .venv/bin, not the project root
+    sys.path.insert(0, str(ROOT))
+
+from pydantic import SecretStr  # noqa: E402
+from pydantic_settings import BaseSettings  # noqa: E402
+
+from devenv.settings import DevSettings  # noqa: E402
+from shared.settings import Settings  # noqa: E402
+
+ENV_EXAMPLE = ROOT / ".env.example"
+MIGRATIONS = ROOT / "migrations" / "versions"
+EVAL_RUNS = ROOT / "bench" / "assistant_eval" / "runs"
+# Read by uvicorn, just or the tests, not by a settings class (the rest: by the class named).
+READ_BY = {
+    "HOST": "`just serve`",
+    "PORT": "`just serve`",
+    "WEB_CONCURRENCY": "uvicorn",
+    "FORWARDED_ALLOW_IPS": "uvicorn",
+    "CMAKE_ARGS": "`just` (the llama.cpp build)",
+    "TEST_DATABASE_URL": "the tests",
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "OpenTelemetry's SDK",
+    "OTEL_SERVICE_NAME": "OpenTelemetry's SDK",
+}
+CLASSES: dict[type[BaseSettings], str] = {
+    Settings: "the app (`shared/settings.py`)",
+    DevSettings: "provisioning (`devenv/settings.py`)",
+}
+
+_SECTION = re.compile(r"^# -+ (.+?) -+$")
+_VALUE = re.compile(r"^([A-Z][A-Z0-9_]+)=(.*)$")
+_EXAMPLE = re.compile(r"^# ([A-Z][A-Z0-9_]+)=(.*)$")
+
+
+def as_text(value: Any) -> str:
+    """A default as `.env.example` writes it."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, Path):
+        return str(value.relative_to(ROOT)) if value.is_absolute() else str(value)
+    return str(value)
+
+
+@dataclass
+class Setting:
+    name: str
+    default: str | None  # None: unset
+    example: str | None  # an example value, for a setting unset by default
+    read_by: str
+
+
+@dataclass
+class Block:
+    """A comment and the settings right below it (the comment is about them)."""
+
+    comment: list[str] = field(default_factory=list)
+    settings: list[Setting] = field(default_factory=list)
+
+
+@dataclass
+class Section:
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+
+
+def _setting(name: str, value: str, *, example: bool) -> Setting:
+    for model, where in CLASSES.items():
+        if name.lower() in model.model_fields:
+            default = model.model_fields[name.lower()].default
+            shown = None if default is None else as_text(default)
+            return Setting(name, shown, value if default is None else None, where)
+    if example:
+        return Setting(name, None, value, READ_BY.get(name, "—"))
+    return Setting(name, value, None, READ_BY.get(name, "—"))
+
+
+def parse_env_example(text: str) -> tuple[list[str], list[Section]]:
+    """The file's preamble (its first comment) and its sections."""
+    preamble: list[str] = []
+    sections: list[Section] = []
+    block = Block()
+    for raw in text.splitlines():
+        line = raw.strip()
+        if section := _SECTION.match(line):
+            sections.append(Section(section.group(1).strip()))
+            block = Block()
+        elif (m := _VALUE.match(line)) or (m := _EXAMPLE.match(line)):
+            if not sections:
+                sections.append(Section("Settings"))
+            if not block.settings:
+                sections[-1].blocks.append(block)
+            block.settings.append(_setting(m.group(1), m.group(2), example=line.startswith("#")))
+        elif line.startswith("#"):
+            if block.settings:  # a new comment: a new block
+                block = Block()
+            comment = line.removeprefix("#").strip()
+            (block.comment if sections else preamble).append(comment)
+        elif not line:
+            if block.settings or block.comment:
+                block = Block()
+    return preamble, sections
+
+
+def _code(value: str) -> str:
+    return f"`{value}`" if value else "empty"
+
+
+def configuration_page(env_example: Path = ENV_EXAMPLE) -> str:
+    _, sections = parse_env_example(env_example.read_text())
+    lines = [
+        "# Configuration",
+        "",
+        "<!-- Generated by docs/hooks/generated_pages.py from .env.example and the settings "
+        "classes: edit those, not this page. -->",
+        "",
+        "Settings come from the environment or a `.env` file at the project root (copy "
+        "`.env.example`); the environment wins. `just` reads `.env` too. This page is generated "
+        "from `.env.example` (its comments, in its order) and from the defaults of the settings "
+        "classes, `shared/settings.py` (the app) and `devenv/settings.py` (provisioning: the "
+        "embedded PostgreSQL, Pagila, the local model); `tests/shared/test_settings.py` keeps "
+        "the three in step. Each comment describes the settings listed under it.",
+        "",
+        "`APP_ENV=production` refuses to start with a default or short `ADMIN_TOKEN` or "
+        "`JWT_SECRET` (see [Deployment](deployment.md)).",
+    ]
+    for section in sections:
+        lines += ["", f"## {section.title}"]
+        for block in section.blocks:
+            lines.append("")
+            if block.comment:
+                lines += [" ".join(block.comment), ""]
+            lines += ["| setting | default | read by |", "| --- | --- | --- |"]
+            for s in block.settings:
+                if s.default is None:
+                    default = "unset" + (f" (e.g. `{s.example}`)" if s.example else "")
+                else:
+                    default = _code(s.default)
+                lines.append(f"| `{s.name}` | {default} | {s.read_by} |")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Revision:
+    revision: str
+    down_revision: str | None
+    title: str
+    path: Path
+
+
+def revisions(versions: Path = MIGRATIONS) -> list[Revision]:
+    """Every revision, in the order they apply."""
+    found: dict[str, Revision] = {}
+    for path in sorted(versions.glob("*.py")):
+        module = ast.parse(path.read_text())
+        values: dict[str, Any] = {}
+        for node in module.body:
+            if isinstance(node, ast.AnnAssign | ast.Assign) and node.value is not None:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if isinstance(target, ast.Name) and isinstance(node.value, ast.Constant):
+                        values[target.id] = node.value.value
+        doc = (ast.get_docstring(module) or "").strip().splitlines()
+        if "revision" in values:
+            found[values["revision"]] = Revision(
+                values["revision"], values.get("down_revision"), doc[0] if doc else "", path
+            )
+    ordered: list[Revision] = []
+    after = {r.down_revision: r for r in found.values()}
+    current = after.get(None)
+    while current is not None:
+        ordered.append(current)
+        current = after.get(current.revision)
+    # Anything off the chain (a branch) is listed last, by file name, rather than hidden.
+    ordered += [r for r in found.values() if r not in ordered]
+    return ordered
+
+
+def migrations_page(versions: Path = MIGRATIONS) -> str:
+    lines = [
+        "# Migrations",
+        "",
+        "<!-- Generated by docs/hooks/generated_pages.py from migrations/versions/. -->",
+        "",
+        "Alembic, with an async env in `migrations/`: one revision per schema change, each with "
+        "a downgrade. Pagila itself is restored first (on start, or by `just migrate`); these "
+        "revisions are what this project adds to it. The list below is generated from "
+        "`migrations/versions/`: the first line of each file's docstring (the rest of the "
+        "docstring says why).",
+        "",
+        "| revision | file | change |",
+        "| --- | --- | --- |",
+    ]
+    for r in revisions(versions):
+        title = r.title.replace("|", "\\|")
+        lines.append(f"| `{r.revision}` | `{r.path.relative_to(ROOT)}` | {title} |")
+    lines += [
+        "",
+        "```bash",
+        "just migrate                        # upgrade head (restores Pagila first if needed)",
+        "just migrate downgrade base         # every revision has a downgrade",
+        "just migrate current",
+        "just migrate check                  # autogenerate finds no drift between models "
+        "and database",
+        "```",
+        "",
+        "`alembic check` compares only what `shared/models.py` models; the rest of Pagila is "
+        "ignored, never dropped (`include_object` in `migrations/env.py`).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+PAGES = {"configuration.md": configuration_page, "migrations.md": migrations_page}
+
+
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    for name, page in PAGES.items():
+        existing = files.get_file_from_path(name)
+        if existing is not None:  # a stray file of that name: the generated page wins
+            files.remove(existing)
+        files.append(File.generated(config, name, content=page()))
+    for run in sorted(EVAL_RUNS.glob("*.txt")):
+        files.append(File.generated(config, f"runs/{run.name}", abs_src_path=str(run)))
+    return files
