@@ -242,7 +242,6 @@ async def ai_quota(
     return quota
 
 
-AIQuotaDep = Annotated[ClientQuota, Depends(ai_quota)]
 AIQuota = Depends(ai_quota)
 AI_QUOTA_RESPONSE = TooManyRequestsError.response_doc(
     "Past your AI quota (requests or model calls a minute, model calls at once): retry after "
