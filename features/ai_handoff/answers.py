@@ -5,6 +5,7 @@ understood question is answered for what was understood, and a "no" is only ever
 database's no for exactly that.
 """
 
+import re
 from dataclasses import replace
 
 from features.ai_handoff.results import (
@@ -219,8 +220,18 @@ def availability(u: Understanding, data: Availability) -> str:
         return f"We hold no copies of {title}: 0 in any store."
     per_store = "; ".join(f"{_store_name(s)}: {s.in_stock} of {s.copies} in" for s in stores)
     held = {s.store_id for s in stores}
-    missing = [n for n in (*u.linked.stores, u.store_id) if n is not None and n not in held]
-    lead = "".join(f"Store {n} has no copies of {title}. " for n in dict.fromkeys(missing))
+    named = [n for n in dict.fromkeys((*u.linked.stores, u.store_id)) if n is not None]
+    lead = "".join(f"Store {n} has no copies of {title}. " for n in named if n not in held)
+    for s in stores:
+        if s.store_id not in named:
+            continue
+        # The store asked about, answered first: a no when all its copies are out.
+        lead += (
+            f"{_upper_first(_store_name(s))} has none of its {s.copies} copies of {title} in "
+            "right now: all are out. "
+            if not s.in_stock
+            else f"Yes: {_store_name(s)} has {s.in_stock} of its {s.copies} copies in. "
+        )
     return (
         f"{lead}{title}: {data.in_stock} of our {data.copies} copies are in ({per_store}). "
         f"It rents for {_price(data.rental_rate)}."
@@ -345,13 +356,17 @@ def _store_name(store: StoreFacts | StoreCopies | StaffMember) -> str:
     return f"store {store.store_id} ({store.city})"
 
 
+_PHONE = re.compile(r"\b(phone|telephone|tel|ring|call)\b")
+
+
 def stores(u: Understanding, data: Stores) -> str:
     """The stores, for what was asked of them: where, who manages, how much they hold."""
     every = data.stores
     if not every:
         return "We have no stores on record."
     named = {u.store_id, *u.linked.stores}
-    asked = [s for s in every if s.store_id in named]
+    # A store asked of by the member of staff who manages it ("the store mike hillyer runs").
+    asked = [s for s in every if s.store_id in named or (s.manager or "") in u.linked.staff]
     shown = asked or every
     lead = "" if asked else f"We have {len(every)} stores. "
     # Where each one is goes with any answer about it ("what country is the second store in").
@@ -367,9 +382,18 @@ def stores(u: Understanding, data: Stores) -> str:
             f"{where[s.store_id]}"
             for s in shown
         ]
-        if not asked:
+        if not asked and len(every) > 1:
+            most = max(every, key=lambda s: s.copies)
+            lines.insert(0, f"{_upper_first(_store_name(most))} holds the most")
             lines.append(f"{sum(s.copies for s in every)} copies in all")
     else:
+        if _PHONE.search(u.question.lower()):
+            # A phone asked for that is not on file: said so, never left out unsaid.
+            lead += "".join(
+                f"There is no phone number on record for {_store_name(s)}. "
+                for s in shown
+                if not s.phone
+            )
         lines = [
             f"{_upper_first(_store_name(s))}: {s.address}, {s.district}, {s.city}, "
             f"{s.country}{f' (phone {s.phone})' if s.phone else ''}, managed by {s.manager}"
@@ -391,11 +415,22 @@ def staff(u: Understanding, data: StaffList) -> str:
 
 
 def totals(data: Totals) -> str:
+    spoken = f" ({_and(data.film_languages)})" if data.film_languages else ""
     return (
         f"Our catalogue has {data.films} films with {data.actors} actors in "
-        f"{data.categories} categories, in {data.languages} languages; the "
+        f"{data.categories} categories, in {data.languages} "
+        f"language{'' if data.languages == 1 else 's'}{spoken}; the "
         f"{data.stores} stores hold {data.copies} copies, {data.out_now} of them out right now."
     )
+
+
+def languages(data: Totals) -> str:
+    """The languages our films are in."""
+    if not data.film_languages:
+        return "We have no films yet, so none in any language."
+    if len(data.film_languages) == 1:
+        return f"All our {data.films} films are in {data.film_languages[0]}."
+    return f"Our {data.films} films are in {_and(data.film_languages)}."
 
 
 def namesakes(names: tuple[str, ...]) -> str:

@@ -174,6 +174,7 @@ class Totals(ToolResult):
     stores: int
     languages: int
     out_now: int  # copies rented and not returned
+    film_languages: list[str] = []  # the languages the films are in, most films first
 
 
 class Rental(_Shape):

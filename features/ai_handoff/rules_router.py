@@ -64,6 +64,7 @@ _STORE_TOOLS = {
     "categories": LIST_CATEGORIES,
     "top_actors": TOP_ACTORS,
     "totals": CATALOGUE_TOTALS,
+    "languages": CATALOGUE_TOTALS,
     "rental_terms": RENTAL_TERMS,
     "store_location": STORES,
     "store_manager": STORES,
@@ -141,7 +142,7 @@ def answer(u: Understanding, result: ToolResult, relaxed: bool) -> str:
         case StaffList():
             return answers.staff(u, result)
         case Totals():
-            return answers.totals(result)
+            return answers.languages(result) if u.intent == "languages" else answers.totals(result)
         case CustomerNotFound(customer_id=customer_id):
             return f"There is no customer {customer_id}."
         case CustomerRentals():

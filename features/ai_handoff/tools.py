@@ -402,7 +402,9 @@ class StoreTools(_Tools):
     )
     async def catalogue_totals(self) -> ToolResult:
         async def work() -> ToolResult:
-            return Totals.model_validate(await store_query.totals(self._db))
+            totals = await store_query.totals(self._db)
+            spoken = [row["name"] for row in await query.film_languages(self._db)]
+            return Totals.model_validate({**totals, "film_languages": spoken})
 
         return await self._run(CATALOGUE_TOTALS, {}, work)
 

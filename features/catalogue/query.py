@@ -226,7 +226,9 @@ matched AS (
 -- Whole: every word of the name matched, each by a word of its own ("strangers" alone is
 -- not STRANGER STRANGERS).
 SELECT kind, name, count(DISTINCT said) >= n_words AS whole, sum(distance)::int AS distance,
-       array_agg(said) AS said
+       array_agg(said) AS said,
+       -- the words matched with typos ("many" for MONEY): a phrasing's word is no one's typo
+       coalesce(array_agg(said) FILTER (WHERE distance > 0), '{}') AS typos
 FROM matched
 WHERE distance IS NOT NULL
 GROUP BY kind, name, n_words
@@ -419,6 +421,19 @@ async def categories(db: Database) -> list[RowDict]:
     return await fetch_rows(db, CATEGORIES)
 
 
+# The languages the films are in (not every language on record), most films first.
+FILM_LANGUAGES = text("""
+SELECT trim(l.name) AS name, count(*)::int AS films
+FROM film AS f JOIN language AS l USING (language_id)
+GROUP BY l.name
+ORDER BY count(*) DESC, l.name
+""")
+
+
+async def film_languages(db: Database) -> list[RowDict]:
+    return await fetch_rows(db, FILM_LANGUAGES)
+
+
 async def rental_terms(db: Database) -> list[RowDict]:
     return await fetch_rows(db, RENTAL_TERMS)
 
@@ -437,7 +452,11 @@ async def link(db: Database, question: str, common: frozenset[str] = frozenset()
     films = [
         r
         for r in whole
-        if r["kind"] == "film" and (r["distance"] == 0 or not common.issuperset(r["said"]))
+        if r["kind"] == "film"
+        and (r["distance"] == 0 or not common.issuperset(r["said"]))
+        # "how many dvds does the store hold" is not MONEY HAROLD: a word that phrases
+        # questions, matched only with typos, is that word, not a title's.
+        and not common.intersection(r["typos"])
     ]
     actors = [r for r in whole if r["kind"] == "actor"]
     if (

@@ -89,6 +89,49 @@ _ONE_PERSON = re.compile(r"\b(she|shes|she's|her|hers|he|hes|he's|him|his)\b")
 # Openings that only join a follow-up to the question before ("and trap guys?"): they ask
 # nothing themselves, so they are no phrasing's words.
 _CONNECTIVE = re.compile(r"^\W*(?:and|what about|how about)(?:\s+(?:for|of|with))?\b")
+# A question that says it is not about the store ("not asking what you stock, just in
+# general"), or asks what a word means ("what does 'deleted scenes' mean on a dvd box").
+_NOT_THE_STORE = re.compile(
+    r"\bnot asking (?:about )?(?:what|if|whether) (?:you|u|ur|your)\b|\bjust in general\b|"
+    r"\bin general,? not\b|\bgenerally speaking\b|\bnot (?:about )?(?:your|the store'?s) "
+    r"(?:stock|catalog(?:ue)?|films|movies|shelves)\b"
+)
+_DEFINITION = re.compile(
+    r"\bwhat (?:does|do|is|are)\b[^?.!]{0,40}\bmean\b|\bmeaning of\b|\bwhat is meant by\b"
+)
+# Whose rentals are asked of: "what has my neighbour john been renting", "what did mary rent".
+_SOMEONES_RENTALS = re.compile(
+    r"\bwhat (?:has|have|had|did|does|do|is|was)\s+([a-z' ]{1,40}?)\s+(?:been\s+)?"
+    r"(?:rent(?:ing|ed|s)?|borrow(?:ing|ed|s)?|check(?:ed|ing)? out|(?:got|taken) out)\b"
+)
+# Subjects of that phrasing that are no one person: the films' order or the asker's own.
+_NO_ONE = frozenset(
+    {"i", "you", "u", "we", "people", "everyone", "everybody", "others", "other", "folks",
+     "customers", "most", "anyone", "it", "that", "this", "they", "film", "films", "movie",
+     "movies", "dvd", "dvds", "title", "titles", "the", "being", "getting", "been"}
+)  # fmt: skip
+# One customer said so ("your customer dorothy taylor"); "customers" are the top ones.
+_SAYS_CUSTOMER = re.compile(r"\b(customer|client)\b")
+# "what about R?", "and g?": a bare rating letter, after a search, is a rating.
+_BARE_RATING = re.compile(
+    r"^\W*(?:and|what about|how about|only|just)\s+(?:the\s+)?(g|r)(?:\s+ones?)?\W*$"
+)
+# "name a couple", "list a few", "show me some": some of the films just counted or found.
+_NAME_SOME = re.compile(
+    r"^\W*(?:ok(?:ay)?\s+|so\s+|then\s+|can you\s+|could you\s+)?"
+    r"(?:name|list|show(?: me)?|give me|tell me)\s+(?:a\s+)?"
+    r"(?:couple|few|some|them|those|one|two|three|examples?)\b"
+)
+# A range asked for, both ends at once ("the range of rental prices, cheapest to dearest").
+_RANGE = re.compile(
+    r"\b(range|spread|min(?:imum)? and max(?:imum)?|lowest (?:to|and) highest|"
+    r"cheapest (?:to|and) (?:the )?(?:most expensive|dearest|priciest))\b"
+)
+# "your films", "the films you carry": a question asked of our films as a whole.
+_OUR_FILMS = re.compile(
+    r"\b(?:your|ur)\s+(?:films?|movies?|dvds?|catalog(?:ue)?|collection|stock)\b|"
+    r"\b(?:films?|movies?|dvds?)\s+(?:that\s+)?(?:you|u)\s+(?:have|carry|stock|rent)\b"
+)
 _CONTINUES = re.compile(
     r"^\W*(and|what about|how about|only|just|but|also|then|which of|any of|of those|ok so)\b"
 )
@@ -201,9 +244,13 @@ _OF_A_STORE: frozenset[IntentName] = frozenset(
 _ABOUT_STAFF: frozenset[IntentName] = frozenset({"store_manager", "staff"})
 # Intents about the store as a whole: they take no film and no topic.
 _STORE_WIDE: frozenset[IntentName] = frozenset(
-    {"categories", "top_actors", "totals", "rental_terms", "store_location", "store_manager",
-     "store_copies", "staff"}
+    {"categories", "top_actors", "totals", "rental_terms", "languages", "store_location",
+     "store_manager", "store_copies", "staff"}
 )  # fmt: skip
+# What is asked of a store (not of its staff): a member of staff named says which store.
+_OF_THE_STORES: frozenset[IntentName] = frozenset(
+    {"store_location", "store_manager", "store_copies"}
+)
 
 
 def _argument(value: object) -> object:
@@ -559,6 +606,58 @@ def _rating_back(text: str, previous: "Understanding | None") -> str | None:
     return _rating(previous.question)
 
 
+def _someones_rentals(text: str) -> bool:
+    """Whether one person's rentals are asked of ("what has my neighbour been renting")."""
+    match = _SOMEONES_RENTALS.search(text)
+    if match is None:
+        return False
+    subject = set(WORD.findall(match.group(1)))
+    return bool(subject) and not subject & _NO_ONE
+
+
+def _owned(words: _Words, index: IntentIndex, intent: IntentName) -> bool:
+    """Whether a word of the question is one only `intent`'s phrasings (and general ones) use:
+    "oscar" is asked of awards, "today" of stock as much as of opening hours."""
+    others = [v for n, v in index.vocabulary.items() if n not in (intent, "general")]
+    mine = index.vocabulary.get(intent, frozenset())
+    return any(stem in mine and not any(stem in v for v in others) for stem in words.of())
+
+
+def _language_said(linked: Linked, film: str) -> bool:
+    """A language named beside a film, not as a word of its title."""
+    title = film.lower().split()
+    return any(language.lower() not in title for language in linked.languages)
+
+
+def _bare_rating(text: str, previous: "Understanding | None") -> str | None:
+    """ "what about R?" after a search: the rating letter alone."""
+    if previous is None or previous.films is None:
+        return None
+    match = _BARE_RATING.search(text.lower())  # as said: "r" is read as "are" elsewhere
+    return match.group(1).upper() if match else None
+
+
+_WH = re.compile(r"\b(who|whos|what|whats|why|how|when|where|which)\b")
+# Words no phrasing uses, at most this many, make a bare title ("oppenheimer dvd?").
+_BARE_TITLE_WORDS = 3
+
+
+def _bare_title(words: _Words, index: IntentIndex) -> tuple[str, ...]:
+    """The words of a title said with only a film word beside it ("oppenheimer dvd?",
+    "the godfather on dvd"), or none."""
+    unknown = tuple(
+        w
+        for w, s in words.stems.items()
+        if s.content and s.stem not in index.weights and not w.isdigit() and len(w) > 2
+    )
+    rest = [(w, s) for w, s in words.stems.items() if w not in unknown]
+    film_word = any(_FILM_NOUN.fullmatch(w) for w, _ in rest)
+    only_film_words = all(not s.content or _FILM_NOUN.fullmatch(w) for w, s in rest)
+    if film_word and only_film_words and 0 < len(unknown) <= _BARE_TITLE_WORDS:
+        return unknown
+    return ()
+
+
 def _replied(
     ranked: list[tuple[IntentName, float]], words: _Words, index: IntentIndex
 ) -> IntentName | None:
@@ -597,10 +696,31 @@ def understand(
 
     if reply := _replied(ranked, words, index):
         return replace(base, intent=reply)  # "whats jon stephens password", "and his password?"
+    asks_the_store = bool(_ASKS_FOR_FILMS.search(text) or _OF_THE_STORE.search(text))
+    if _NOT_THE_STORE.search(text) or (
+        _DEFINITION.search(text) and not (linked.films or linked.actors or asks_the_store)
+    ):
+        return base  # "... not asking what you stock, just in general", "what does X mean"
     customer = _CUSTOMER.search(text)
     catalogue_named = bool(linked.films or linked.actors or linked.categories)
-    of_customer = best in CUSTOMER_INTENTS and nearness >= NEAR_ENOUGH
-    asks_customer = of_customer and not catalogue_named
+    # "what's your most rented film": films in an order, of no one, however near a customer's
+    # rentals are.
+    of_no_one = not (_PEOPLE.search(text) or _PERSON_BACK.search(text) or linked.customers)
+    films_ordered = bool(_FILM_NOUN.search(text)) and any(p.search(text) for _, p in SORTS)
+    of_customer = (
+        best in CUSTOMER_INTENTS and nearness >= NEAR_ENOUGH and not (of_no_one and films_ordered)
+    )
+    if _SAYS_CUSTOMER.search(text) and not BY_NAME[best].of_people:
+        # "the phone number for your customer dorothy taylor": a customer's, though the
+        # store's phone is about as near.
+        of_customer = of_customer or any(
+            name in CUSTOMER_INTENTS and score >= max(NEAR_ENOUGH, _FALLBACK * nearness)
+            for name, score in ranked
+        )
+    # Someone's rentals ("what has my neighbour john farnsworth been renting"): a customer's,
+    # whoever is named; a guest is refused alike whether or not the name is a customer's.
+    someones = _someones_rentals(text) and not linked.films
+    asks_customer = (of_customer and not catalogue_named) or someones
     # A customer named, unless the name is an actor's too and customers are not asked about.
     named = (
         linked.customers[0] if linked.customers and (asks_customer or not linked.actors) else None
@@ -628,6 +748,14 @@ def understand(
     unheld = BY_NAME[best].unheld is not None and nearness >= NEAR_ENOUGH
     actor = linked.actors[0] if linked.actors else None
 
+    if not linked.films and (_OF_THE_STORE.search(text) or _OUR_FILMS.search(text)):
+        # What the database does not hold, asked of our films as a whole ("have any of the
+        # films you carry won an oscar"): said so, by a word only that question's phrasings
+        # use.
+        for name, score in ranked:
+            if BY_NAME[name].unheld and score >= NEAR_ENOUGH and _owned(words, index, name):
+                return replace(base, intent=name)
+
     film = linked.films[0] if linked.films else None
     if film and (not actor or asked_of_film):
         # A film, named: what about it? (With an actor named too, only if something is asked
@@ -643,12 +771,16 @@ def understand(
             # between both stores").
             asked_of_film = ("availability",)
         intents = asked_of_film or ("price",)
+        if "language" not in intents and _language_said(linked, film):
+            intents = ("language", *intents)  # "is anthem luke in english or subtitled"
         return replace(base, intent=intents[0], film=film, film_intents=intents)
 
     together = _together(linked.actors)
     query = FilmQuery(
         category=_category(linked, text),
-        rating=_rating(question) or _rating_back(text, previous),
+        rating=_rating(question)
+        or _rating_back(text, previous)
+        or _bare_rating(question, previous),
         actor=None if together else actor,
         actors=together,
         streaming=True if _STREAMING.search(text) else None,
@@ -693,6 +825,9 @@ def understand(
 
     # A follow-up that narrows the films just found: "only the ones under an hour", "which of
     # those is the cheapest", "what about PG?".
+    if earlier_search and _NAME_SOME.search(text):
+        # "name a couple", after "how many of them are rated R": those films, listed.
+        return replace(found, films=earlier_search.refined(query), count=False)
     follows_on = refers_back or (superlative and not narrowed)  # "which is the longest"
     if earlier_search and follows_on and (query != FilmQuery() or best == "find") and not topic:
         return replace(found, films=earlier_search.refined(query))
@@ -706,11 +841,16 @@ def understand(
         return replace(found, films=story, count=False, superlative=False, seeks_films=True)
     if not (linked.films or linked.actors) and _asks_of_something_else(text, best, nearness):
         return base  # "what does PG-13 mean", "any books like the hobbit": not our films
+    terms = next((score for name, score in ranked if name == "rental_terms"), 0.0)
+    if _RANGE.search(text) and not narrowed and terms >= NEAR_ENOUGH:
+        return replace(base, intent="rental_terms")  # "the range of rental prices"
     # Films by what they are, or in an order ("the shortest film", "cheap ones please").
     ordered = query.sort is not None and (best == "find" or superlative or _FILM_WORDS.search(text))
     if (narrowed or ordered) and not (best in _LISTS and nearness >= _SURE and not actor):
         return replace(found, films=replace(query, text=" ".join(topic) or None))
-    if linked.staff and best not in FILM_INTENTS and not BY_NAME[best].reply:
+    # "which country is the store mike hillyer runs in": the store's, found by its manager.
+    of_their_store = best in _OF_THE_STORES and nearness >= _WEAK
+    if linked.staff and best not in FILM_INTENTS and not BY_NAME[best].reply and not of_their_store:
         return replace(base, intent="staff")  # "which store is mike at"
     if topic and best in _STORE_WIDE:
         # Words left over that a store-wide answer would ignore: a question about a film
@@ -725,6 +865,13 @@ def understand(
     nothing_named = not (linked.films or linked.actors or linked.stores or linked.staff)
     if nothing_named and query == FilmQuery() and general >= _ALSO_ASKED * nearness:
         best, nearness = "general", general  # "whats the book dune about"
+    # ... but not "who invented the dvd": a question of its own.
+    bare = nearness < NEAR_ENOUGH and not _TOPIC_MARKER.search(text) and not _WH.search(text)
+    if bare and nothing_named and query == FilmQuery() and (title := _bare_title(words, index)):
+        # "oppenheimer dvd?": a title we could not place, with a film word and nothing else
+        # asked: looked for, so that the answer is the store's (a no), never a guess.
+        films = FilmQuery(text=" ".join(title))
+        return replace(found, films=films, count=False, superlative=False, seeks_films=True)
     if nearness < NEAR_ENOUGH or best == "general":
         return base
     if BY_NAME[best].reply:

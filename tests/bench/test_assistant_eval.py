@@ -11,6 +11,7 @@ from bench.assistant_eval.__main__ import (
     Conversation,
     Facts,
     Result,
+    _shown,
     broken,
     history,
     judge,
@@ -162,3 +163,8 @@ def test_the_build_half_reads() -> None:
     assert len(build.conversations) >= 20
     assert all(2 <= len(c.turns) <= 4 for c in build.conversations)
     assert len({c.name for c in build.conversations}) == len(build.conversations)
+
+
+def test_a_padded_char_value_is_expected_without_its_padding() -> None:
+    # Pagila's language.name is char(20): "English" comes back with 13 spaces.
+    assert _shown("English             ") == "English"

@@ -323,3 +323,31 @@ async def test_their_email_is_the_customer_the_answer_named(database: Database) 
     understood = await read_conversation(database, turns, "whats their email", staff=True)
 
     assert (understood.intent, understood.customer_id) == ("customer_contact", 1)
+
+
+@pytest.mark.parametrize(
+    ("turns", "question", "expected"),
+    [
+        # A bare rating letter after a search: that search with the rating.
+        (
+            [("any action films rated pg-13", "Action films rated PG-13 (11): ...")],
+            "what about R?",
+            find(category="Action", rating="R"),
+        ),
+        # "name a couple" after a count: the films counted.
+        (
+            [
+                ("how many horror movies do you have", "We have 56 Horror films."),
+                ("how many of them are rated R", "We have 14 Horror films rated R."),
+            ],
+            "name a couple",
+            find(category="Horror", rating="R"),
+        ),
+    ],
+)
+async def test_a_follow_up_lists_or_narrows_the_last_search(
+    database: Database, turns: list[tuple[str, str]], question: str, expected: Call
+) -> None:
+    understood = await read_conversation(database, turns, question)
+
+    assert first_move(understood, GUEST) == expected
