@@ -43,7 +43,7 @@ CMD ["python", "-m", "devenv", "prepare"]
 # schema older than the code, naming the revision it needs.
 FROM app AS runtime
 # FORWARDED_ALLOW_IPS: the load balancer's address, if one sets X-Forwarded-For (default: nobody).
-ENV FORWARDED_ALLOW_IPS="" HOST=0.0.0.0 PORT=8000
+ENV FORWARDED_ALLOW_IPS="" HOST=0.0.0.0 PORT=8000 METRICS_HOST=0.0.0.0
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ['PORT'] + '/ready', timeout=4)"]

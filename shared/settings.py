@@ -149,6 +149,9 @@ class Settings(BaseSettings):
     # standard OTEL_* variables); of the requests, TRACE_SAMPLE_RATIO are recorded.
     metrics_enabled: bool = True
     metrics_port: int = Field(default=9464, ge=0, le=65535)
+    # Where the metrics endpoint listens: this machine only, unless a scraper elsewhere needs it
+    # (the image sets 0.0.0.0: a container's own network, published to no one by default).
+    metrics_host: str = "127.0.0.1"
     trace_sample_ratio: float = Field(default=0.1, ge=0.0, le=1.0)
 
 

@@ -525,7 +525,7 @@ def _enable_model_diagnostics() -> None:
         module.MODEL_DIAGNOSTICS_SETTINGS.enable_otel_diagnostics_sensitive = False
 
 
-def _serve_metrics(port: int) -> int | None:
+def _serve_metrics(port: int, host: str) -> int | None:
     """The Prometheus endpoint on a port of its own, in a thread: not on the API's port, so it
     is never public with the API (no auth to add), never routed, logged or counted as a
     request, and answered while the event loop is busy. With WEB_CONCURRENCY=N workers each
@@ -535,7 +535,6 @@ def _serve_metrics(port: int) -> int | None:
     from prometheus_client import start_http_server
 
     workers = max(1, int(os.getenv("WEB_CONCURRENCY") or 1))
-    host = "0.0.0.0"  # noqa: S104 - for the scraper; publish it to no one (compose does not)
     for candidate in range(port, port + workers):
         try:
             start_http_server(candidate, addr=host)
@@ -579,7 +578,7 @@ def configure_telemetry(settings: Settings) -> TelemetryConfig:
                         PeriodicExportingMetricReader(OTLPMetricExporter())
                     )
         if settings.metrics_enabled and settings.metrics_port and "port" not in _configured:
-            _configured["port"] = _serve_metrics(settings.metrics_port)
+            _configured["port"] = _serve_metrics(settings.metrics_port, settings.metrics_host)
     # Request spans only when traces go somewhere (OTLP, a test's exporter): FastAPI's span per
     # request costs about as much as its metrics even unsampled (`just bench --telemetry`), and
     # a trace id with no trace behind it finds nothing (the request id already ties log lines).
