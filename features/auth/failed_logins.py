@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import Boolean, Float, Integer, String, bindparam, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.database import execute
+from shared.database import execute, take_turns
 from shared.settings import Settings
 
 
@@ -51,10 +51,6 @@ _LIMIT_PARAMS = (
     bindparam("client", type_=String),
     bindparam("account", type_=String),
     bindparam("window_s", type_=Float),
-)
-
-TAKE_TURNS = text("SELECT pg_advisory_xact_lock(hashtext('token_failure:' || :client))").bindparams(
-    bindparam("client", type_=String)
 )
 
 # How long the client must wait before this account may be tried (0: not at all).
@@ -113,7 +109,7 @@ RECORD = text(
 async def wait_s(session: AsyncSession, client: str, account: str, limits: Limits) -> float:
     """Seconds this client must wait before trying this account (0: it may now). Takes the
     client's turn first (held until the session's transaction ends)."""
-    await execute(session, TAKE_TURNS, {"client": client})
+    await take_turns(session, f"token_failure:{client}")
     params = {
         "client": client,
         "account": account,

@@ -17,6 +17,7 @@ from shared.http.errors import (
     UnauthorizedError,
     UnsupportedMediaTypeError,
 )
+from shared.http.params import client_address
 from shared.security.tokens import TokenKeys
 from shared.settings import SettingsDep
 from shared.telemetry import sign_in_failures, sign_in_lockouts
@@ -72,7 +73,7 @@ async def issue_token(
     request: Request,
     session: WriteSessionDep,
 ) -> TokenOut:
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request)
     account = failed_logins.account_of(form.username)
     limits = failed_logins.Limits.of(settings)
     wait_s = await failed_logins.wait_s(session, client, account, limits)

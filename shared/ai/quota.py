@@ -27,9 +27,10 @@ from semantic_kernel.connectors.ai.completion_usage import CompletionUsage
 from semantic_kernel.contents import ChatMessageContent, StreamingChatMessageContent
 from sqlalchemy import Float, Integer, String, bindparam, text
 
-from shared.database import Database, DatabaseDep, execute
+from shared.database import Database, DatabaseDep, execute, take_turns
 from shared.database.outage import unavailable_as_app_error
 from shared.http.errors import Problem, ServiceUnavailableError, TooManyRequestsError
+from shared.http.params import client_address
 from shared.security.auth import Caller, current_caller
 from shared.settings import Settings, SettingsDep
 
@@ -69,10 +70,6 @@ class QuotaLimits:
             settings.ai_daily_token_budget,
         )
 
-
-_TAKE_TURNS = text("SELECT pg_advisory_xact_lock(hashtext('ai_call:' || :client))").bindparams(
-    bindparam("client", type_=String)
-)
 
 # A client's use of one kind in the last minute and now; a new row when both are under their
 # limits (a request is finished as it starts; a model call when `finish` says so). Rows of any
@@ -147,7 +144,7 @@ class ClientQuota:
         }
         with unavailable_as_app_error():
             async with self.database.write_turn(), self.database.session() as session:
-                await execute(session, _TAKE_TURNS, {"client": self.client})
+                await take_turns(session, f"ai_call:{self.client}")
                 row = (await execute(session, _TAKE, params)).one()
                 await session.commit()
         if row.id is not None:
@@ -227,7 +224,7 @@ current_quota: ContextVar[ClientQuota | None] = ContextVar("ai_quota", default=N
 def client_key(caller: Caller | None, request: Request) -> str:
     if caller is not None and caller.staff_id is not None:
         return f"staff:{caller.staff_id}"
-    return f"address:{request.client.host if request.client else 'unknown'}"
+    return f"address:{client_address(request)}"
 
 
 async def ai_quota(

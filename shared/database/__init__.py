@@ -26,7 +26,7 @@ from shared.database.outage import (
     violated_constraint,
 )
 from shared.database.paged import PagedSelect
-from shared.database.rows import RowDict, execute, fetch_row, fetch_rows
+from shared.database.rows import RowDict, execute, fetch_row, fetch_rows, take_turns
 from shared.database.statements import compiled_statement
 
 __all__ = [
@@ -47,5 +47,6 @@ __all__ = [
     "get_database",
     "is_unavailable",
     "open_database",
+    "take_turns",
     "violated_constraint",
 ]

@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg
 import structlog
+from sqlalchemy import String, bindparam, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Result
 from sqlalchemy.sql.expression import Executable
@@ -29,6 +30,18 @@ async def execute(
     transaction. sqlmodel's `exec()` is typed only for entity and single-column selects."""
     connection = await session.connection()
     return await connection.execute(statement, params)
+
+
+_TAKE_TURNS = text("SELECT pg_advisory_xact_lock(hashtext(:name))").bindparams(
+    bindparam("name", type_=String)
+)
+
+
+async def take_turns(session: AsyncSession, name: str) -> None:
+    """Waits for, then holds until the session's transaction ends, the advisory lock `name`:
+    transactions that count and then write one tally (a client's sign-ins, its AI calls) take
+    turns, each seeing what the one before committed, so a burst cannot slip past a limit."""
+    await execute(session, _TAKE_TURNS, {"name": name})
 
 
 RowDict = dict[str, Any]
