@@ -20,7 +20,7 @@ from sqlalchemy import text
 from bench import UNMETERED
 from devenv.settings import get_dev_settings
 from main import create_app
-from shared.database import Database
+from shared.database import Database, Statement
 from shared.settings import get_app_settings, get_settings
 
 QUESTIONS = [
@@ -85,15 +85,19 @@ async def run(log_level: str) -> str:
     phases = [Phase("model alone (ASK_GROUNDING=false)"), Phase("grounded (ASK_GROUNDING=true)")]
     async with app.router.lifespan_context(app):
         db: Database = app.state.database
-        titles = {row[0].lower() for row in await db.read(text("SELECT title FROM film"))}
+        titles = {
+            row["title"].lower() for row in await db.rows(Statement(text("SELECT title FROM film")))
+        }
         # Not films: actors' and categories' names, ratings.
         known = {
-            row[0].lower()
-            for row in await db.read(
-                text(
-                    "SELECT first_name || ' ' || last_name FROM actor UNION "
-                    "SELECT name FROM category UNION "
-                    "SELECT unnest(enum_range(NULL::mpaa_rating))::text"
+            row["name"].lower()
+            for row in await db.rows(
+                Statement(
+                    text(
+                        "SELECT first_name || ' ' || last_name AS name FROM actor UNION "
+                        "SELECT name FROM category UNION "
+                        "SELECT unnest(enum_range(NULL::mpaa_rating))::text"
+                    )
                 )
             )
         }

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy.sql.expression import Executable
 
 from devenv.database import connect, database_url, prepare
 from devenv.settings import get_dev_settings
@@ -25,7 +24,7 @@ from features.films import query as films
 from features.films.query import FilmFilters
 from features.rentals import query as rentals
 from features.subscriptions import query as subscriptions
-from shared.database import Database, compiled_statement
+from shared.database import Database, RowDict, Statement
 from shared.settings import get_settings
 
 
@@ -33,11 +32,11 @@ class _Recorder(Database):
     """Records what a query function would read, and reads nothing."""
 
     def __init__(self) -> None:  # no pools: nothing is executed
-        self.sent: list[tuple[Executable, dict[str, Any] | None]] = []
+        self.sent: list[tuple[Statement, dict[str, Any] | None]] = []
 
-    async def read(
-        self, statement: Executable, params: dict[str, Any] | None = None
-    ) -> list[asyncpg.Record]:
+    async def rows(
+        self, statement: Statement, params: dict[str, Any] | None = None
+    ) -> list[RowDict]:
         self.sent.append((statement, params))
         return []
 
@@ -46,8 +45,7 @@ async def _sent(call: Callable[[Database], Awaitable[object]]) -> tuple[str, lis
     recorder = _Recorder()
     await call(recorder)
     (statement, params), *_ = recorder.sent
-    compiled = compiled_statement(statement)
-    return compiled.sql, compiled.args(params)
+    return statement.sql, statement.args(params)
 
 
 @dataclass

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from features.films.dtos import FilmOut
-from shared.database import asyncpg_connect_args
+from shared.database.connections import asyncpg_connect_args
 
 FILTERS = ("q", "category", "rating", "streaming")
 # By hand: each filter a condition on `film AS f`, its value the next $n.

@@ -42,11 +42,11 @@ from features.ai_summary.dtos import (
 )
 from features.ai_summary.faithfulness import faithfulness
 from main import create_app
-from shared.database import Database
+from shared.database import Database, Statement
 from shared.models import Film
 from shared.settings import get_settings
 
-ALL_FILM_IDS = select(col(Film.film_id)).order_by(col(Film.film_id))
+ALL_FILM_IDS = Statement(select(col(Film.film_id)).order_by(col(Film.film_id)))
 
 
 @dataclass
@@ -144,7 +144,7 @@ async def run(count: int | None, seed: int, log_level: str, out: Path | None) ->
     structlog.get_config()["processors"].insert(0, count_retries)
     async with app.router.lifespan_context(app):
         db: Database = app.state.database
-        film_ids = [row[0] for row in await db.read(ALL_FILM_IDS)]
+        film_ids = [row["film_id"] for row in await db.rows(ALL_FILM_IDS)]
         if count is not None:
             film_ids = random.Random(seed).sample(  # noqa: S311 - a sample, not a secret
                 film_ids, min(count, len(film_ids))

@@ -39,6 +39,7 @@ from devenv.pagila import PagilaError
 from devenv.settings import DevSettings, get_dev_settings
 from features.auth import passwords
 from features.auth import query as staff_accounts
+from shared.database import Transaction
 from shared.observability import configure_logging
 from shared.settings import Settings, get_settings
 
@@ -86,7 +87,7 @@ async def _set_password(username: str, password: str, settings: Settings, dev: D
         try:
             async with AsyncSession(engine) as session:
                 found = await staff_accounts.set_password(
-                    session, username, passwords.hash_password(password)
+                    Transaction(session), username, passwords.hash_password(password)
                 )
                 await session.commit()
         finally:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from devenv import pagila
 from devenv.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresError
 from devenv.settings import DevSettings
-from shared.database import asyncpg_connect_args
+from shared.database.connections import asyncpg_connect_args
 from shared.settings import PROJECT_ROOT, Settings
 from shared.telemetry import restarts
 

@@ -20,7 +20,7 @@ from urllib.parse import quote
 import structlog
 
 from devenv.ports import free_port
-from shared.database import asyncpg_connect_args
+from shared.database.connections import asyncpg_connect_args
 
 log = structlog.get_logger(__name__)
 

@@ -61,7 +61,7 @@ from sqlalchemy import text
 from bench import UNMETERED
 from devenv.settings import get_dev_settings
 from main import create_app
-from shared.database import Database
+from shared.database import Database, Statement
 from shared.settings import get_settings
 
 HERE = Path(__file__).parent
@@ -210,7 +210,9 @@ def films_named(answer: str, titles: list[str]) -> list[str]:
 
 def facts_from(db: Database) -> Facts:
     async def values(sql: str) -> list[str]:
-        rows = await db.read(text(sql))
+        # Rows as tuples (columns may share a name), on a connection of the engine's.
+        async with db.engine.connect() as connection:
+            rows = (await connection.execute(text(sql))).all()
         return [_shown(value) for row in rows for value in row]
 
     return values
@@ -417,7 +419,7 @@ async def run(halves: dict[str, Half], log_level: str) -> list[Result]:
     app = create_app(settings, get_dev_settings())
     async with app.router.lifespan_context(app):
         db: Database = app.state.database
-        titles = [row[0] for row in await db.read(text("SELECT title FROM film"))]
+        titles = [row["title"] for row in await db.rows(Statement(text("SELECT title FROM film")))]
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://eval") as client:
             asker = Asker(client, settings.admin_token.get_secret_value(), titles, facts_from(db))

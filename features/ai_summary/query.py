@@ -5,7 +5,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlmodel import col
 
-from shared.database import Database, RowDict, execute, fetch_row
+from shared.database import Database, RowDict, Statement
 from shared.models import Actor, Film, FilmActor, FilmSummaryRow, film_category_name
 
 # Pagila stores names in capitals; the prompt reads better, and the model copies better, in
@@ -18,28 +18,30 @@ _CAST = (
     .scalar_subquery()
 )
 
-FACTS = select(
-    col(Film.title),
-    col(Film.description),
-    col(Film.release_year),
-    col(Film.rating),
-    col(Film.rental_rate),
-    col(Film.length),
-    film_category_name().label("category"),
-    _CAST.label("actors"),
-).where(col(Film.film_id) == bindparam("film_id"))
+FACTS = Statement(
+    select(
+        col(Film.title),
+        col(Film.description),
+        col(Film.release_year),
+        col(Film.rating),
+        col(Film.rental_rate),
+        col(Film.length),
+        film_category_name().label("category"),
+        _CAST.label("actors"),
+    ).where(col(Film.film_id) == bindparam("film_id"))
+)
 
 
 async def fetch_facts(db: Database, film_id: int) -> RowDict | None:
-    return await fetch_row(db, FACTS, {"film_id": film_id})
+    return await db.row(FACTS, {"film_id": film_id})
 
 
 # The summary kept for a key (the handler's `cache_key`): a read on the read pool.
-CACHED_SUMMARY = select(col(FilmSummaryRow.summary)).where(
-    col(FilmSummaryRow.key) == bindparam("key")
+CACHED_SUMMARY = Statement(
+    select(col(FilmSummaryRow.summary)).where(col(FilmSummaryRow.key) == bindparam("key"))
 )
 # Kept once: a concurrent miss that stored the same key first wins, and this one is a no-op.
-STORE_SUMMARY = (
+STORE_SUMMARY = Statement(
     insert(FilmSummaryRow)
     .values(
         key=bindparam("key"),
@@ -52,17 +54,11 @@ STORE_SUMMARY = (
 
 
 async def fetch_cached_summary(db: Database, key: str) -> str | None:
-    row = await fetch_row(db, CACHED_SUMMARY, {"key": key})
+    row = await db.row(CACHED_SUMMARY, {"key": key})
     return row["summary"] if row is not None else None
 
 
 async def store_summary(db: Database, key: str, film_id: int, model: str, summary: str) -> None:
-    """Keeps a summary, committed when this returns. Called after the model has answered: a
-    write turn and a pooled connection are taken only for this one statement."""
-    async with db.write_turn(), db.session() as session:
-        await execute(
-            session,
-            STORE_SUMMARY,
-            {"key": key, "film_id": film_id, "model": model, "summary": summary},
-        )
-        await session.commit()
+    """Keeps a summary, committed when this returns."""
+    params = {"key": key, "film_id": film_id, "model": model, "summary": summary}
+    await db.write(STORE_SUMMARY, params)

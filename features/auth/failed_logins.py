@@ -20,9 +20,8 @@ import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import Boolean, Float, Integer, String, bindparam, text
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.database import execute, take_turns
+from shared.database import Statement, Transaction
 from shared.settings import Settings
 
 
@@ -54,8 +53,9 @@ _LIMIT_PARAMS = (
 )
 
 # How long the client must wait before this account may be tried (0: not at all).
-WAIT = text(
-    """
+WAIT = Statement(
+    text(
+        """
     WITH tally AS (
         SELECT count(*) FILTER (WHERE account = :account) AS pair,
                max(failed_at) FILTER (WHERE account = :account) AS pair_last,
@@ -77,17 +77,19 @@ WAIT = text(
            ) AS wait_s
       FROM tally
     """
-).bindparams(
-    *_LIMIT_PARAMS,
-    bindparam("max_failures", type_=Integer),
-    bindparam("client_max_failures", type_=Integer),
-    bindparam("lockout_s", type_=Float),
+    ).bindparams(
+        *_LIMIT_PARAMS,
+        bindparam("max_failures", type_=Integer),
+        bindparam("client_max_failures", type_=Integer),
+        bindparam("lockout_s", type_=Float),
+    )
 )
 
 # A failure is recorded; a success clears the pair's failures; rows that have left the window
 # go, whoever's they were (the table stays small). Returns the pair's failures now.
-RECORD = text(
-    """
+RECORD = Statement(
+    text(
+        """
     WITH recorded AS (
         INSERT INTO token_failure (client, account)
         SELECT :client, :account WHERE NOT :ok
@@ -103,13 +105,14 @@ RECORD = text(
      WHERE NOT :ok AND client = :client AND account = :account
        AND failed_at > now() - make_interval(secs => :window_s)
     """
-).bindparams(*_LIMIT_PARAMS, bindparam("ok", type_=Boolean))
+    ).bindparams(*_LIMIT_PARAMS, bindparam("ok", type_=Boolean))
+)
 
 
-async def wait_s(session: AsyncSession, client: str, account: str, limits: Limits) -> float:
+async def wait_s(transaction: Transaction, client: str, account: str, limits: Limits) -> float:
     """Seconds this client must wait before trying this account (0: it may now). Takes the
-    client's turn first (held until the session's transaction ends)."""
-    await take_turns(session, f"token_failure:{client}")
+    client's turn first (held until the transaction ends)."""
+    await transaction.take_turns(f"token_failure:{client}")
     params = {
         "client": client,
         "account": account,
@@ -118,12 +121,16 @@ async def wait_s(session: AsyncSession, client: str, account: str, limits: Limit
         "client_max_failures": limits.client_max_failures,
         "lockout_s": limits.lockout_s,
     }
-    return float((await execute(session, WAIT, params)).scalar_one())
+    row = await transaction.row(WAIT, params)
+    assert row is not None  # an aggregate's one row
+    return float(row["wait_s"])
 
 
 async def record(
-    session: AsyncSession, client: str, account: str, limits: Limits, *, ok: bool
+    transaction: Transaction, client: str, account: str, limits: Limits, *, ok: bool
 ) -> int:
     """The attempt's outcome; returns the pair's failures in the window, this one included."""
     params = {"client": client, "account": account, "window_s": limits.window_s, "ok": ok}
-    return int((await execute(session, RECORD, params)).scalar_one())
+    row = await transaction.write(RECORD, params)
+    assert row is not None  # an aggregate's one row
+    return int(row["failures"])

@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from features.auth import failed_logins, passwords, query
-from shared.database import WriteSessionDep
+from shared.database import TransactionDep
 from shared.http.errors import (
     Problem,
     TooManyRequestsError,
@@ -71,29 +71,29 @@ async def issue_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     settings: SettingsDep,
     request: Request,
-    session: WriteSessionDep,
+    transaction: TransactionDep,
 ) -> TokenOut:
     client = client_address(request)
     account = failed_logins.account_of(form.username)
     limits = failed_logins.Limits.of(settings)
-    wait_s = await failed_logins.wait_s(session, client, account, limits)
+    wait_s = await failed_logins.wait_s(transaction, client, account, limits)
     if wait_s > 0:
         log.warning("auth.token_locked", client=client)
         sign_in_lockouts.add(1)
         raise TooManyRequestsError(
             "Too many failed sign-in attempts; try again later.", wait_s, problem=SIGN_IN_LOCKED
         )
-    staff = await query.staff_by_username(session, form.username)
+    staff = await query.staff_by_username(transaction, form.username)
     # argon2 takes tens of ms of CPU: off the event loop.
     ok, new_hash = await asyncio.to_thread(
         passwords.verify, form.password, staff["password"] if staff else None
     )
     ok = ok and staff is not None and staff["active"]
     if ok and new_hash is not None:
-        await query.set_password(session, form.username, new_hash)
-    failures = await failed_logins.record(session, client, account, limits, ok=ok)
-    # Kept whatever the answer: the 401 below would roll the session back.
-    await session.commit()
+        await query.set_password(transaction, form.username, new_hash)
+    failures = await failed_logins.record(transaction, client, account, limits, ok=ok)
+    # Kept whatever the answer: the 401 below would roll the transaction back.
+    await transaction.commit()
     if not ok or staff is None:
         # Who and how often, never what was typed.
         log.warning("auth.token_failed", client=client, failures=failures)

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import Boolean, Integer, Numeric, String, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from shared.database import Database, RowDict, fetch_row, fetch_rows
+from shared.database import Database, RowDict, Statement
 from shared.models import (
     ASSISTANT_STEM,
     COPY_IS_OUT_SQL,
@@ -169,7 +169,8 @@ class Linked:
 # other words; or by one edit more when they also sound alike (double metaphone: "bail" for
 # "bale"). Titles and names are split with split_part (two words each in Pagila):
 # ~2 ms for a question.
-LINK = text("""
+LINK = Statement(
+    text("""
 WITH words AS (SELECT DISTINCT w, said FROM unnest(:words, :said) AS u(w, said)),
 name_words AS (
     SELECT 'film' AS kind, title AS name, lower(split_part(title, ' ', 1)) AS w,
@@ -234,9 +235,11 @@ WHERE distance IS NOT NULL
 GROUP BY kind, name, n_words
 ORDER BY count(DISTINCT said) >= n_words DESC, sum(distance), kind, name
 """).bindparams(bindparam("words", type_=ARRAY(String)), bindparam("said", type_=ARRAY(String)))
+)
 
 # One film with everything a customer asks about it; the cast in billing order (by name).
-FILM_DETAILS = text(f"""
+FILM_DETAILS = Statement(
+    text(f"""
 SELECT f.film_id, f.title, f.description, f.release_year, f.rating::text AS rating,
        f.rental_rate, f.rental_duration, f.length, f.streaming_available,
        f.replacement_cost, f.special_features, trim(l.name) AS language,
@@ -247,11 +250,13 @@ SELECT f.film_id, f.title, f.description, f.release_year, f.rating::text AS rati
 FROM film AS f
 JOIN language AS l USING (language_id)
 WHERE lower(f.title) = lower(:title)
-""").bindparams(bindparam("title", type_=String))  # noqa: S608 - a constant fragment
+""").bindparams(bindparam("title", type_=String))  # noqa: S608 - constant fragments; values are bound
+)
 
 # Copies per store and how many are in: exact, as migration 0003 allows one open rental per
 # copy. A film without copies gives one row with a NULL store; no such film, no rows.
-AVAILABILITY_BY_TITLE = text(f"""
+AVAILABILITY_BY_TITLE = Statement(
+    text(f"""
 SELECT f.film_id, f.title, f.rating::text AS rating, f.rental_rate, i.store_id, c.city,
        count(i.inventory_id)::int AS copies,
        (count(i.inventory_id) FILTER (WHERE NOT {COPY_IS_OUT_SQL}))::int AS in_stock
@@ -263,11 +268,13 @@ LEFT JOIN city AS c ON c.city_id = a.city_id
 WHERE lower(f.title) = lower(:title)
 GROUP BY f.film_id, i.store_id, c.city
 ORDER BY f.film_id, i.store_id
-""").bindparams(bindparam("title", type_=String))  # noqa: S608 - a constant fragment
+""").bindparams(bindparam("title", type_=String))  # noqa: S608 - constant fragments; values are bound
+)
 
 # Films by any combination of filters (NULL: any), sorted, with the exact total of matches.
 # `text` is a web-style search over Pagila's own film.fulltext (title + description).
-FIND_FILMS = text(f"""
+FIND_FILMS = Statement(
+    text(f"""
 -- The topic's words that some film has ("a crocodile in ancient china, wondering"): a word no
 -- title or description holds would only make the search find nothing. None known: no match.
 WITH topic AS (
@@ -336,23 +343,24 @@ ORDER BY
     rank DESC, lower(title)
 LIMIT :limit
 """).bindparams(  # noqa: S608 - constant fragments
-    bindparam("text", type_=String),
-    bindparam("title", type_=String),
-    bindparam("category", type_=String),
-    bindparam("rating", type_=String),
-    bindparam("actor", type_=String),
-    bindparam("actors", type_=ARRAY(String)),
-    bindparam("titles", type_=ARRAY(String)),
-    bindparam("max_price", type_=Numeric()),  # any bound: film.rental_rate is numeric(4,2)
-    bindparam("min_price", type_=Numeric()),
-    bindparam("min_days", type_=Integer),
-    bindparam("feature", type_=String),
-    bindparam("language", type_=String),
-    bindparam("min_length", type_=Integer),
-    bindparam("max_length", type_=Integer),
-    bindparam("streaming", type_=Boolean),
-    bindparam("sort", type_=String),
-    bindparam("limit", type_=Integer),
+        bindparam("text", type_=String),
+        bindparam("title", type_=String),
+        bindparam("category", type_=String),
+        bindparam("rating", type_=String),
+        bindparam("actor", type_=String),
+        bindparam("actors", type_=ARRAY(String)),
+        bindparam("titles", type_=ARRAY(String)),
+        bindparam("max_price", type_=Numeric()),  # any bound: film.rental_rate is numeric(4,2)
+        bindparam("min_price", type_=Numeric()),
+        bindparam("min_days", type_=Integer),
+        bindparam("feature", type_=String),
+        bindparam("language", type_=String),
+        bindparam("min_length", type_=Integer),
+        bindparam("max_length", type_=Integer),
+        bindparam("streaming", type_=Boolean),
+        bindparam("sort", type_=String),
+        bindparam("limit", type_=Integer),
+    )
 )
 
 FILM_FILTERS = (
@@ -374,24 +382,29 @@ FILM_FILTERS = (
     "sort",
 )
 
-CATEGORIES = text("""
+CATEGORIES = Statement(
+    text("""
 SELECT c.name, count(fc.film_id)::int AS films
 FROM category AS c LEFT JOIN film_category AS fc USING (category_id)
 GROUP BY c.category_id ORDER BY c.name
 """)
+)
 
 # The store's terms, as the catalogue states them: each rental rate with its number of films,
 # and the range of rental periods (days) and of replacement costs (a lost or damaged copy).
-RENTAL_TERMS = text("""
+RENTAL_TERMS = Statement(
+    text("""
 SELECT rental_rate, count(*)::int AS films,
        min(min(rental_duration)) OVER () AS min_days, max(max(rental_duration)) OVER () AS max_days,
        min(min(replacement_cost)) OVER () AS min_replacement,
        max(max(replacement_cost)) OVER () AS max_replacement
 FROM film GROUP BY rental_rate ORDER BY rental_rate
 """)
+)
 
 # The actors in the most films; ties at the cut are all kept (rank, not row number).
-TOP_ACTORS = text("""
+TOP_ACTORS = Statement(
+    text("""
 SELECT name, films FROM (
     SELECT a.first_name || ' ' || a.last_name AS name, count(*)::int AS films,
            rank() OVER (ORDER BY count(*) DESC) AS place
@@ -401,45 +414,48 @@ SELECT name, films FROM (
 WHERE place <= :limit
 ORDER BY films DESC, name
 """).bindparams(bindparam("limit", type_=Integer))
+)
 
 
 async def film_details(db: Database, title: str) -> RowDict | None:
-    return await fetch_row(db, FILM_DETAILS, {"title": title})
+    return await db.row(FILM_DETAILS, {"title": title})
 
 
 async def availability(db: Database, title: str) -> list[RowDict]:
-    return await fetch_rows(db, AVAILABILITY_BY_TITLE, {"title": title})
+    return await db.rows(AVAILABILITY_BY_TITLE, {"title": title})
 
 
 async def find_films(db: Database, filters: Mapping[str, Any]) -> list[RowDict]:
     """`filters`: any of FILM_FILTERS (a missing or None one is "any"), and `limit`."""
     params = {name: filters.get(name) for name in FILM_FILTERS}
-    return await fetch_rows(db, FIND_FILMS, {**params, "limit": filters.get("limit", LIST_LIMIT)})
+    return await db.rows(FIND_FILMS, {**params, "limit": filters.get("limit", LIST_LIMIT)})
 
 
 async def categories(db: Database) -> list[RowDict]:
-    return await fetch_rows(db, CATEGORIES)
+    return await db.rows(CATEGORIES)
 
 
 # The languages the films are in (not every language on record), most films first.
-FILM_LANGUAGES = text("""
+FILM_LANGUAGES = Statement(
+    text("""
 SELECT trim(l.name) AS name, count(*)::int AS films
 FROM film AS f JOIN language AS l USING (language_id)
 GROUP BY l.name
 ORDER BY count(*) DESC, l.name
 """)
+)
 
 
 async def film_languages(db: Database) -> list[RowDict]:
-    return await fetch_rows(db, FILM_LANGUAGES)
+    return await db.rows(FILM_LANGUAGES)
 
 
 async def rental_terms(db: Database) -> list[RowDict]:
-    return await fetch_rows(db, RENTAL_TERMS)
+    return await db.rows(RENTAL_TERMS)
 
 
 async def top_actors(db: Database, limit: int) -> list[RowDict]:
-    return await fetch_rows(db, TOP_ACTORS, {"limit": limit})
+    return await db.rows(TOP_ACTORS, {"limit": limit})
 
 
 async def link(db: Database, question: str, common: frozenset[str] = frozenset()) -> Linked:
@@ -447,7 +463,7 @@ async def link(db: Database, question: str, common: frozenset[str] = frozenset()
     asked; a title matched with typos by such words alone is no title ("how many titles" is
     not MINE TITANS)."""
     forms = word_forms(question)
-    rows = await fetch_rows(db, LINK, {"words": list(forms), "said": list(forms.values())})
+    rows = await db.rows(LINK, {"words": list(forms), "said": list(forms.values())})
     whole = [row for row in rows if row["whole"]]
     films = [
         r
@@ -488,32 +504,39 @@ async def link(db: Database, question: str, common: frozenset[str] = frozenset()
 # Each word's stem, none dropped (migration 0008), and whether English counts it as a word of
 # content (its stop words do not): what a question asks is chosen by the nearest example
 # phrasing, compared by stems; the content words that are left make its topic.
-_STEMS = text(f"""
+_STEMS = Statement(
+    text(f"""
 SELECT w AS word, coalesce((ts_lexize('{ASSISTANT_STEM}', w))[1], w) AS stem,
        coalesce(cardinality(ts_lexize('english_stem', w)), 1) > 0 AS content
 FROM unnest(:words) AS w
-""").bindparams(bindparam("words", type_=ARRAY(String)))  # noqa: S608 - a constant name
+""").bindparams(bindparam("words", type_=ARRAY(String)))  # noqa: S608 - constant fragments; values are bound
+)
 
 # The catalogue's titles that a text names as written (upper case, as every answer writes
 # them), in the order it names them: the films an earlier answer was about.
-_TITLES_IN = text("""
+_TITLES_IN = Statement(
+    text("""
 SELECT film_id, title FROM film
 WHERE strpos(:text, title) > 0
 ORDER BY strpos(:text, title), length(title) DESC
 """).bindparams(bindparam("text", type_=String))
+)
 
 
 # The actors a text names, as answers write them ("Laura Brody"), first named first.
-_ACTORS_IN = text("""
+_ACTORS_IN = Statement(
+    text("""
 SELECT DISTINCT ON (name) name, strpos(upper(:text), name) AS at
 FROM (SELECT first_name || ' ' || last_name AS name FROM actor) AS a
 WHERE strpos(upper(:text), name) > 0
 ORDER BY name
 """).bindparams(bindparam("text", type_=String))
+)
 
 
 # Of the words, the most that one film's title and description hold together: a plot recalled.
-_PLOT_WORDS = text("""
+_PLOT_WORDS = Statement(
+    text("""
 SELECT array_agg(w ORDER BY ordinality) AS words
 FROM film AS f, unnest(:words) WITH ORDINALITY AS u(w, ordinality)
 WHERE f.fulltext @@ plainto_tsquery('english', w)
@@ -521,6 +544,7 @@ GROUP BY f.film_id
 ORDER BY count(*) DESC, f.film_id
 LIMIT 1
 """).bindparams(bindparam("words", type_=ARRAY(String)))
+)
 
 
 @dataclass(frozen=True)
@@ -531,13 +555,13 @@ class Stem:
 
 async def stems(db: Database, words: list[str]) -> dict[str, Stem]:
     """Each word's stem (one read)."""
-    rows = await fetch_rows(db, _STEMS, {"words": list(dict.fromkeys(words))})
+    rows = await db.rows(_STEMS, {"words": list(dict.fromkeys(words))})
     return {row["word"]: Stem(row["stem"], row["content"]) for row in rows}
 
 
 async def titles_in(db: Database, text_: str) -> list[str]:
     """The titles `text_` names, first named first; a title inside a longer one is the longer."""
-    rows = await fetch_rows(db, _TITLES_IN, {"text": text_})
+    rows = await db.rows(_TITLES_IN, {"text": text_})
     found: list[str] = []
     for row in rows:
         if not any(row["title"] in longer for longer in found):
@@ -547,11 +571,11 @@ async def titles_in(db: Database, text_: str) -> list[str]:
 
 async def actors_in(db: Database, text_: str) -> list[str]:
     """The actors `text_` names (any case), first named first."""
-    rows = await fetch_rows(db, _ACTORS_IN, {"text": text_})
+    rows = await db.rows(_ACTORS_IN, {"text": text_})
     return [row["name"] for row in sorted(rows, key=lambda row: row["at"])]
 
 
 async def plot_words(db: Database, words: list[str]) -> list[str]:
     """Of `words`, the most that one film's title and description hold together."""
-    row = await fetch_row(db, _PLOT_WORDS, {"words": words})
+    row = await db.row(_PLOT_WORDS, {"words": words})
     return list(row["words"]) if row else []

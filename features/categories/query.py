@@ -3,10 +3,10 @@
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from shared.database import Database, RowDict, fetch_rows
+from shared.database import Database, RowDict, Statement
 from shared.models import Category, FilmCategory
 
-ALL = (
+ALL = Statement(
     select(
         col(Category.category_id),
         col(Category.name),
@@ -19,4 +19,4 @@ ALL = (
 
 
 async def fetch_all(db: Database) -> list[RowDict]:
-    return await fetch_rows(db, ALL)
+    return await db.rows(ALL)

@@ -1,10 +1,9 @@
 import structlog
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from features.films import query
 from features.films.dtos import FilmAvailability, FilmOut, StoreAvailability
 from features.films.query import FilmFilters
-from shared.database import Database
+from shared.database import Database, Transaction
 from shared.http.conditional import check_if_match
 from shared.http.errors import NotFoundError
 from shared.http.pagination import Page, PageParams
@@ -56,16 +55,16 @@ async def get_availability(db: Database, film_id: int) -> FilmAvailability:
 
 
 async def set_streaming(
-    session: AsyncSession, film_id: int, streaming: bool, if_match: str | None = None
+    transaction: Transaction, film_id: int, streaming: bool, if_match: str | None = None
 ) -> FilmOut:
     if if_match is not None:
-        current = await query.fetch_one_locked(session, film_id)
+        current = await query.fetch_one_locked(transaction, film_id)
         if current is None:
             raise _not_found(film_id)
         check_if_match(if_match, FilmOut.model_validate(current), f"Film {film_id}")
-    if await query.set_streaming(session, film_id, streaming) is None:
+    if await query.set_streaming(transaction, film_id, streaming) is None:
         raise _not_found(film_id)
-    row = await query.fetch_one(session, film_id)
+    row = await query.fetch_one(transaction, film_id)
     assert row is not None  # updated in this transaction
     log.info("film.streaming_set", film_id=film_id, streaming_available=streaming)
     return FilmOut.model_validate(row)

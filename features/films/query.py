@@ -7,24 +7,19 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Integer,
-    Select,
     Text,
     bindparam,
+    func,
+    literal_column,
     select,
     text,
+    true,
     update,
 )
-from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import col
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.database import Database, PagedSelect, RowDict, fetch_row, fetch_rows
-from shared.models import (
-    COPY_IS_OUT_SQL,
-    FILM_CATEGORY_SQL,
-    Film,
-    film_category_name,
-)
+from shared.database import Database, PagedSelect, RowDict, Rows, Statement, Transaction
+from shared.models import COPY_IS_OUT_SQL, Category, Film, FilmCategory, film_category_name
 
 _FILM_COLUMNS = (
     col(Film.film_id),
@@ -61,23 +56,21 @@ class FilmFilters:
         return params
 
 
-def _film_with_category() -> Select[*tuple[Any, ...]]:
-    return select(*_FILM_COLUMNS, film_category_name().label("category"))
-
-
-# The page's filters but the category, each a condition on `film AS f`. Pagila keeps
-# `film.fulltext` (title + description, configuration 'english') current with a trigger and
-# indexes it (GiST); the search text is parsed with the same configuration by
+# A search: Pagila keeps `film.fulltext` (title + description, configuration 'english') current
+# with a trigger and indexes it (GiST); the text is parsed with the same configuration by
 # websearch_to_tsquery, which accepts anything a person types ("dinosaur -epic", "\"mad
-# scientist\""). A category is not a test per film but where the ids come from: its films in
-# film_category (its key is (film_id, category_id)), found by the category's name.
+# scientist\"").
+_QUERY = func.websearch_to_tsquery(literal_column("'english'"), bindparam("q", type_=Text))
+_RANK = func.ts_rank(col(Film.fulltext), _QUERY).label("rank")
+# The page's filters but the category, each a condition on the film.
 _CONDITIONS = {
-    "q": "f.fulltext @@ websearch_to_tsquery('english', :q)",
-    "rating": "f.rating = CAST(:rating AS mpaa_rating)",
-    "streaming": "f.streaming_available = :streaming",
+    "q": col(Film.fulltext).bool_op("@@")(_QUERY),
+    "rating": col(Film.rating) == bindparam("rating"),
+    "streaming": col(Film.streaming_available) == bindparam("streaming", type_=Boolean),
 }
-_CATEGORY_NAME = "lower(c.name) = lower(:category)"
-_PARAM_TYPES = {"q": Text, "category": Text, "rating": Text, "streaming": Boolean}
+# A category is not a test per film but where the ids come from: its films in film_category
+# (keyed by (film_id, category_id)), found by the category's name, in any case.
+_IN_CATEGORY = func.lower(col(Category.name)) == func.lower(bindparam("category", type_=Text))
 
 
 def _paged(present: frozenset[str]) -> PagedSelect:
@@ -87,38 +80,36 @@ def _paged(present: frozenset[str]) -> PagedSelect:
     (a materialised CTE) and both the total and the page taken from them; otherwise the total
     is a plain count and the page's ids an index-ordered scan that stops at the page."""
     conditions = [_CONDITIONS[name] for name in sorted(present - {"category"})]
-    where = " AND ".join(conditions)
-    rank = "ts_rank(f.fulltext, websearch_to_tsquery('english', :q)) AS rank"
-    order = "rank DESC, film_id" if "q" in present else "film_id"
+    searched = "q" in present
     if present & {"q", "category"}:  # selective, and costly to test twice: found once
-        source = "film AS f"
         if "category" in present:
-            where = " AND ".join([_CATEGORY_NAME, *conditions])
-            source = "film_category AS fc JOIN category AS c USING (category_id)"
+            ids = select(col(FilmCategory.film_id)).join(
+                Category, col(Category.category_id) == col(FilmCategory.category_id)
+            )
             if conditions:
-                source += " JOIN film AS f ON f.film_id = fc.film_id"
-        film_id = "fc.film_id" if "category" in present else "f.film_id"
-        ids = f"SELECT {film_id}{', ' + rank if 'q' in present else ''} FROM {source} WHERE {where}"  # noqa: S608
-        matching = f"WITH m AS MATERIALIZED ({ids})\n"
-        count, page = "SELECT count(*) AS total FROM m", f"SELECT * FROM m ORDER BY {order}"  # noqa: S608
+                ids = ids.join(Film, col(Film.film_id) == col(FilmCategory.film_id))
+            ids = ids.where(_IN_CATEGORY, *conditions)
+        else:
+            ids = select(col(Film.film_id)).where(*conditions)
+        if searched:
+            ids = ids.add_columns(_RANK)
+        matching = ids.cte("m").prefix_with("MATERIALIZED")
+        count = select(func.count().label("total")).select_from(matching)
+        page = select(matching)
     else:  # none, or a cheap test on most rows: counted, and read in key order up to the page
-        where = where or "true"
-        matching, count = "", f"SELECT count(*) AS total FROM film AS f WHERE {where}"  # noqa: S608
-        page = f"SELECT f.film_id FROM film AS f WHERE {where} ORDER BY f.film_id"  # noqa: S608
-    sql = f"""{matching}
-SELECT t.total, f.film_id, f.title, f.description, f.release_year, f.rating::text AS rating,
-       f.rental_rate, f.length, f.streaming_available, {FILM_CATEGORY_SQL} AS category
-FROM ({count}) AS t
-LEFT JOIN LATERAL ({page} LIMIT :limit OFFSET :offset) AS p ON true
-LEFT JOIN film AS f ON f.film_id = p.film_id
-ORDER BY {order.replace("rank", "p.rank").replace("film_id", "p.film_id")}"""  # noqa: S608 - fixed fragments; values are bound
-    binds: list[BindParameter[Any]] = [
-        bindparam(name, type_=_PARAM_TYPES[name]) for name in sorted(present)
-    ]
-    statement = text(sql).bindparams(
-        *binds, bindparam("limit", type_=Integer), bindparam("offset", type_=Integer)
+        count = select(func.count().label("total")).select_from(Film).where(*conditions)
+        page = select(col(Film.film_id)).where(*conditions)
+    inner = page.selected_columns
+    order = [inner.rank.desc(), inner.film_id] if searched else [inner.film_id]
+    paged = page.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset"))
+    total, p = count.subquery("t"), paged.lateral("p")
+    outer_order = [p.c.rank.desc(), p.c.film_id] if searched else [p.c.film_id]
+    statement = (
+        select(total.c.total, *_FILM_COLUMNS, film_category_name().label("category"))
+        .select_from(total.outerjoin(p, true()).outerjoin(Film, col(Film.film_id) == p.c.film_id))
+        .order_by(*outer_order)
     )
-    return PagedSelect(statement, key="film_id")
+    return PagedSelect(Statement(statement), key="film_id")
 
 
 @cache
@@ -128,13 +119,16 @@ def paged_select(present: frozenset[str]) -> PagedSelect:
     return _paged(present)
 
 
-_ONE = _film_with_category().where(col(Film.film_id) == bindparam("film_id"))
-# The same, its film row locked until the write's transaction ends: a change checked against
-# what the client last read (If-Match) cannot be overtaken by another meanwhile.
-_ONE_LOCKED = _ONE.with_for_update(of=Film)
+_ONE_FILM = select(*_FILM_COLUMNS, film_category_name().label("category")).where(
+    col(Film.film_id) == bindparam("film_id")
+)
+_ONE = Statement(_ONE_FILM)
+# The same, its film row locked until the transaction ends: a change checked against what the
+# client last read (If-Match) cannot be overtaken by another meanwhile.
+_ONE_LOCKED = Statement(_ONE_FILM.with_for_update(of=Film))
 
 # Only the column the API lets staff change; the row comes back as GET /films/{id} shows it.
-SET_STREAMING = (
+SET_STREAMING = Statement(
     update(Film)
     .where(col(Film.film_id) == bindparam("target_film_id"))
     .values(streaming_available=bindparam("streaming"))
@@ -145,8 +139,9 @@ SET_STREAMING = (
 # one open rental per copy). A film without copies gives one row with a NULL store. Chosen by
 # its plan (`just explain`): the film's copies are counted per store first, and each store's
 # address joined once, not once per copy.
-AVAILABILITY = text(
-    f"""
+AVAILABILITY = Statement(
+    text(
+        f"""
     SELECT f.film_id, f.title, x.store_id, s.manager_staff_id, a.address, ci.city,
            coalesce(x.copies, 0) AS copies, x.available AS available_inventory_ids
       FROM film AS f
@@ -162,7 +157,8 @@ AVAILABILITY = text(
      WHERE f.film_id = :film_id
      ORDER BY x.store_id
     """  # noqa: S608 - a constant fragment
-).bindparams(bindparam("film_id", type_=Integer))
+    ).bindparams(bindparam("film_id", type_=Integer))
+)
 
 
 async def fetch_page(
@@ -173,20 +169,20 @@ async def fetch_page(
     return await statement.fetch(db, {**params, "limit": limit, "offset": offset})
 
 
-async def fetch_one(source: Database | AsyncSession, film_id: int) -> RowDict | None:
-    """A film: from the read pool, or inside a write's session (seeing its change)."""
-    return await fetch_row(source, _ONE, {"film_id": film_id})
+async def fetch_one(rows: Rows, film_id: int) -> RowDict | None:
+    """A film: a read, or inside a transaction (seeing its change)."""
+    return await rows.row(_ONE, {"film_id": film_id})
 
 
-async def fetch_one_locked(session: AsyncSession, film_id: int) -> RowDict | None:
-    return await fetch_row(session, _ONE_LOCKED, {"film_id": film_id})
+async def fetch_one_locked(transaction: Transaction, film_id: int) -> RowDict | None:
+    return await transaction.row(_ONE_LOCKED, {"film_id": film_id})
 
 
 async def fetch_availability(db: Database, film_id: int) -> list[RowDict]:
     """No rows: no such film."""
-    return await fetch_rows(db, AVAILABILITY, {"film_id": film_id})
+    return await db.rows(AVAILABILITY, {"film_id": film_id})
 
 
-async def set_streaming(session: AsyncSession, film_id: int, streaming: bool) -> RowDict | None:
+async def set_streaming(transaction: Transaction, film_id: int, streaming: bool) -> RowDict | None:
     params = {"target_film_id": film_id, "streaming": streaming}
-    return await fetch_row(session, SET_STREAMING, params)
+    return await transaction.write(SET_STREAMING, params)

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, Request, Response
 from features.films import handler
 from features.films.dtos import FilmAvailability, FilmOut, FilmPatch
 from features.films.query import FilmFilters
-from shared.database import DatabaseDep, WriteSessionDep
+from shared.database import DatabaseDep, TransactionDep
 from shared.http.conditional import (
     AVAILABILITY,
     CATALOGUE,
@@ -106,12 +106,12 @@ async def get_availability(request: Request, db: DatabaseDep, film_id: FilmId) -
     },
 )
 async def patch_film(
-    session: WriteSessionDep,
+    transaction: TransactionDep,
     film_id: FilmId,
     body: FilmPatch,
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> FilmOut:
-    film = await handler.set_streaming(session, film_id, body.streaming_available, if_match)
+    film = await handler.set_streaming(transaction, film_id, body.streaming_available, if_match)
     response.headers["ETag"] = etag_of(film)  # what the next If-Match names
     return film

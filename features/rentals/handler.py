@@ -2,13 +2,11 @@
 index `OPEN_RENTAL_INDEX` decides between concurrent requests for the same copy."""
 
 import structlog
-from sqlalchemy.exc import IntegrityError
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from features.customers import query as customers
 from features.rentals import query
 from features.rentals.dtos import RentalOut, RentalWithFilmOut
-from shared.database import Database, violated_constraint
+from shared.database import Database, Rows, WriteConflictError
 from shared.http.errors import ConflictError, InvalidFieldError, NotFoundError, Problem
 from shared.http.pagination import Page, PageParams
 from shared.models import OPEN_RENTAL_INDEX, PAGILA_RENTAL_UNIQUE_INDEX
@@ -32,16 +30,14 @@ def _copy_is_out(inventory_id: int) -> ConflictError:
     )
 
 
-async def rent(
-    session: AsyncSession, customer_id: int, inventory_id: int, staff_id: int
-) -> RentalOut:
+async def rent(writes: Rows, customer_id: int, inventory_id: int, staff_id: int) -> RentalOut:
     try:
-        row = await query.rent(session, customer_id, inventory_id, staff_id)
-    except IntegrityError as exc:
+        row = await query.rent(writes, customer_id, inventory_id, staff_id)
+    except WriteConflictError as exc:
         # Lost a race: another request rented this copy after our check passed, before our
         # insert. (Pagila's own unique index can fire too, for two requests of one customer in
         # the same instant: the same conflict.)
-        if violated_constraint(exc) in {OPEN_RENTAL_INDEX, PAGILA_RENTAL_UNIQUE_INDEX}:
+        if exc.constraint in {OPEN_RENTAL_INDEX, PAGILA_RENTAL_UNIQUE_INDEX}:
             log.info("rental.conflict", inventory_id=inventory_id)
             raise _copy_is_out(inventory_id) from None
         raise
@@ -64,11 +60,11 @@ async def rent(
     return rental
 
 
-async def return_rental(session: AsyncSession, rental_id: int) -> RentalWithFilmOut:
-    row = await query.mark_returned(session, rental_id)
+async def return_rental(writes: Rows, rental_id: int) -> RentalWithFilmOut:
+    row = await query.mark_returned(writes, rental_id)
     if row is None:
-        if await query.fetch_one(session, rental_id) is None:
-            raise NotFoundError(f"Rental {rental_id} not found.")
+        raise NotFoundError(f"Rental {rental_id} not found.")
+    if row["rental_id"] is None:
         conflicts.add(1, {"reason": ALREADY_RETURNED.slug})
         raise ConflictError(f"Rental {rental_id} was already returned.", problem=ALREADY_RETURNED)
     rentals_returned.add(1)

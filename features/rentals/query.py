@@ -5,11 +5,10 @@ Statements are built once with bound parameters: building them costs more CPU th
 
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, func, select, text, update
+from sqlalchemy import Integer, bindparam, func, select, text
 from sqlmodel import col
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.database import Database, PagedSelect, RowDict, fetch_row
+from shared.database import Database, PagedSelect, RowDict, Rows, Statement
 from shared.models import Film, Inventory, Rental
 
 _RENTAL_COLUMNS = (
@@ -26,8 +25,9 @@ _RENTAL_COLUMNS = (
 # they pass. Each check comes back as a column, so a refusal says which one failed; the partial
 # unique index OPEN_RENTAL_INDEX still decides between concurrent requests for one copy (both
 # may pass the check; one INSERT fails).
-RENT = text(
-    """
+RENT = Statement(
+    text(
+        """
     WITH checks AS (
         SELECT EXISTS (SELECT FROM customer WHERE customer_id = :customer_id) AS customer_exists,
                EXISTS (SELECT FROM inventory WHERE inventory_id = :inventory_id)
@@ -44,27 +44,40 @@ RENT = text(
     )
     SELECT checks.*, inserted.* FROM checks LEFT JOIN inserted ON true
     """
-).bindparams(
-    bindparam("customer_id", type_=Integer),
-    bindparam("inventory_id", type_=Integer),
-    bindparam("staff_id", type_=Integer),
+    ).bindparams(
+        bindparam("customer_id", type_=Integer),
+        bindparam("inventory_id", type_=Integer),
+        bindparam("staff_id", type_=Integer),
+    )
 )
 
 _FILM_COLUMNS = (col(Film.film_id), col(Film.title))
 
-# Only an open rental is returned: concurrent returns cannot both succeed. The film comes back
-# with it (UPDATE ... FROM inventory, film), as a customer's list shows it.
-MARK_RETURNED = (
-    update(Rental)
-    # (a bound name other than the column's: SQLAlchemy reserves those in UPDATE statements)
-    .where(col(Rental.rental_id) == bindparam("open_rental_id"), col(Rental.return_date).is_(None))
-    .where(col(Inventory.inventory_id) == col(Rental.inventory_id))
-    .where(col(Film.film_id) == col(Inventory.film_id))
-    .values(return_date=func.now())
-    .returning(*_RENTAL_COLUMNS, *_FILM_COLUMNS)
+# Only an open rental is returned: of concurrent returns, one updates the row and the others,
+# waiting for its lock, then find it returned. The film comes back with it, as a customer's list
+# shows it, and `found` tells a rental already returned (409) from none at all (404), in the
+# same statement.
+RETURN = Statement(
+    text(
+        """
+        WITH target AS (
+            SELECT true AS found FROM rental WHERE rental_id = :rental_id
+        ), returned AS (
+            UPDATE rental AS r SET return_date = now()
+              FROM inventory AS i JOIN film AS f USING (film_id)
+             WHERE r.rental_id = :rental_id AND r.return_date IS NULL
+               AND i.inventory_id = r.inventory_id
+            RETURNING r.rental_id, r.customer_id, r.inventory_id, r.staff_id, r.rental_date,
+                      r.return_date, f.film_id, f.title
+        )
+        SELECT target.found, returned.* FROM target LEFT JOIN returned ON true
+        """
+    ).bindparams(bindparam("rental_id", type_=Integer))
 )
 
-_ONE = (
+_FILM_COLUMNS = (col(Film.film_id), col(Film.title))
+
+_ONE = Statement(
     select(*_RENTAL_COLUMNS, *_FILM_COLUMNS)
     .join(Inventory, col(Inventory.inventory_id) == col(Rental.inventory_id))
     .join(Film, col(Film.film_id) == col(Inventory.film_id))
@@ -92,26 +105,25 @@ def _customer_page() -> PagedSelect:
 _CUSTOMER_PAGE = _customer_page()
 
 
-async def rent(
-    session: AsyncSession, customer_id: int, inventory_id: int, staff_id: int
-) -> RowDict:
+async def rent(writes: Rows, customer_id: int, inventory_id: int, staff_id: int) -> RowDict:
     """The checks (`customer_exists`, `inventory_exists`, `staff_exists`, `copy_is_out`) and,
     when they passed, the new rental's columns (`rental_id` None otherwise)."""
     params = {"customer_id": customer_id, "inventory_id": inventory_id, "staff_id": staff_id}
-    row = await fetch_row(session, RENT, params)
+    row = await writes.write(RENT, params)
     if row is None:  # the statement always returns its one row of checks
         raise RuntimeError("the rental statement returned no row")
     return row
 
 
-async def mark_returned(session: AsyncSession, rental_id: int) -> RowDict | None:
-    """Set return_date if the rental is still open; None when it is not (missing or returned)."""
-    return await fetch_row(session, MARK_RETURNED, {"open_rental_id": rental_id})
+async def mark_returned(writes: Rows, rental_id: int) -> RowDict | None:
+    """Sets return_date if the rental is still open. None: no such rental; `rental_id` None:
+    already returned; else the returned rental with its film."""
+    return await writes.write(RETURN, {"rental_id": rental_id})
 
 
-async def fetch_one(source: Database | AsyncSession, rental_id: int) -> RowDict | None:
-    """A rental with its film: from the read pool, or inside a write's session."""
-    return await fetch_row(source, _ONE, {"rental_id": rental_id})
+async def fetch_one(db: Database, rental_id: int) -> RowDict | None:
+    """A rental with its film."""
+    return await db.row(_ONE, {"rental_id": rental_id})
 
 
 async def fetch_customer_page(

@@ -52,7 +52,7 @@ async def create_rental(
     if replayed := await write.replay(request, body):
         return replayed
     staff_id = caller.acting_as(body.staff_id)
-    rental = await handler.rent(write.session, customer_id, body.inventory_id, staff_id)
+    rental = await handler.rent(write.writes, customer_id, body.inventory_id, staff_id)
     await write.created(response, rental, f"/rentals/{rental.rental_id}")
     return rental
 
@@ -74,7 +74,7 @@ async def return_rental(
 ) -> RentalWithFilmOut | Response:
     if replayed := await write.replay(request):
         return replayed
-    returned = await handler.return_rental(write.session, rental_id)
+    returned = await handler.return_rental(write.writes, rental_id)
     await write.record(status.HTTP_200_OK, returned, {})
     return returned
 

@@ -7,10 +7,11 @@ Read by the store assistant's tools. Each is one short read on a pooled connecti
 
 from sqlalchemy import text
 
-from shared.database import Database, RowDict, fetch_row, fetch_rows
+from shared.database import Database, RowDict, Statement
 
 # Each store: where it is, who manages it, what it holds, and how many staff work there.
-_STORES = text("""
+_STORES = Statement(
+    text("""
 SELECT s.store_id, a.address, a.district, c.city, co.country, a.phone,
        m.first_name AS manager_first_name, m.last_name AS manager_last_name,
        (SELECT count(*) FROM inventory AS i WHERE i.store_id = s.store_id)::int AS copies,
@@ -25,9 +26,11 @@ JOIN country AS co USING (country_id)
 LEFT JOIN staff AS m ON m.staff_id = s.manager_staff_id
 ORDER BY s.store_id
 """)
+)
 
 # Who works where: names and store, nothing a guest must not see.
-_STAFF = text("""
+_STAFF = Statement(
+    text("""
 SELECT st.staff_id, st.first_name, st.last_name, st.store_id, c.city,
        EXISTS (SELECT FROM store AS s WHERE s.manager_staff_id = st.staff_id) AS manager
 FROM staff AS st
@@ -37,9 +40,11 @@ JOIN city AS c USING (city_id)
 WHERE st.active
 ORDER BY st.store_id, st.staff_id
 """)
+)
 
 # The catalogue as a whole.
-_TOTALS = text("""
+_TOTALS = Statement(
+    text("""
 SELECT (SELECT count(*) FROM film)::int AS films,
        (SELECT count(*) FROM actor)::int AS actors,
        (SELECT count(*) FROM category)::int AS categories,
@@ -48,17 +53,18 @@ SELECT (SELECT count(*) FROM film)::int AS films,
        (SELECT count(DISTINCT language_id) FROM film)::int AS languages,
        (SELECT count(*) FROM rental WHERE return_date IS NULL)::int AS out_now
 """)
+)
 
 
 async def stores(db: Database) -> list[RowDict]:
-    return await fetch_rows(db, _STORES)
+    return await db.rows(_STORES)
 
 
 async def staff(db: Database) -> list[RowDict]:
-    return await fetch_rows(db, _STAFF)
+    return await db.rows(_STAFF)
 
 
 async def totals(db: Database) -> RowDict:
-    row = await fetch_row(db, _TOTALS)
+    row = await db.row(_TOTALS)
     assert row is not None  # an aggregate always gives its one row
     return row

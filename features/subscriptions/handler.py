@@ -3,15 +3,12 @@ exclusion constraint `NO_OVERLAPPING_SUBSCRIPTIONS` decides between concurrent r
 
 from datetime import date
 
-import asyncpg
 import structlog
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from features.customers import query as customers
 from features.subscriptions import query
 from features.subscriptions.dtos import SubscriptionCreate, SubscriptionOut
-from shared.database import Database, driver_error, violated_constraint
+from shared.database import Database, Rows, WriteConflictError
 from shared.http.errors import ConflictError, InvalidFieldError, NotFoundError, Problem
 from shared.http.pagination import Page, PageParams
 from shared.models import NO_OVERLAPPING_SUBSCRIPTIONS, SUBSCRIPTION_CUSTOMER_FK
@@ -36,9 +33,9 @@ def _customer_not_found(customer_id: int) -> NotFoundError:
 
 
 async def subscribe(
-    session: AsyncSession, customer_id: int, body: SubscriptionCreate
+    transaction: Rows, customer_id: int, body: SubscriptionCreate
 ) -> SubscriptionOut:
-    clash = await query.overlapping(session, customer_id, body.start_date, body.end_date)
+    clash = await query.overlapping(transaction, customer_id, body.start_date, body.end_date)
     if clash is not None:
         raise ConflictError(
             f"Customer {customer_id} already has subscription {clash['subscription_id']} "
@@ -48,16 +45,14 @@ async def subscribe(
         )
     try:
         row = await query.insert_subscription(
-            session, customer_id, body.plan_name, body.start_date, body.end_date
+            transaction, customer_id, body.plan_name, body.start_date, body.end_date
         )
-    except DBAPIError as exc:
+    except WriteConflictError as exc:
         # Lost a race: a concurrent request subscribed this customer for an overlapping period.
         # Two conflicting inserts can also each wait for the other under an exclusion
-        # constraint; PostgreSQL then aborts one as a deadlock: the same conflict.
-        constraint = violated_constraint(exc) if isinstance(exc, IntegrityError) else None
-        if constraint == NO_OVERLAPPING_SUBSCRIPTIONS or isinstance(
-            driver_error(exc), asyncpg.DeadlockDetectedError
-        ):
+        # constraint; PostgreSQL then aborts one as a deadlock (no constraint): the same.
+        constraint = exc.constraint
+        if constraint in {NO_OVERLAPPING_SUBSCRIPTIONS, None}:
             log.info("subscription.conflict", customer_id=customer_id, constraint=constraint)
             raise ConflictError(
                 f"Customer {customer_id} already has a subscription overlapping "
@@ -72,16 +67,14 @@ async def subscribe(
     return subscription
 
 
-async def end(
-    session: AsyncSession, subscription_id: int, end_date: date | None
-) -> SubscriptionOut:
-    row = await query.end_subscription(session, subscription_id, end_date)
+async def end(transaction: Rows, subscription_id: int, end_date: date | None) -> SubscriptionOut:
+    row = await query.end_subscription(transaction, subscription_id, end_date)
     if row is not None:
         return SubscriptionOut.model_validate(row)
-    current = await query.fetch_one(session, subscription_id)
+    current = await query.fetch_one(transaction, subscription_id)
     if current is None:
         raise NotFoundError(f"Subscription {subscription_id} not found.")
-    requested = end_date or await query.today_in(session)
+    requested = end_date or await query.today_in(transaction)
     if requested < current["start_date"]:
         day = requested.isoformat() if end_date else f"today ({requested.isoformat()})"
         raise InvalidFieldError(

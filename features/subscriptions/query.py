@@ -6,9 +6,8 @@ from typing import Any
 from sqlalchemy import Date, and_, bindparam, func, insert, literal_column, select, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.database import Database, PagedSelect, RowDict, execute, fetch_row
+from shared.database import Database, PagedSelect, RowDict, Rows, Statement
 from shared.models import SUBSCRIPTION_PERIOD, StreamingSubscription
 
 S = StreamingSubscription
@@ -36,14 +35,14 @@ _REQUESTED = func.daterange(
 )
 
 # The first of the customer's subscriptions the requested period overlaps, for a clear 409.
-OVERLAPPING = (
+OVERLAPPING = Statement(
     select(*_COLUMNS)
     .where(col(S.customer_id) == bindparam("customer_id"), _PERIOD.op("&&")(_REQUESTED))
     .order_by(col(S.start_date))
     .limit(1)
 )
 
-INSERT = (
+INSERT = Statement(
     insert(S)
     .values(
         customer_id=bindparam("customer_id"),
@@ -56,7 +55,7 @@ INSERT = (
 
 _END = func.coalesce(bindparam("new_end_date", type_=Date), _TODAY)
 # Ends a subscription that is open or ends later; never extends one (that could overlap).
-END = (
+END = Statement(
     update(S)
     .where(
         col(S.id) == bindparam("target_id"),
@@ -67,8 +66,8 @@ END = (
     .returning(*_COLUMNS)
 )
 
-_ONE = select(*_COLUMNS).where(col(S.id) == bindparam("subscription_id"))
-TODAY = select(_TODAY.label("today"))
+_ONE = Statement(select(*_COLUMNS).where(col(S.id) == bindparam("subscription_id")))
+TODAY = Statement(select(_TODAY.label("today")))
 
 
 def _customer_page() -> PagedSelect:
@@ -93,36 +92,38 @@ _CUSTOMER_PAGE = _customer_page()
 
 
 async def overlapping(
-    session: AsyncSession, customer_id: int, start: date, end: date | None
+    transaction: Rows, customer_id: int, start: date, end: date | None
 ) -> RowDict | None:
     params = {"customer_id": customer_id, "start_date": start, "end_date": end}
-    return await fetch_row(session, OVERLAPPING, params)
+    return await transaction.row(OVERLAPPING, params)
 
 
 async def insert_subscription(
-    session: AsyncSession, customer_id: int, plan_name: str, start: date, end: date | None
+    transaction: Rows, customer_id: int, plan_name: str, start: date, end: date | None
 ) -> RowDict:
     params = {"customer_id": customer_id, "plan_name": plan_name, "start_date": start}
-    row = await fetch_row(session, INSERT, {**params, "end_date": end})
+    row = await transaction.write(INSERT, {**params, "end_date": end})
     if row is None:  # INSERT ... RETURNING of one row
         raise RuntimeError("the subscription INSERT returned no row")
     return row
 
 
 async def end_subscription(
-    session: AsyncSession, subscription_id: int, end: date | None
+    transaction: Rows, subscription_id: int, end: date | None
 ) -> RowDict | None:
     params = {"target_id": subscription_id, "new_end_date": end}
-    return await fetch_row(session, END, params)
+    return await transaction.write(END, params)
 
 
-async def fetch_one(source: Database | AsyncSession, subscription_id: int) -> RowDict | None:
-    """A subscription: from the read pool, or inside a write's session."""
-    return await fetch_row(source, _ONE, {"subscription_id": subscription_id})
+async def fetch_one(rows: Rows, subscription_id: int) -> RowDict | None:
+    """A subscription: a read, or inside a transaction."""
+    return await rows.row(_ONE, {"subscription_id": subscription_id})
 
 
-async def today_in(session: AsyncSession) -> date:
-    today: date = (await execute(session, TODAY)).scalar_one()
+async def today_in(transaction: Rows) -> date:
+    row = await transaction.row(TODAY)
+    assert row is not None  # SELECT without FROM: one row
+    today: date = row["today"]
     return today
 
 

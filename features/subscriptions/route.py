@@ -4,7 +4,7 @@ from fastapi import APIRouter, Body, Request, Response, status
 
 from features.subscriptions import handler
 from features.subscriptions.dtos import SubscriptionCreate, SubscriptionEnd, SubscriptionOut
-from shared.database import DatabaseDep, WriteSessionDep
+from shared.database import DatabaseDep, TransactionDep
 from shared.http.errors import (
     UNAUTHORIZED_RESPONSE,
     UNAVAILABLE_RESPONSE,
@@ -47,7 +47,7 @@ async def create_subscription(
 ) -> SubscriptionOut | Response:
     if replayed := await write.replay(request, body):
         return replayed
-    subscription = await handler.subscribe(write.session, customer_id, body)
+    subscription = await handler.subscribe(write.writes, customer_id, body)
     await write.created(response, subscription, f"/subscriptions/{subscription.subscription_id}")
     return subscription
 
@@ -90,8 +90,8 @@ async def get_subscription(db: DatabaseDep, subscription_id: SubscriptionId) -> 
     },
 )
 async def end_subscription(
-    session: WriteSessionDep,
+    transaction: TransactionDep,
     subscription_id: SubscriptionId,
     body: Annotated[SubscriptionEnd | None, Body()] = None,
 ) -> SubscriptionOut:
-    return await handler.end(session, subscription_id, body.end_date if body else None)
+    return await handler.end(transaction, subscription_id, body.end_date if body else None)

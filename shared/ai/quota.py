@@ -27,8 +27,7 @@ from semantic_kernel.connectors.ai.completion_usage import CompletionUsage
 from semantic_kernel.contents import ChatMessageContent, StreamingChatMessageContent
 from sqlalchemy import Float, Integer, String, bindparam, text
 
-from shared.database import Database, DatabaseDep, execute, take_turns
-from shared.database.outage import unavailable_as_app_error
+from shared.database import Database, DatabaseDep, Statement
 from shared.http.errors import Problem, ServiceUnavailableError, TooManyRequestsError
 from shared.http.params import client_address
 from shared.security.auth import Caller, current_caller
@@ -74,8 +73,9 @@ class QuotaLimits:
 # A client's use of one kind in the last minute and now; a new row when both are under their
 # limits (a request is finished as it starts; a model call when `finish` says so). Rows of any
 # client that no longer count go, so the table stays small.
-_TAKE = text(
-    """
+_TAKE = Statement(
+    text(
+        """
     WITH use AS (
         SELECT count(*) FILTER (WHERE started_at > now() - make_interval(secs => :minute_s))
                    AS last_minute,
@@ -101,30 +101,37 @@ _TAKE = text(
            extract(epoch FROM oldest + make_interval(secs => :minute_s) - now()) AS wait_s
       FROM use
     """
-).bindparams(
-    bindparam("client", type_=String),
-    bindparam("kind", type_=String),
-    bindparam("minute_s", type_=Float),
-    bindparam("stale_s", type_=Float),
-    bindparam("per_minute", type_=Integer),
-    bindparam("at_once", type_=Integer),
+    ).bindparams(
+        bindparam("client", type_=String),
+        bindparam("kind", type_=String),
+        bindparam("minute_s", type_=Float),
+        bindparam("stale_s", type_=Float),
+        bindparam("per_minute", type_=Integer),
+        bindparam("at_once", type_=Integer),
+    )
 )
 
-_FINISH = text("UPDATE ai_call SET finished_at = now() WHERE id = :id").bindparams(
-    bindparam("id", type_=Integer)
+_FINISH = Statement(
+    text("UPDATE ai_call SET finished_at = now() WHERE id = :id").bindparams(
+        bindparam("id", type_=Integer)
+    )
 )
 
-_TOKENS_TODAY = text(
-    "SELECT coalesce(sum(tokens), 0) AS tokens FROM ai_token_use"
-    " WHERE day = (now() AT TIME ZONE 'UTC')::date"
+_TOKENS_TODAY = Statement(
+    text(
+        "SELECT coalesce(sum(tokens), 0) AS tokens FROM ai_token_use"
+        " WHERE day = (now() AT TIME ZONE 'UTC')::date"
+    )
 )
 
-_SPEND_TOKENS = text(
-    """
+_SPEND_TOKENS = Statement(
+    text(
+        """
     INSERT INTO ai_token_use (day, tokens) VALUES ((now() AT TIME ZONE 'UTC')::date, :tokens)
     ON CONFLICT (day) DO UPDATE SET tokens = ai_token_use.tokens + excluded.tokens
     """
-).bindparams(bindparam("tokens", type_=Integer))
+    ).bindparams(bindparam("tokens", type_=Integer))
+)
 
 
 @dataclass(frozen=True)
@@ -142,18 +149,17 @@ class ClientQuota:
             "per_minute": per_minute,
             "at_once": at_once,
         }
-        with unavailable_as_app_error():
-            async with self.database.write_turn(), self.database.session() as session:
-                await take_turns(session, f"ai_call:{self.client}")
-                row = (await execute(session, _TAKE, params)).one()
-                await session.commit()
-        if row.id is not None:
-            return int(row.id)
+        async with self.database.transaction() as transaction:
+            await transaction.take_turns(f"ai_call:{self.client}")
+            row = await transaction.write(_TAKE, params)
+        assert row is not None  # the statement's one row
+        if row["id"] is not None:
+            return int(row["id"])
         what = "AI requests" if kind == REQUEST else "model calls"
-        if row.per_minute_spent:
+        if row["per_minute_spent"]:
             raise TooManyRequestsError(
                 f"Too many {what} from you in the last minute ({per_minute}); please wait.",
-                max(1.0, float(row.wait_s or 1.0)),
+                max(1.0, float(row["wait_s"] or 1.0)),
                 problem=AI_QUOTA,
             )
         raise TooManyRequestsError(
@@ -181,18 +187,16 @@ class ClientQuota:
             await asyncio.shield(self._finish(call_id, meter.tokens))
 
     async def _finish(self, call_id: int, tokens: int) -> None:
-        with unavailable_as_app_error():
-            async with self.database.write_turn(), self.database.session() as session:
-                await execute(session, _FINISH, {"id": call_id})
-                if tokens and self.limits.daily_token_budget is not None:
-                    await execute(session, _SPEND_TOKENS, {"tokens": tokens})
-                await session.commit()
+        async with self.database.transaction() as transaction:
+            await transaction.write(_FINISH, {"id": call_id})
+            if tokens and self.limits.daily_token_budget is not None:
+                await transaction.write(_SPEND_TOKENS, {"tokens": tokens})
 
     async def _check_token_budget(self) -> None:
         budget = self.limits.daily_token_budget
         if budget is None:
             return
-        row = await self.database.read_one(_TOKENS_TODAY)
+        row = await self.database.row(_TOKENS_TODAY)
         spent = int(row["tokens"]) if row else 0
         if spent >= budget:
             log.warning("ai.token_budget_spent", budget=budget)

@@ -1,5 +1,6 @@
-"""How connections are made: the write engine's pool and the read pool, with the server
-settings and statement options each needs (directly on PostgreSQL, or behind a pooler)."""
+"""How connections are made: the engine's pool (transactions) and the driver's pools (reads and
+one-statement writes), with the server settings and statement options each needs (directly on
+PostgreSQL, or behind a pooler)."""
 
 from typing import Any
 
@@ -7,7 +8,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from shared.database.outage import ConnectFailedError
+from shared.database.errors import ConnectFailedError
 from shared.settings import Settings
 
 # How our connections show in pg_stat_activity.
@@ -55,7 +56,7 @@ def _unnamed() -> str:
 
 
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
-    """The engine for write sessions (reads use `create_read_pool`)."""
+    """The engine for transactions' sessions."""
     connect_args = asyncpg_connect_args(url)
     server_settings = _server_settings(settings)
 
@@ -96,8 +97,9 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
     return engine
 
 
-async def create_read_pool(url: str, settings: Settings) -> asyncpg.Pool:
-    """The driver's own pool, for reads: no session, no transaction, no ping."""
+async def create_driver_pool(url: str, settings: Settings) -> asyncpg.Pool:
+    """The driver's own pool, for reads and one-statement writes: no session, no transaction,
+    no ping."""
     pool: asyncpg.Pool = await asyncpg.create_pool(
         **asyncpg_connect_args(url),
         min_size=0,
@@ -106,7 +108,7 @@ async def create_read_pool(url: str, settings: Settings) -> asyncpg.Pool:
         server_settings=_server_settings(settings),
         statement_cache_size=_statement_cache_size(settings),
         # asyncpg resets a connection on release (RESET ALL, UNLISTEN, ...): a round trip per
-        # read. Reads change no session state, so there is nothing to reset.
+        # statement. Single statements in autocommit change no session state: nothing to reset.
         reset=_keep_session_state,
     )
     return pool

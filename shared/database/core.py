@@ -1,33 +1,35 @@
-"""The database as requests see it: reads on the read pool, write sessions on the engine.
+"""`Database`: the one way a request runs a statement. Four calls, each translating the
+database's errors into ours (errors.py):
 
-- A read is one statement outside any transaction: no BEGIN/COMMIT, no pre-ping, one round
-  trip. A pooled connection that turns out dead (server restarted) is found by the error it
-  gives; the read, being idempotent, is retried once on a fresh connection.
-- A write runs in a session (dependencies.py says when it commits).
+- `rows(statement)` / `row(statement)`: a read, on the driver's pool (DATABASE_READ_URL's
+  server when set, a replica), outside any transaction: one round trip.
+- `write(statement)`: a write that is one statement (its checks inside it), on the primary, in
+  autocommit: committed when it returns, with no BEGIN and COMMIT round trips.
+- `transaction()`: several statements, on a SQLModel session (the engine's pool), committed when
+  the block ends, rolled back when it raises (`Transaction`: the same `rows`, `row`, `write`).
+
+Why two pools: the driver's pool runs a statement compiled once (`Statement`) with none of the
+ORM's and the async adapter's per-call work, which costs several times a small query's CPU (the
+API's reads and rentals are those); a transaction is the session's job.
 """
 
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import asyncpg
 import structlog
 from sqlalchemy import literal, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.database.connections import create_engine, create_read_pool
-from shared.database.outage import (
-    DEAD_CONNECTION,
-    DatabaseUnavailableError,
-    is_unavailable,
-    unavailable_as_app_error,
-)
-from shared.database.statements import compiled_statement
+from shared.database.connections import create_driver_pool, create_engine
+from shared.database.errors import DatabaseUnavailableError, is_dead, translated
+from shared.database.statements import Statement
+from shared.database.transaction import RowDict, Transaction
 from shared.settings import Settings
 from shared.telemetry import (
     db_pool_wait_duration,
@@ -41,160 +43,155 @@ from shared.telemetry import (
 log = structlog.get_logger(__name__)
 
 
+class _DriverPool:
+    """The driver's pool, first come, first served: asyncpg hands a released connection to
+    whoever asks next, often a request that just arrived, while earlier ones wait on (under
+    load most reads are fast and some wait for seconds). asyncio.Semaphore queues in order;
+    holding a slot, a request always finds a connection."""
+
+    def __init__(self, name: str, pool: asyncpg.Pool, timeout_s: float) -> None:
+        self.name = name
+        self.pool = pool
+        self._slots = asyncio.Semaphore(pool.get_max_size())
+        self._timeout_s = timeout_s
+        self._labels = {"pool": name}
+
+    async def fetch(self, statement: Statement, params: dict[str, Any] | None) -> list[RowDict]:
+        await _take(self._slots, self._timeout_s, self._labels)
+        try:
+            async with self.pool.acquire() as connection:
+                with statement_span(statement.sql, self.name):
+                    records = await connection.fetch(statement.sql, *statement.args(params))
+            return [dict(record) for record in records]
+        finally:
+            self._slots.release()
+
+    def usage(self) -> tuple[str, int, int]:
+        pool = self.pool
+        return self.name, pool.get_size() - pool.get_idle_size(), pool.get_max_size()
+
+
 class Database:
-    """What a request uses the database through.
-
-    Reads: a SQLAlchemy statement (built once, compiled once) run by asyncpg on a connection of
-    the read pool, outside any transaction: one round trip, and none of the per-call work of
-    the ORM and the async adapter, which costs more CPU than a small query does. Writes: a
-    SQLModel session on the engine's pool, one transaction per request, or one statement in
-    autocommit on the session's driver connection (dependencies.py).
-
-    `bind` (tests) runs everything on one connection that is inside a transaction of the
-    test's: sessions use savepoints in it, and reads see their writes."""
-
     def __init__(
         self,
         engine: AsyncEngine,
-        read_pool: asyncpg.Pool | None = None,
-        bind: AsyncConnection | None = None,
+        reads: asyncpg.Pool,
+        primary: asyncpg.Pool | None = None,
+        *,
         pool_timeout_s: float = 10.0,
-        separate_reads: bool = False,
         write_connections: int = 1,
     ) -> None:
-        assert (read_pool is None) != (bind is None), "a read pool, or a bound connection"
+        """`primary`: the driver's pool on the primary when reads have a server of their own
+        (a replica); None when `reads` is on the primary (writes then share it)."""
         self.engine = engine
-        self._read_pool = read_pool
+        self._reads = _DriverPool("read", reads, pool_timeout_s)
+        self._primary = _DriverPool("primary", primary, pool_timeout_s) if primary else None
         self._pool_timeout_s = pool_timeout_s
-        # First come, first served for the read pool's connections. asyncpg's pool hands a
-        # released connection to whoever asks next, often a request that just arrived, while
-        # earlier ones wait on: under load most reads are fast and some wait for seconds.
-        # asyncio.Semaphore queues in order; with a slot, the pool always has a connection.
-        self._read_slots = asyncio.Semaphore(read_pool.get_max_size() if read_pool else 1)
-        # The same for write sessions (`write_connections`: the engine pool's size and
-        # overflow): a request waits for its turn here, in order, not inside SQLAlchemy's pool
-        # (a greenlet and a timer per waiter, several times the CPU).
+        # The transactions' turns, in order, as for the driver's pool: waiting here costs less
+        # than inside SQLAlchemy's pool (a greenlet and a timer per waiter).
         self._write_slots = asyncio.Semaphore(write_connections)
         self._write_connections = write_connections
-        self._bind = bind
-        self.separate_reads = separate_reads
-        self._sessionmaker = async_sessionmaker(
-            bind or engine,
-            class_=AsyncSession,
-            expire_on_commit=False,
-            join_transaction_mode="create_savepoint",
-        )
+        self._sessionmaker = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
-    def session(self) -> AsyncSession:
-        return self._sessionmaker()
+    @property
+    def separate_reads(self) -> bool:
+        return self._primary is not None
+
+    async def rows(
+        self, statement: Statement, params: dict[str, Any] | None = None
+    ) -> list[RowDict]:
+        """Every row of a read. A pooled connection found dead (a server restart) is replaced,
+        with its contemporaries, and the read, being idempotent, runs once more."""
+        with translated():
+            try:
+                return await self._reads.fetch(statement, params)
+            except Exception as exc:
+                if not is_dead(exc):
+                    raise
+                await self._replace_connections(exc)
+                return await self._reads.fetch(statement, params)
+
+    async def row(
+        self, statement: Statement, params: dict[str, Any] | None = None
+    ) -> RowDict | None:
+        """The first row of a read, or None."""
+        rows = await self.rows(statement, params)
+        return rows[0] if rows else None
+
+    async def write(
+        self, statement: Statement, params: dict[str, Any] | None = None
+    ) -> RowDict | None:
+        """One statement that writes, its own transaction: committed when this returns. Its
+        first row (INSERT/UPDATE ... RETURNING), or None. Not run again on a dead connection:
+        it may have committed."""
+        pool = self._primary or self._reads
+        with translated():
+            try:
+                rows = await pool.fetch(statement, params)
+            except Exception as exc:
+                if is_dead(exc):
+                    await self._replace_connections(exc)
+                raise
+        return rows[0] if rows else None
 
     @asynccontextmanager
-    async def write_turn(self) -> AsyncIterator[None]:
-        """A turn at the write pool, first come, first served: a session opened inside one
-        finds a connection free (but for a moment while `/ready` or start-up holds one; the
-        pool's own bounded wait covers that). A bounded wait (DB_POOL_TIMEOUT_S), then a 503."""
-        if self._bind is not None:  # a test's one connection: nothing to wait for
-            yield
-            return
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """A transaction on a SQLModel session: committed when the block ends, rolled back
+        when it raises. A bounded wait for a connection (DB_POOL_TIMEOUT_S), then a 503."""
+        await self._take_write_turn()
         try:
-            await _take(self._write_slots, self._pool_timeout_s, _WRITE)
-        except TimeoutError as exc:
-            db_unavailable.add(1, _POOL_TIMEOUT)
-            raise DatabaseUnavailableError() from exc
-        try:
-            yield
+            # Closed below, not by `async with session`: its exit closes in a new task under
+            # asyncio.shield (a task per request).
+            session = self._sessionmaker()
+            try:
+                yield Transaction(session)
+                with translated():
+                    await session.commit()
+            except BaseException:
+                with translated():
+                    await session.rollback()
+                raise
+            finally:
+                await session.close()
         finally:
             self._write_slots.release()
 
-    @property
-    def bound(self) -> bool:
-        """Everything runs on one connection inside a test's transaction."""
-        return self._bind is not None
-
-    async def read(
-        self, statement: Executable, params: dict[str, Any] | None = None
-    ) -> list[asyncpg.Record]:
-        """All rows of one read-only statement, in one round trip."""
-        compiled = compiled_statement(statement)
-        args = compiled.args(params)
+    async def _take_write_turn(self) -> None:
         try:
-            if self._bind is not None:
-                driver = (await self._bind.get_raw_connection()).driver_connection
-                assert driver is not None
-                with statement_span(compiled.sql, "read"):
-                    rows: list[asyncpg.Record] = await driver.fetch(compiled.sql, *args)
-                return rows
-            try:
-                return await self._fetch(compiled.sql, args)
-            except DEAD_CONNECTION as exc:
-                # The pooled connection was dead (server restarted, connection dropped); its
-                # contemporaries likely are too, in both pools: replace them all (the write
-                # pool's checked-out connections finish their work and are then dropped).
-                # A read can safely run again.
-                log.info("database.reconnect", error=type(exc).__name__)
-                assert self._read_pool is not None
-                await self._read_pool.expire_connections()
-                await self.engine.dispose(close=False)
-                return await self._fetch(compiled.sql, args)
-        except (OSError, asyncpg.PostgresError, *DEAD_CONNECTION) as exc:
-            if is_unavailable(exc) or isinstance(exc, (OSError, *DEAD_CONNECTION)):
-                db_unavailable.add(1, _cause(exc))
-                raise DatabaseUnavailableError() from exc
-            raise
+            await _take(self._write_slots, self._pool_timeout_s, _WRITE)
+        except TimeoutError as exc:
+            db_unavailable.add(1, {"cause": "pool_timeout"})
+            raise DatabaseUnavailableError() from exc
 
-    async def _fetch(self, sql: str, args: list[Any]) -> list[asyncpg.Record]:
-        assert self._read_pool is not None
-        await _take(self._read_slots, self._pool_timeout_s, _READ)  # TimeoutError: a 503
-        try:
-            async with self._read_pool.acquire() as connection:
-                with statement_span(sql, "read"):
-                    rows: list[asyncpg.Record] = await connection.fetch(sql, *args)
-                return rows
-        finally:
-            self._read_slots.release()
+    async def _replace_connections(self, exc: BaseException) -> None:
+        """A connection died under us; its contemporaries likely did too, in every pool (a
+        restart): they are all replaced (checked-out ones when they come back)."""
+        log.info("database.reconnect", error=type(exc).__name__)
+        for pool in (self._reads, self._primary):
+            if pool is not None:
+                await pool.pool.expire_connections()
+        await self.engine.dispose(close=False)
 
     def pools(self) -> list[tuple[str, int, int]]:
         """(pool, connections in use, size) of each pool, for the gauges (telemetry.py)."""
-        pools = []
-        if self._read_pool is not None:
-            pool = self._read_pool
-            pools.append(("read", pool.get_size() - pool.get_idle_size(), pool.get_max_size()))
+        pools = [self._reads.usage()]
+        if self._primary is not None:
+            pools.append(self._primary.usage())
         checked_out = getattr(self.engine.pool, "checkedout", None)
         if checked_out is not None:
             pools.append(("write", checked_out(), self._write_connections))
         return pools
 
-    async def read_one(
-        self, statement: Executable, params: dict[str, Any] | None = None
-    ) -> asyncpg.Record | None:
-        rows = await self.read(statement, params)
-        return rows[0] if rows else None
-
     async def ping(self) -> None:
-        """The read pool's server answers, and the primary too when reads have their own."""
-        await self.read(_PING)
-        if self.separate_reads:
-            with unavailable_as_app_error():
-                async with self.engine.connect() as connection:
-                    await connection.execute(_PING)
+        """Every server we read from or write to answers."""
+        await self.rows(_PING)
+        if self._primary is not None:
+            with translated():
+                await self._primary.fetch(_PING, None)
 
 
-_PING = select(literal(1))
-
-
-_READ, _WRITE = {"pool": "read"}, {"pool": "write"}
-_POOL_TIMEOUT = {"cause": "pool_timeout"}
-
-
-def _cause(exc: BaseException) -> dict[str, str]:
-    """Why a read got a 503, for the metric: no slot in time, no connection, or the server."""
-    if isinstance(exc, TimeoutError) and not isinstance(exc, asyncpg.PostgresError):
-        return _POOL_TIMEOUT
-    if isinstance(exc, asyncpg.PostgresError) and not isinstance(
-        exc, asyncpg.PostgresConnectionError
-    ):
-        return {"cause": "server"}  # shutting down, statement timeout, too many connections
-    return {"cause": "connection"}
+_PING = Statement(select(literal(1)))
+_WRITE = {"pool": "write"}
 
 
 async def _take(slots: asyncio.Semaphore, timeout_s: float, pool: dict[str, str]) -> None:
@@ -216,24 +213,24 @@ class StatementTimeoutNotSetError(RuntimeError):
     """Behind a pooler, the server's statement_timeout is not DB_STATEMENT_TIMEOUT_MS."""
 
 
-_STATEMENT_TIMEOUT_MS = text(
-    "SELECT setting::int AS ms FROM pg_settings WHERE name = 'statement_timeout'"
+_STATEMENT_TIMEOUT_MS = Statement(
+    text("SELECT setting::int AS ms FROM pg_settings WHERE name = 'statement_timeout'")
 )
 
 
 async def _check_statement_timeout(database: Database, url: str, settings: Settings) -> None:
     """Start-up refuses a pooler whose server connections do not have our statement timeout:
     without it a stuck statement holds a server connection that every worker shares. Checked
-    on the writes' path and, when reads have their own (a replica), on theirs; each check sees
-    one server connection of the pooler."""
+    on each server we use (the primary's sessions, and a replica's reads); each check sees one
+    server connection of the pooler."""
     expected_ms = settings.db_statement_timeout_ms
-    with unavailable_as_app_error():
-        async with database.engine.connect() as connection:
-            actual_ms = (await connection.execute(_STATEMENT_TIMEOUT_MS)).scalar()
-        if actual_ms == expected_ms and database.separate_reads:
-            row = await database.read_one(_STATEMENT_TIMEOUT_MS)
-            actual_ms = row["ms"] if row else None
-            url = settings.database_read_url or url
+    async with database.transaction() as transaction:
+        row = await transaction.row(_STATEMENT_TIMEOUT_MS)
+    actual_ms = row["ms"] if row else None
+    if actual_ms == expected_ms and database.separate_reads:
+        row = await database.row(_STATEMENT_TIMEOUT_MS)
+        actual_ms = row["ms"] if row else None
+        url = settings.database_read_url or url
     if actual_ms == expected_ms:
         return
     parsed = make_url(url)
@@ -251,26 +248,25 @@ async def _check_statement_timeout(database: Database, url: str, settings: Setti
 @asynccontextmanager
 async def open_database(url: str, settings: Settings) -> AsyncIterator[Database]:
     """The database at `url`, its reads on DATABASE_READ_URL when set (a replica)."""
-    engine = create_engine(url, settings)
-    try:
-        read_pool = await create_read_pool(settings.database_read_url or url, settings)
-        try:
-            database = Database(
-                engine,
-                read_pool,
-                pool_timeout_s=settings.db_pool_timeout_s,
-                separate_reads=bool(settings.database_read_url),
-                write_connections=settings.db_pool_size + settings.db_max_overflow,
-            )
-            if settings.db_pooler == "transaction":
-                await _check_statement_timeout(database, url, settings)
-            instrument_engine(engine)  # statement spans for the write sessions
-            watch_pools(database, database.pools)
-            try:
-                yield database
-            finally:
-                unwatch_pools(database)
-        finally:
-            await read_pool.close()
-    finally:
-        await engine.dispose()
+    async with AsyncExitStack() as stack:
+        engine = create_engine(url, settings)
+        stack.push_async_callback(engine.dispose)
+        reads = await create_driver_pool(settings.database_read_url or url, settings)
+        stack.push_async_callback(reads.close)
+        primary = None
+        if settings.database_read_url:
+            primary = await create_driver_pool(url, settings)
+            stack.push_async_callback(primary.close)
+        database = Database(
+            engine,
+            reads,
+            primary,
+            pool_timeout_s=settings.db_pool_timeout_s,
+            write_connections=settings.db_pool_size + settings.db_max_overflow,
+        )
+        if settings.db_pooler == "transaction":
+            await _check_statement_timeout(database, url, settings)
+        instrument_engine(engine)  # statement spans for the transactions
+        watch_pools(database, database.pools)
+        stack.callback(unwatch_pools, database)
+        yield database

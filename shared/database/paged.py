@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, select, true
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
-from sqlalchemy.sql.expression import Executable
 
 from shared.database.core import Database
+from shared.database.statements import Statement
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class PagedSelect:
     (offset past the end) still yields one row carrying the total, with NULLs for the page's
     columns; `fetch` drops that row."""
 
-    statement: Executable  # a built Select, or hand-written SQL of the same shape
+    statement: Statement  # a built Select, or hand-written SQL of the same shape
     key: str  # a page column that is never NULL on a real row
 
     @classmethod
@@ -40,16 +40,15 @@ class PagedSelect:
             .select_from(total.outerjoin(lateral, true()))
             .order_by(*order_by(lateral.c))
         )
-        return cls(statement, key)
+        return cls(Statement(statement), key)
 
     async def fetch(self, db: Database, params: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
         """(total, the page's rows as dicts without the `total` column)."""
-        rows = await db.read(self.statement, params)
+        rows = await db.rows(self.statement, params)
         total: int = rows[0]["total"] if rows else 0
         items = []
         for row in rows:
             if row[self.key] is not None:
-                item = dict(row)
-                del item["total"]
-                items.append(item)
+                del row["total"]
+                items.append(row)
         return total, items

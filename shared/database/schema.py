@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from shared.database.core import Database
-from shared.database.outage import unavailable_as_app_error
+from shared.database.statements import Statement
 from shared.settings import PROJECT_ROOT
 
 VERSIONS_DIR = PROJECT_ROOT / "migrations" / "versions"
@@ -61,18 +61,18 @@ class SchemaBehindError(RuntimeError):
     """The database's schema is older than the code (or has none): migrate it first."""
 
 
-_HAS_TABLE = text("SELECT to_regclass('alembic_version') IS NOT NULL")
-_FOUND = text("SELECT version_num FROM alembic_version")
+# On the primary (a transaction's session), where migrations ran: a replica may lag.
+_HAS_TABLE = Statement(text("SELECT to_regclass('alembic_version') IS NOT NULL AS found"))
+_FOUND = Statement(text("SELECT version_num FROM alembic_version"))
 
 
 async def database_revisions(database: Database) -> frozenset[str]:
     """The revisions in the database's alembic_version (empty: never migrated)."""
-    with unavailable_as_app_error():
-        async with database.engine.connect() as connection:
-            if not (await connection.execute(_HAS_TABLE)).scalar():
-                return frozenset()
-            rows = await connection.execute(_FOUND)
-            return frozenset(rows.scalars())
+    async with database.transaction() as transaction:
+        table = await transaction.row(_HAS_TABLE)
+        if table is None or not table["found"]:
+            return frozenset()
+        return frozenset(row["version_num"] for row in await transaction.rows(_FOUND))
 
 
 def _names(revisions: frozenset[str]) -> str:

@@ -1,32 +1,31 @@
-"""Statements compiled once: a SQLAlchemy statement, built once by a query module, is compiled
-to the driver's SQL on first use and kept, so a read costs no compilation."""
+"""`Statement`: a SQLAlchemy statement that a query module builds once, at import, compiled then
+to the driver's SQL. The driver's pools run `sql` with no per-call compilation (SQLAlchemy's own
+cache still derives a cache key per execution, which costs more CPU than a small query does);
+a transaction's session runs `clause`, the statement itself."""
 
 from typing import Any
 
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.sql.expression import Executable
 
+_DIALECT = PGDialect_asyncpg(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
 
-class CompiledStatement:
-    """A statement compiled once to the driver's SQL, with its parameters' order."""
 
-    def __init__(self, statement: Executable) -> None:
-        compiled = statement.compile(dialect=_DIALECT)  # type: ignore[attr-defined]
+class Statement:
+    """One statement, with its SQL for the driver and its parameters' order."""
+
+    __slots__ = ("_defaults", "_names", "clause", "sql")
+
+    def __init__(self, clause: Executable) -> None:
+        compiled = clause.compile(dialect=_DIALECT)  # type: ignore[attr-defined]
+        self.clause = clause
         self.sql: str = compiled.string
         self._names: list[str] = list(compiled.positiontup or [])
         self._defaults: dict[str, Any] = dict(compiled.params)  # literals such as LIMIT 1
 
     def args(self, params: dict[str, Any] | None) -> list[Any]:
-        values = {**self._defaults, **(params or {})}
+        """The driver's positional arguments for these named parameters."""
+        if not self._names:
+            return []
+        values = {**self._defaults, **params} if params else self._defaults
         return [values[name] for name in self._names]
-
-
-_DIALECT = PGDialect_asyncpg(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
-_COMPILED: dict[Executable, CompiledStatement] = {}
-
-
-def compiled_statement(statement: Executable) -> CompiledStatement:
-    compiled = _COMPILED.get(statement)
-    if compiled is None:
-        compiled = _COMPILED[statement] = CompiledStatement(statement)
-    return compiled

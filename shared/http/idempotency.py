@@ -25,10 +25,8 @@ from pydantic import BaseModel
 from pydantic_core import to_json
 from sqlalchemy import Float, LargeBinary, SmallInteger, String, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.database import DatabaseDep, execute
-from shared.database.dependencies import one_statement_session, write_session
+from shared.database import Database, DatabaseDep, Rows, Statement
 from shared.http.errors import InvalidFieldError, Problem
 from shared.security.auth import Caller, CallerDep
 from shared.settings import SettingsDep
@@ -53,46 +51,54 @@ IdempotencyKeyHeader = Annotated[
 
 # Keys past their time go (this one's too, so that it may be used afresh): few at a time, the
 # ones that have just expired, found by the created_at index.
-_FORGET_EXPIRED = text(
-    "DELETE FROM idempotency_key WHERE created_at < now() - make_interval(secs => :ttl_s)"
-).bindparams(bindparam("ttl_s", type_=Float))
+_FORGET_EXPIRED = Statement(
+    text(
+        "DELETE FROM idempotency_key WHERE created_at < now() - make_interval(secs => :ttl_s)"
+    ).bindparams(bindparam("ttl_s", type_=Float))
+)
 
 # Reserves the key, or waits for a transaction that holds it and then finds it taken.
-_RESERVE = text(
-    """
+_RESERVE = Statement(
+    text(
+        """
     INSERT INTO idempotency_key (owner, key, fingerprint, status, body, headers)
     VALUES (:owner, :key, :fingerprint, 0, '', '{}')
     ON CONFLICT (owner, key) DO NOTHING
     RETURNING true AS reserved
     """
-).bindparams(
-    bindparam("owner", type_=String),
-    bindparam("key", type_=String),
-    bindparam("fingerprint", type_=String),
+    ).bindparams(
+        bindparam("owner", type_=String),
+        bindparam("key", type_=String),
+        bindparam("fingerprint", type_=String),
+    )
 )
 
-_RECORDED = text(
-    "SELECT fingerprint, status, body, headers FROM idempotency_key"
-    " WHERE owner = :owner AND key = :key"
-).bindparams(bindparam("owner", type_=String), bindparam("key", type_=String))
+_RECORDED = Statement(
+    text(
+        "SELECT fingerprint, status, body, headers FROM idempotency_key"
+        " WHERE owner = :owner AND key = :key"
+    ).bindparams(bindparam("owner", type_=String), bindparam("key", type_=String))
+)
 
-_RECORD = text(
-    "UPDATE idempotency_key SET status = :status, body = :body, headers = :headers"
-    " WHERE owner = :owner AND key = :key"
-).bindparams(
-    bindparam("owner", type_=String),
-    bindparam("key", type_=String),
-    bindparam("status", type_=SmallInteger),
-    bindparam("body", type_=LargeBinary),
-    bindparam("headers", type_=JSONB),
+_RECORD = Statement(
+    text(
+        "UPDATE idempotency_key SET status = :status, body = :body, headers = :headers"
+        " WHERE owner = :owner AND key = :key"
+    ).bindparams(
+        bindparam("owner", type_=String),
+        bindparam("key", type_=String),
+        bindparam("status", type_=SmallInteger),
+        bindparam("body", type_=LargeBinary),
+        bindparam("headers", type_=JSONB),
+    )
 )
 
 
 @dataclass(frozen=True)
 class Idempotency:
-    """The key of one write, if it has one (then its session is a transaction)."""
+    """The key of one write, if it has one (then `writes` is a transaction)."""
 
-    session: AsyncSession
+    writes: Rows
     key: str | None
     owner: str
     ttl_s: float
@@ -104,21 +110,21 @@ class Idempotency:
             return None
         fingerprint = _fingerprint(request, body)
         params = {"owner": self.owner, "key": self.key}
-        await execute(self.session, _FORGET_EXPIRED, {"ttl_s": self.ttl_s})
-        reserved = await execute(self.session, _RESERVE, {**params, "fingerprint": fingerprint})
-        if reserved.first() is not None:
+        await self.writes.write(_FORGET_EXPIRED, {"ttl_s": self.ttl_s})
+        if await self.writes.write(_RESERVE, {**params, "fingerprint": fingerprint}):
             return None
-        recorded = (await execute(self.session, _RECORDED, params)).one()
-        if recorded.fingerprint != fingerprint:
+        recorded = await self.writes.row(_RECORDED, params)
+        assert recorded is not None  # reserved by another transaction, which has committed
+        if recorded["fingerprint"] != fingerprint:
             raise InvalidFieldError(
                 "Idempotency-Key",
                 "This Idempotency-Key was already used for another request; use a new key.",
                 location="header",
                 problem=KEY_REUSED,
             )
-        headers = {**recorded.headers, "Idempotent-Replayed": "true"}
+        headers = {**recorded["headers"], "Idempotent-Replayed": "true"}
         return Response(
-            recorded.body, recorded.status, headers=headers, media_type="application/json"
+            recorded["body"], recorded["status"], headers=headers, media_type="application/json"
         )
 
     async def created(self, response: Response, body: BaseModel, location: str) -> None:
@@ -138,7 +144,7 @@ class Idempotency:
             "body": to_json(body),  # as the response model writes it
             "headers": headers,
         }
-        await execute(self.session, _RECORD, params)
+        await self.writes.write(_RECORD, params)
 
 
 def _fingerprint(request: Request, body: BaseModel | None) -> str:
@@ -152,14 +158,10 @@ def _owner(caller: Caller) -> str:
     return f"staff:{caller.staff_id}" if caller.staff_id is not None else "service"
 
 
-_transaction = asynccontextmanager(write_session)
-_one_statement = asynccontextmanager(one_statement_session)
-
-
 def _idempotent_write(*, one_statement: bool) -> Any:
-    """A write that takes `Idempotency-Key`. With a key, its session is a transaction (the
-    key's record and the write commit together); without, the route's own kind of session
-    (`one_statement`: a single statement in autocommit, as without keys)."""
+    """A write that takes `Idempotency-Key`. With a key, its statements run in a transaction
+    (the key's record and the write commit together); without, in the route's own way
+    (`one_statement`: the write is one statement, in autocommit)."""
 
     async def write(
         database: DatabaseDep,
@@ -167,16 +169,24 @@ def _idempotent_write(*, one_statement: bool) -> Any:
         settings: SettingsDep,
         key: IdempotencyKeyHeader = None,
     ) -> AsyncIterator[Idempotency]:
-        opened = _one_statement if one_statement and key is None else _transaction
-        async with opened(database) as session:
+        async with _writes(database, transaction=key is not None or not one_statement) as writes:
             yield Idempotency(
-                session,
+                writes,
                 key.strip('"') if key else None,
                 _owner(caller),
                 settings.idempotency_key_ttl_s,
             )
 
     return Depends(write, scope="function")
+
+
+@asynccontextmanager
+async def _writes(database: Database, *, transaction: bool) -> AsyncIterator[Rows]:
+    if not transaction:
+        yield database
+        return
+    async with database.transaction() as opened:
+        yield opened
 
 
 IdempotentOneStatementDep = Annotated[Idempotency, _idempotent_write(one_statement=True)]

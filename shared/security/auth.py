@@ -15,7 +15,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import bindparam, select
 from sqlmodel import col
 
-from shared.database import DatabaseDep
+from shared.database import DatabaseDep, Statement
 from shared.http.errors import ForbiddenError, InvalidFieldError, UnauthorizedError
 from shared.models import Staff
 from shared.request_context import staff_id_var
@@ -62,7 +62,7 @@ class Caller:
 
 SERVICE = Caller(staff_id=None, store_id=None)
 
-_ACTIVE = select(col(Staff.active)).where(col(Staff.staff_id) == bindparam("staff_id"))
+_ACTIVE = Statement(select(col(Staff.active)).where(col(Staff.staff_id) == bindparam("staff_id")))
 
 
 async def current_caller(
@@ -83,7 +83,7 @@ async def current_caller(
         claims = keys.verify(token)
     except InvalidTokenError as exc:
         raise UnauthorizedError(str(exc), invalid_token=True) from None
-    row = await db.read_one(_ACTIVE, {"staff_id": claims.staff_id})
+    row = await db.row(_ACTIVE, {"staff_id": claims.staff_id})
     if row is None or not row["active"]:
         raise UnauthorizedError("This member of staff is no longer active.", invalid_token=True)
     staff_id_var.set(claims.staff_id)  # every later line of this request says who made it

@@ -30,7 +30,8 @@ from devenv.database import (
 from devenv.pgbouncer import PgBouncer, pgbouncer_binary, pgbouncer_in_front_of
 from devenv.ports import free_port
 from main import create_app
-from shared.database import StatementTimeoutNotSetError, asyncpg_connect_args
+from shared.database import StatementTimeoutNotSetError
+from shared.database.connections import asyncpg_connect_args
 from shared.http.server import UVICORN_HTTP
 from shared.settings import PROJECT_ROOT
 from tests.support import ADMIN, make_dev_settings, make_settings, served_client

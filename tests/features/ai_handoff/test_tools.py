@@ -5,7 +5,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,9 +21,8 @@ def record() -> ToolRecord:
 
 
 @pytest.fixture
-def store(app: FastAPI, db: AsyncConnection, record: ToolRecord) -> StoreTools:
-    database: Database = app.state.database
-    return StoreTools(Database(database.engine, bind=db), record)
+def store(database: Database, record: ToolRecord) -> StoreTools:
+    return StoreTools(database, record)
 
 
 def _json(result: ToolResult) -> dict[str, Any]:
@@ -196,8 +194,8 @@ async def test_rental_terms_are_each_rate_with_its_films_and_the_ranges(
 async def test_rental_terms_of_an_empty_catalogue_say_so(
     store: StoreTools, db: AsyncConnection
 ) -> None:
-    # An empty `film` ahead of the real one on the search path, inside the test's transaction.
-    await db.execute(text("CREATE TEMP TABLE film (LIKE public.film) ON COMMIT DROP"))
+    # The test's own database, its catalogue emptied.
+    await db.execute(text("TRUNCATE film CASCADE"))
 
     result = await store.rental_terms()
 
@@ -206,9 +204,10 @@ async def test_rental_terms_of_an_empty_catalogue_say_so(
     assert answers.rental_terms(result).startswith("We have no films to rent yet")
 
 
-async def test_customer_rentals(app: FastAPI, db: AsyncConnection, record: ToolRecord) -> None:
-    database: Database = app.state.database
-    tools = CustomerTools(Database(database.engine, bind=db), record)
+async def test_customer_rentals(
+    database: Database, db: AsyncConnection, record: ToolRecord
+) -> None:
+    tools = CustomerTools(database, record)
 
     known = _json(await tools.customer_rentals(1))
     unknown = _json(await tools.customer_rentals(2**40))
@@ -283,10 +282,9 @@ async def test_catalogue_totals_are_counted(store: StoreTools, db: AsyncConnecti
 
 
 async def test_a_customer_card_has_contact_payments_and_what_is_out(
-    app: FastAPI, db: AsyncConnection, record: ToolRecord
+    database: Database, db: AsyncConnection, record: ToolRecord
 ) -> None:
-    database: Database = app.state.database
-    tools = CustomerTools(Database(database.engine, bind=db), record)
+    tools = CustomerTools(database, record)
     out = await column(
         db,
         "SELECT f.title FROM rental r JOIN inventory USING (inventory_id) JOIN film f"
@@ -307,10 +305,9 @@ async def test_a_customer_card_has_contact_payments_and_what_is_out(
 
 
 async def test_film_renters_are_those_with_it_out_then_the_latest(
-    app: FastAPI, db: AsyncConnection, record: ToolRecord
+    database: Database, db: AsyncConnection, record: ToolRecord
 ) -> None:
-    database: Database = app.state.database
-    tools = CustomerTools(Database(database.engine, bind=db), record)
+    tools = CustomerTools(database, record)
     title = await scalar(
         db,
         "SELECT min(f.title) FROM rental r JOIN inventory USING (inventory_id) JOIN film f"

@@ -1,27 +1,74 @@
+"""The database's errors come out as ours, whichever way the statement ran: the driver's pool
+(a read, a one-statement write) or a transaction's session."""
+
+from collections.abc import AsyncIterator
+
+import asyncpg
 import pytest
-from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import Integer, bindparam, text
+from sqlalchemy import exc as sa_exc
 
-from shared.database import Database, is_unavailable
+from shared.database import (
+    Database,
+    DatabaseUnavailableError,
+    Statement,
+    WriteConflictError,
+    open_database,
+)
+from shared.models import OPEN_RENTAL_INDEX
+from tests.support import make_settings
+
+_SLEEP = Statement(text("SELECT pg_sleep(2)"))
+_NO_TABLE = Statement(text("SELECT * FROM no_such_table"))
+_SECOND_OPEN_RENTAL = Statement(
+    text(
+        "INSERT INTO rental (rental_date, inventory_id, customer_id, staff_id)"
+        " SELECT now(), inventory_id, 1, 1 FROM rental"
+        " WHERE return_date IS NULL AND inventory_id = :inventory_id"
+    ).bindparams(bindparam("inventory_id", type_=Integer))
+)
+_OUT = Statement(text("SELECT min(inventory_id) AS id FROM rental WHERE return_date IS NULL"))
 
 
-async def test_statement_timeout_counts_as_database_unavailable(app: FastAPI) -> None:
-    """SQLAlchemy wraps asyncpg's QueryCanceledError in a generic DBAPIError; the 503 mapping
-    must look through the wrapper to the driver's error."""
-    database: Database = app.state.database
-    async with database.engine.connect() as conn:
-        await conn.execute(text("SET statement_timeout = 50"))
-        with pytest.raises(Exception) as caught:  # noqa: PT011 - the wrapper type is the point
-            await conn.execute(text("SELECT pg_sleep(2)"))
-        await conn.rollback()
-
-    assert is_unavailable(caught.value)
+@pytest.fixture
+async def impatient(test_database_url: str) -> AsyncIterator[Database]:
+    """The test's database with a 100 ms statement timeout."""
+    settings = make_settings(database_url=test_database_url, db_statement_timeout_ms=100)
+    async with open_database(test_database_url, settings) as database:
+        yield database
 
 
-async def test_a_bad_query_is_not_database_unavailable(app: FastAPI) -> None:
-    database: Database = app.state.database
-    async with database.engine.connect() as conn:
-        with pytest.raises(Exception) as caught:  # noqa: PT011
-            await conn.execute(text("SELECT * FROM no_such_table"))
+async def test_a_statement_timeout_is_unavailable_on_either_path(impatient: Database) -> None:
+    with pytest.raises(DatabaseUnavailableError) as read:
+        await impatient.rows(_SLEEP)
+    with pytest.raises(DatabaseUnavailableError) as in_transaction:
+        async with impatient.transaction() as transaction:
+            await transaction.rows(_SLEEP)
 
-    assert not is_unavailable(caught.value)
+    assert isinstance(read.value.__cause__, asyncpg.QueryCanceledError)
+    assert isinstance(in_transaction.value.__cause__, sa_exc.DBAPIError)  # looked through
+
+
+async def test_a_violated_index_is_a_write_conflict_naming_it_on_either_path(
+    database: Database,
+) -> None:
+    out = await database.row(_OUT)
+    assert out is not None
+    params = {"inventory_id": out["id"]}
+
+    with pytest.raises(WriteConflictError) as one_statement:
+        await database.write(_SECOND_OPEN_RENTAL, params)
+    with pytest.raises(WriteConflictError) as in_transaction:
+        async with database.transaction() as transaction:
+            await transaction.write(_SECOND_OPEN_RENTAL, params)
+
+    assert one_statement.value.constraint == OPEN_RENTAL_INDEX
+    assert in_transaction.value.constraint == OPEN_RENTAL_INDEX
+
+
+async def test_a_bad_statement_is_a_bug_not_an_outage(database: Database) -> None:
+    with pytest.raises(asyncpg.UndefinedTableError):
+        await database.rows(_NO_TABLE)
+    with pytest.raises(sa_exc.ProgrammingError):
+        async with database.transaction() as transaction:
+            await transaction.rows(_NO_TABLE)
