@@ -266,7 +266,11 @@ def customer(u: Understanding, data: CustomerRentals) -> str:
             f"a customer of store {data.store_id} ({data.store_city})."
         )
     if u.intent == "customer_paid":
-        return f"{who} has paid {_price(data.paid)} in all."
+        times = "payment" if data.payments == 1 else "payments"
+        return (
+            f"{who} has paid {_price(data.paid)} in all, in {data.payments} {times}, "
+            f"for {data.rented} rentals."
+        )
     if u.intent == "customer_out":
         if not data.out_now:
             return f"{who} has nothing out: every rental is returned."
@@ -386,6 +390,12 @@ def stores(u: Understanding, data: Stores) -> str:
             most = max(every, key=lambda s: s.copies)
             lines.insert(0, f"{_upper_first(_store_name(most))} holds the most")
             lines.append(f"{sum(s.copies for s in every)} copies in all")
+    elif u.intent == "customer_count":
+        lines = [
+            f"{_upper_first(_store_name(s))} has {s.customers} customers signed up" for s in shown
+        ]
+        if not asked and len(every) > 1:
+            lines.append(f"{sum(s.customers for s in every)} customers in all")
     else:
         if _PHONE.search(u.question.lower()):
             # A phone asked for that is not on file: said so, never left out unsaid.
@@ -420,7 +430,19 @@ def totals(data: Totals) -> str:
         f"Our catalogue has {data.films} films with {data.actors} actors in "
         f"{data.categories} categories, in {data.languages} "
         f"language{'' if data.languages == 1 else 's'}{spoken}; the "
-        f"{data.stores} stores hold {data.copies} copies, {data.out_now} of them out right now."
+        f"{data.stores} stores hold {data.copies} copies, {data.out_now} of them out right now, "
+        f"for {data.customers} customers."
+    )
+
+
+def overdue(data: Totals) -> str:
+    """The rentals out longer than their film's rental period."""
+    if not data.overdue:
+        return "Nothing is overdue: every copy out is within its rental period."
+    return (
+        f"{data.overdue} rentals are overdue right now (out longer than their film's rental "
+        f"period), held by {data.overdue_customers} customers; {data.out_now} copies are out "
+        "in all."
     )
 
 

@@ -147,6 +147,7 @@ class StoreFacts(_Shape):
     copies: int
     films: int
     staff: int
+    customers: int  # signed up at this store
 
 
 class Stores(ToolResult):
@@ -174,6 +175,9 @@ class Totals(ToolResult):
     stores: int
     languages: int
     out_now: int  # copies rented and not returned
+    customers: int
+    overdue: int  # rentals out longer than their film's rental period
+    overdue_customers: int  # customers with at least one of those
     film_languages: list[str] = []  # the languages the films are in, most films first
 
 
@@ -193,6 +197,7 @@ class CustomerRentals(ToolResult):
     address: str
     phone: str
     paid: Money  # in all, from their payments
+    payments: int  # how many payments
     rented: int  # rentals in all
     store_id: int  # where they signed up
     store_city: str

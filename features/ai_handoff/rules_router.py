@@ -69,6 +69,8 @@ _STORE_TOOLS = {
     "store_location": STORES,
     "store_manager": STORES,
     "store_copies": STORES,
+    "customer_count": STORES,
+    "overdue": CATALOGUE_TOTALS,
     "staff": STAFF,
 }
 
@@ -141,8 +143,12 @@ def answer(u: Understanding, result: ToolResult, relaxed: bool) -> str:
             return answers.stores(u, result)
         case StaffList():
             return answers.staff(u, result)
+        case Totals() if u.intent == "languages":
+            return answers.languages(result)
+        case Totals() if u.intent == "overdue":
+            return answers.overdue(result)
         case Totals():
-            return answers.languages(result) if u.intent == "languages" else answers.totals(result)
+            return answers.totals(result)
         case CustomerNotFound(customer_id=customer_id):
             return f"There is no customer {customer_id}."
         case CustomerRentals():

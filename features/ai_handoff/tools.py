@@ -469,6 +469,7 @@ class CustomerTools(_Tools):
                 address=f"{card['address']}, {card['district']}, {card['city']}",
                 phone=card["phone"],
                 paid=card["paid"],
+                payments=card["payments"],
                 rented=card["rented"],
                 store_id=card["store_id"],
                 store_city=card["store_city"],

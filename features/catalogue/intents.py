@@ -50,6 +50,8 @@ IntentName = Literal[
     "store_location",
     "store_manager",
     "store_copies",
+    "customer_count",
+    "overdue",
     "staff",
     "customer_rentals",
     "customer_contact",
@@ -535,6 +537,7 @@ INTENTS: tuple[Intent, ...] = (
             "what has the customer spent in total",
             "total payments of",
             "how much money have we had from him",
+            "number of payments from her",
         ),
     ),
     Intent(
@@ -572,12 +575,35 @@ INTENTS: tuple[Intent, ...] = (
         of_people=True,
     ),
     Intent(
+        "customer_count",
+        (
+            "how many customers do we have",
+            "how many customers are registered at the store",
+            "number of customers per store",
+            "how many members signed up",
+            "customer count",
+        ),
+        of_people=True,
+    ),
+    Intent(
+        "overdue",
+        (
+            "how many rentals are overdue",
+            "customers with something overdue",
+            "late returns right now",
+            "how many copies are past due",
+            "overdue dvds",
+        ),
+    ),
+    Intent(
         "top_spenders",
         (
             "who is our biggest spender",
             "which customer has paid the most",
             "who spends the most money here",
             "top customers by payments",
+            "top customer by total spend",
+            "who has spent the most",
         ),
         of_people=True,
     ),

@@ -99,6 +99,27 @@ _NOT_THE_STORE = re.compile(
 _DEFINITION = re.compile(
     r"\bwhat (?:does|do|is|are)\b[^?.!]{0,40}\bmean\b|\bmeaning of\b|\bwhat is meant by\b"
 )
+# Questions about films in the world, not ours, though they may name a genre or a rating: an
+# opinion, a record, a history, a comparison of kinds, a format ("why do horror films come out
+# at halloween", "the best selling dvd of all time", "what does nc-17 stand for").
+_OF_THE_WORLD = re.compile(
+    r"\bwhy (?:do|does|did|are|is|were|was)\b|\bof all time\b|\bever (?:been )?made\b|"
+    r"\bin (?:your|ur|my) opinion\b|\bwhat do (?:you|u) think\b|\bdifference between\b|"
+    r"\bstands? for\b|\bshort for\b|\b(?:won|win|wins) the most\b|"
+    r"\bthe first (?:[a-z]+ ){1,3}(?:movie|film)\b|\bregion (?:locked|free|code)\b|"
+    r"\bgift ideas?\b|\bideas? for an? (?:[a-z]+ )?(?:gift|present)\b"
+)
+# Someone's contact details ("mary smith's email", "the phone number of john"): a customer's,
+# whoever is named; a guest is refused alike whether or not the name is a customer's.
+_SOMEONES_CONTACT = re.compile(
+    r"\b([a-z]+(?: [a-z]+)?)'?s (?:e-?mail|email address|phone|phone number|number|"
+    r"home address|address)\b|\b(?:e-?mail|phone number|home address) (?:of|for) ([a-z]+ [a-z]+)\b"
+)
+# Whose contact details are not a person's: the store's, the asker's own.
+_NOT_A_PERSON = frozenset(
+    {"store", "stores", "shop", "branch", "your", "ur", "the", "my", "our", "its", "it",
+     "lethbridge", "woodridge", "canadian", "australian", "manager", "company"}
+)  # fmt: skip
 # Whose rentals are asked of: "what has my neighbour john been renting", "what did mary rent".
 _SOMEONES_RENTALS = re.compile(
     r"\bwhat (?:has|have|had|did|does|do|is|was)\s+([a-z' ]{1,40}?)\s+(?:been\s+)?"
@@ -111,7 +132,7 @@ _NO_ONE = frozenset(
      "movies", "dvd", "dvds", "title", "titles", "the", "being", "getting", "been"}
 )  # fmt: skip
 # One customer said so ("your customer dorothy taylor"); "customers" are the top ones.
-_SAYS_CUSTOMER = re.compile(r"\b(customer|client)\b")
+_SAYS_CUSTOMER = re.compile(r"\b(customer|client|signed up|registered|payments?)\b")
 # "what about R?", "and g?": a bare rating letter, after a search, is a rating.
 _BARE_RATING = re.compile(
     r"^\W*(?:and|what about|how about|only|just)\s+(?:the\s+)?(g|r)(?:\s+ones?)?\W*$"
@@ -238,18 +259,18 @@ _LISTS: frozenset[IntentName] = frozenset(
 _COPIES: frozenset[IntentName] = frozenset({"store_copies", "totals"})
 # Intents about one store when one is named; a follow-up's store is the conversation's.
 _OF_A_STORE: frozenset[IntentName] = frozenset(
-    {"store_location", "store_manager", "store_copies", "staff"}
+    {"store_location", "store_manager", "store_copies", "customer_count", "staff"}
 )
 # Intents whose "he" or "she" is a member of staff, not an actor.
 _ABOUT_STAFF: frozenset[IntentName] = frozenset({"store_manager", "staff"})
 # Intents about the store as a whole: they take no film and no topic.
 _STORE_WIDE: frozenset[IntentName] = frozenset(
     {"categories", "top_actors", "totals", "rental_terms", "languages", "store_location",
-     "store_manager", "store_copies", "staff"}
+     "store_manager", "store_copies", "customer_count", "overdue", "staff"}
 )  # fmt: skip
 # What is asked of a store (not of its staff): a member of staff named says which store.
 _OF_THE_STORES: frozenset[IntentName] = frozenset(
-    {"store_location", "store_manager", "store_copies"}
+    {"store_location", "store_manager", "store_copies", "customer_count"}
 )
 
 
@@ -615,6 +636,15 @@ def _someones_rentals(text: str) -> bool:
     return bool(subject) and not subject & _NO_ONE
 
 
+def _someones_contact(text: str) -> bool:
+    """Whether one person's contact details are asked for ("can u give me mary smith's email")."""
+    match = _SOMEONES_CONTACT.search(text)
+    if match is None:
+        return False
+    subject = set((match.group(1) or match.group(2) or "").split())
+    return bool(subject) and not subject & (_NOT_A_PERSON | _NO_ONE)
+
+
 def _owned(words: _Words, index: IntentIndex, intent: IntentName) -> bool:
     """Whether a word of the question is one only `intent`'s phrasings (and general ones) use:
     "oscar" is asked of awards, "today" of stock as much as of opening hours."""
@@ -697,8 +727,10 @@ def understand(
     if reply := _replied(ranked, words, index):
         return replace(base, intent=reply)  # "whats jon stephens password", "and his password?"
     asks_the_store = bool(_ASKS_FOR_FILMS.search(text) or _OF_THE_STORE.search(text))
+    of_the_world = _DEFINITION.search(text) or _OF_THE_WORLD.search(text)
     if _NOT_THE_STORE.search(text) or (
-        _DEFINITION.search(text) and not (linked.films or linked.actors or asks_the_store)
+        of_the_world
+        and not (linked.films or linked.actors or asks_the_store or _OUR_FILMS.search(text))
     ):
         return base  # "... not asking what you stock, just in general", "what does X mean"
     customer = _CUSTOMER.search(text)
@@ -719,11 +751,13 @@ def understand(
         )
     # Someone's rentals ("what has my neighbour john farnsworth been renting"): a customer's,
     # whoever is named; a guest is refused alike whether or not the name is a customer's.
-    someones = _someones_rentals(text) and not linked.films
+    someones = (_someones_rentals(text) or _someones_contact(text)) and not linked.films
     asks_customer = (of_customer and not catalogue_named) or someones
-    # A customer named, unless the name is an actor's too and customers are not asked about.
+    # A customer named, unless the name is an actor's too and customers are not asked about
+    # ("jennifer davis, which store is she signed up with": a customer's).
+    said_customer = asks_customer or bool(_SAYS_CUSTOMER.search(text))
     named = (
-        linked.customers[0] if linked.customers and (asks_customer or not linked.actors) else None
+        linked.customers[0] if linked.customers and (said_customer or not linked.actors) else None
     )
     earlier = context.customer_id
     # ... but "how much is the latest one" is about the film the answer named first.

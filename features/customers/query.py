@@ -25,6 +25,7 @@ SELECT c.customer_id, c.first_name, c.last_name, c.email, a.address, a.district,
        a.phone,
        (SELECT coalesce(sum(p.amount), 0) FROM payment AS p
         WHERE p.customer_id = c.customer_id) AS paid,
+       (SELECT count(*) FROM payment AS p WHERE p.customer_id = c.customer_id)::int AS payments,
        (SELECT count(*) FROM rental AS r WHERE r.customer_id = c.customer_id)::int AS rented,
        c.store_id, sc.city AS store_city
 FROM customer AS c

@@ -18,7 +18,8 @@ SELECT s.store_id, a.address, a.district, c.city, co.country, a.phone,
        (SELECT count(DISTINCT i.film_id) FROM inventory AS i
         WHERE i.store_id = s.store_id)::int AS films,
        (SELECT count(*) FROM staff AS st WHERE st.store_id = s.store_id AND st.active)::int
-           AS staff
+           AS staff,
+       (SELECT count(*) FROM customer AS cu WHERE cu.store_id = s.store_id)::int AS customers
 FROM store AS s
 JOIN address AS a USING (address_id)
 JOIN city AS c USING (city_id)
@@ -51,7 +52,17 @@ SELECT (SELECT count(*) FROM film)::int AS films,
        (SELECT count(*) FROM inventory)::int AS copies,
        (SELECT count(*) FROM store)::int AS stores,
        (SELECT count(DISTINCT language_id) FROM film)::int AS languages,
-       (SELECT count(*) FROM rental WHERE return_date IS NULL)::int AS out_now
+       (SELECT count(*) FROM rental WHERE return_date IS NULL)::int AS out_now,
+       (SELECT count(*) FROM customer)::int AS customers,
+       (SELECT count(*) FROM rental AS r JOIN inventory AS i USING (inventory_id)
+        JOIN film AS f USING (film_id)
+        WHERE r.return_date IS NULL
+          AND r.rental_date + make_interval(days => f.rental_duration) < now())::int AS overdue,
+       (SELECT count(DISTINCT r.customer_id) FROM rental AS r
+        JOIN inventory AS i USING (inventory_id) JOIN film AS f USING (film_id)
+        WHERE r.return_date IS NULL
+          AND r.rental_date + make_interval(days => f.rental_duration) < now())::int
+           AS overdue_customers
 """)
 )
 

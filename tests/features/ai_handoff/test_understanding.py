@@ -431,6 +431,7 @@ def _store(store_id: int, city: str, manager: str, copies: int) -> StoreFacts:
         copies=copies,
         films=copies // 3,
         staff=1,
+        customers=copies // 8,
     )
 
 
@@ -487,7 +488,8 @@ def test_the_stores_compared_and_the_store_a_manager_runs() -> None:
 def test_the_languages_our_films_are_in() -> None:
     data = Totals(
         films=1000, actors=200, categories=16, copies=4581, stores=2, languages=1,
-        out_now=183, film_languages=["English"],
+        out_now=183, customers=599, overdue=150, overdue_customers=140,
+        film_languages=["English"],
     )  # fmt: skip
 
     assert answers.languages(data) == "All our 1000 films are in English."
