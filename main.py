@@ -36,7 +36,8 @@ from shared.database.schema import require_current_schema
 from shared.http.body_limit import BodyLimitMiddleware
 from shared.http.docs_security import DocsSecurityMiddleware
 from shared.http.errors import APP_RESPONSES, install_error_handlers
-from shared.observability import RequestContextMiddleware, configure_logging
+from shared.observability.logs import RequestContextMiddleware, configure_logging
+from shared.observability.telemetry import configure_telemetry
 from shared.security.tokens import TokenKeys
 from shared.settings import (
     Settings,
@@ -45,7 +46,6 @@ from shared.settings import (
     production_problems,
     resolve_llm_provider,
 )
-from shared.telemetry import configure_telemetry
 
 if TYPE_CHECKING:
     from devenv.settings import DevSettings
@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None, dev: "DevSettings | None" = Non
         responses=APP_RESPONSES,
         # FastAPI's native OpenTelemetry: request spans named by route template (trace ids for
         # logs and error bodies; recorded when sampled) and request-duration metrics, on the
-        # providers of shared/telemetry.py (exporters and the Prometheus port set up there).
+        # providers of shared/observability/telemetry.py (exporters and the Prometheus port).
         telemetry=configure_telemetry(settings),
         # Operation ids a generated client can call by name ("films-list_films"), stable while
         # the handler keeps its name: FastAPI's default appends the path and method.

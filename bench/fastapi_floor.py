@@ -20,8 +20,8 @@ from fastapi.security import OAuth2PasswordBearer
 from bench.floor import FILM, FILTERS, RENT, RENTAL_FIELDS, RETURN, TOKEN, _film, lifespan, page_sql
 from features.films.dtos import FilmOut
 from features.rentals.dtos import RentalCreate, RentalOut, RentalWithFilmOut
+from shared.database.models import MAX_ID, Rating
 from shared.http.pagination import Page
-from shared.models import MAX_ID, Rating
 
 app = FastAPI(lifespan=lifespan, telemetry={"tracing": False, "metrics": False, "logs": False})
 _bearer = OAuth2PasswordBearer(tokenUrl="token")

@@ -43,7 +43,7 @@ from features.ai_summary.dtos import (
 from features.ai_summary.faithfulness import faithfulness
 from main import create_app
 from shared.database import Database, Statement
-from shared.models import Film
+from shared.database.models import Film
 from shared.settings import get_settings
 
 ALL_FILM_IDS = Statement(select(col(Film.film_id)).order_by(col(Film.film_id)))

@@ -40,7 +40,7 @@ from devenv.settings import DevSettings, get_dev_settings
 from features.auth import passwords
 from features.auth import query as staff_accounts
 from shared.database import Transaction
-from shared.observability import configure_logging
+from shared.observability.logs import configure_logging
 from shared.settings import Settings, get_settings
 
 log = structlog.get_logger("devenv")

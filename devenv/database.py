@@ -16,8 +16,8 @@ from devenv import pagila
 from devenv.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresError
 from devenv.settings import DevSettings
 from shared.database.connections import asyncpg_connect_args
+from shared.observability.telemetry import restarts
 from shared.settings import PROJECT_ROOT, Settings
-from shared.telemetry import restarts
 
 log = structlog.get_logger(__name__)
 

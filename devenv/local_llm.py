@@ -21,7 +21,7 @@ import structlog
 
 from devenv.ports import free_port
 from devenv.settings import DevSettings
-from shared.telemetry import restarts
+from shared.observability.telemetry import restarts
 
 log = structlog.get_logger(__name__)
 

@@ -10,8 +10,8 @@ from sqlalchemy.schema import SchemaItem
 
 from devenv.database import PROVISIONING_SESSION, database_url, direct_url
 from devenv.settings import get_dev_settings
-from shared.models import metadata
-from shared.observability import configure_logging
+from shared.database.models import metadata
+from shared.observability.logs import configure_logging
 from shared.settings import get_settings
 
 config = context.config

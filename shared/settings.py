@@ -143,7 +143,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["console", "json"] = "console"
 
-    # Telemetry (shared/telemetry.py, docs/observability.md). Metrics: Prometheus on
+    # Telemetry (shared/observability/telemetry.py, docs/observability.md). Metrics: Prometheus on
     # METRICS_PORT (each of WEB_CONCURRENCY workers takes the next free port; 0 = no endpoint),
     # OTLP too when OTEL_EXPORTER_OTLP_ENDPOINT is set. Traces: exported by OTLP only (the
     # standard OTEL_* variables); of the requests, TRACE_SAMPLE_RATIO are recorded.

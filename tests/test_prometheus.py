@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from devenv.ports import free_port
-from shared import telemetry
+from shared.observability import telemetry
 from tests.fakes import FakeChat
 from tests.support import ADMIN
 

@@ -228,8 +228,8 @@ def migrations_page(versions: Path = MIGRATIONS) -> str:
         "and database",
         "```",
         "",
-        "`alembic check` compares only what `shared/models.py` models; the rest of Pagila is "
-        "ignored, never dropped (`include_object` in `migrations/env.py`).",
+        "`alembic check` compares only what `shared/database/models.py` models; the rest of "
+        "Pagila is ignored, never dropped (`include_object` in `migrations/env.py`).",
     ]
     return "\n".join(lines) + "\n"
 

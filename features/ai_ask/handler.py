@@ -23,8 +23,8 @@ from shared.ai.calls import ChatStream, LLMUnavailableError
 from shared.ai.conversation import Turn, as_messages, exchanges
 from shared.ai.kernel import AIRuntime
 from shared.database import Database, DatabaseUnavailableError, RowDict
+from shared.database.models import MPAA_RATINGS
 from shared.http import sse
-from shared.models import MPAA_RATINGS
 
 log = structlog.get_logger(__name__)
 

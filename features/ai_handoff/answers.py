@@ -363,6 +363,25 @@ def _store_name(store: StoreFacts | StoreCopies | StaffMember) -> str:
 _PHONE = re.compile(r"\b(phone|telephone|tel|ring|call)\b")
 
 
+# A place a store is asked for ("is there a branch in toronto"), unless it says no place.
+_PLACE_ASKED = re.compile(
+    r"\b(?:stores?|shops?|branch(?:es)?|locations?)\b[^?.!]{0,20}?\b(?:in|near)\s+"
+    r"(?!(?:my|your|ur|the|a|an|this|that|our|another|other)\b)([a-z]+(?: [a-z]+)?)"
+)
+
+
+def _elsewhere(u: Understanding, every: list[StoreFacts]) -> str:
+    """ "No: ..." when the question asks for a store in a place none of ours is in."""
+    match = _PLACE_ASKED.search(u.question.lower())
+    if match is None or u.intent != "store_location":
+        return ""
+    place = match.group(1)
+    ours = {part.lower() for s in every for part in (s.city, s.country, s.district)}
+    if any(word in ours for word in (place, place.split()[0])):
+        return ""
+    return f"No: we have no store in {place.title()}. "
+
+
 def stores(u: Understanding, data: Stores) -> str:
     """The stores, for what was asked of them: where, who manages, how much they hold."""
     every = data.stores
@@ -372,7 +391,7 @@ def stores(u: Understanding, data: Stores) -> str:
     # A store asked of by the member of staff who manages it ("the store mike hillyer runs").
     asked = [s for s in every if s.store_id in named or (s.manager or "") in u.linked.staff]
     shown = asked or every
-    lead = "" if asked else f"We have {len(every)} stores. "
+    lead = "" if asked else f"{_elsewhere(u, every)}We have {len(every)} stores. "
     # Where each one is goes with any answer about it ("what country is the second store in").
     where = {s.store_id: f" ({s.address}, {s.city}, {s.country})" for s in shown}
     if u.intent == "store_manager":

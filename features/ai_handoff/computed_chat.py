@@ -3,6 +3,11 @@
 Semantic Kernel offers a chat service that declares function calling the agent's functions (as
 OpenAI tool definitions) and runs the calls it makes, so a deterministic router (offline) and a
 test's scripted model drive the very same orchestration as a real tool-calling model.
+
+The methods overridden below (`_inner_get_chat_message_contents`, its streaming twin and the
+function-choice callbacks) are the hooks `ChatCompletionClientBase` declares for a chat
+connector to implement, the ones each of Semantic Kernel's own connectors implements: its
+subclassing contract, not another object's internals.
 """
 
 import json

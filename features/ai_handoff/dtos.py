@@ -3,7 +3,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.ai.conversation import QUESTION_MAX_CHARS, History, Question
-from shared.models import Money
+from shared.database.models import Money
 
 Agent = Literal["search", "general"]
 

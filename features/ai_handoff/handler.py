@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import structlog
 from semantic_kernel import Kernel
@@ -36,12 +37,17 @@ from features.ai_handoff.tools import (
 )
 from features.catalogue.understanding import Understanding, read_conversation
 from shared.ai.calls import LLMUnavailableError
-from shared.ai.capacity import AIBusyError, ModelTooSlowError
+from shared.ai.capacity import AIBusyError, ModelTooSlowError, model_call_tasks
 from shared.ai.conversation import Turn, as_messages
 from shared.ai.kernel import AIRuntime
 from shared.database import Database, DatabaseUnavailableError
 from shared.http.errors import AppError, BadGatewayError, GatewayTimeoutError
-from shared.telemetry import ai_bad_output, ai_feature, assistant_answers, assistant_tool_calls
+from shared.observability.telemetry import (
+    ai_bad_output,
+    ai_feature,
+    assistant_answers,
+    assistant_tool_calls,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -104,26 +110,25 @@ def _agents(
     return search, general
 
 
-async def _stop(runtime: InProcessRuntime) -> None:
-    # A run that timed out or was abandoned is still inside a model call: the runtime's stop()
-    # does not interrupt the message being handled. Stop the message loop first (no new
-    # handler starts), then cancel the handlers' tasks until none is left (InProcessRuntime
-    # keeps them in `_background_tasks`, with no public accessor).
-    await runtime.stop()
-    deadline = asyncio.get_running_loop().time() + _STOP_WAIT_S
-    while tasks := list(runtime._background_tasks):
-        for task in tasks:
-            task.cancel()
-        left = deadline - asyncio.get_running_loop().time()
-        done, pending = await asyncio.wait(tasks, timeout=max(left, 0))
-        for task in done:
-            # Retrieved, so not reported as "never retrieved": a handler cancelled after stop()
-            # fails in its cleanup (task_done() on the runtime's new, empty queue).
-            if not task.cancelled():
-                task.exception()
-        if pending:  # never seen; a run must not hang its request on a stubborn handler
-            log.warning("handoff.handlers_left_running", count=len(pending))
-            return
+async def _stop(runtime: InProcessRuntime, in_model_calls: set[asyncio.Task[Any]]) -> None:
+    """Ends the run's runtime, in time. A run that timed out or was abandoned is still inside a
+    model call, which the runtime does not interrupt: those calls are cancelled first (each
+    handler registers its task while in one: shared/ai/capacity.py's model_call_tasks), then
+    the runtime finishes what is queued and stops (its public `stop_when_idle`, which keeps its
+    queue's count right). One that does not go idle in time is stopped anyway."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _STOP_WAIT_S
+    calls = [task for task in in_model_calls if not task.done()]
+    for task in calls:
+        task.cancel()
+    if calls:
+        await asyncio.wait(calls, timeout=_STOP_WAIT_S)
+    try:
+        async with asyncio.timeout_at(deadline):
+            await runtime.stop_when_idle()
+    except TimeoutError:  # never seen; a run must not hang its request on a stubborn handler
+        log.warning("handoff.runtime_not_idle")
+        await runtime.stop()
 
 
 def _outcome(exc: BaseException | None) -> str:
@@ -181,6 +186,7 @@ class HandoffRun:
             streaming_agent_response_callback=self._on_delta,
         )
         self._runtime = InProcessRuntime()
+        self._in_model_calls: set[asyncio.Task[Any]] = set()
         self._started = time.perf_counter()
         self._task: asyncio.Task[HandoffAnswer] | None = None
         self._closing: asyncio.Future[None] | None = None
@@ -193,6 +199,7 @@ class HandoffRun:
             self._deltas.put_nowait(message.content)
 
     async def _run(self) -> HandoffAnswer:
+        model_call_tasks.set(self._in_model_calls)  # the runtime's tasks inherit it
         self._runtime.start()
         result = await self._orchestration.invoke(task=self._messages, runtime=self._runtime)
         try:
@@ -290,7 +297,7 @@ class HandoffRun:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             exc = exc or asyncio.CancelledError()
-        await _stop(self._runtime)
+        await _stop(self._runtime, self._in_model_calls)
         answered_by = self._replies[-1].name if self._replies else None
         outcome = _outcome(exc)
         assistant_answers.add(

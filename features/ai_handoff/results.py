@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.models import Money
+from shared.database.models import Money
 
 
 class _Shape(BaseModel):

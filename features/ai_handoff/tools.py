@@ -52,7 +52,7 @@ from features.catalogue import query
 from features.customers import query as customers
 from features.stores import query as store_query
 from shared.database import Database, RowDict
-from shared.models import MAX_ID, MPAA_RATINGS
+from shared.database.models import MAX_ID, MPAA_RATINGS
 
 log = structlog.get_logger(__name__)
 
@@ -112,7 +112,7 @@ class ToolInputError(ValueError):
 
 
 def _money(value: Decimal) -> float:
-    """Money for the model as every response writes it (`shared.models.Money`)."""
+    """Money for the model as every response writes it (`shared.database.models.Money`)."""
     return float(value)
 
 
@@ -187,7 +187,7 @@ class StoreTools(_Tools):
                 special_features=list(row["special_features"] or []),
                 replacement_cost=row["replacement_cost"],
                 streaming=row["streaming_available"],
-                cast=list(row["cast_names"]),
+                cast=list(row["cast_names"] or ()),  # NULL: no cast
             )
 
         return await self._run(FILM_DETAILS, {"title": title}, work)

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.models import MAX_ID, MPAA_RATINGS, Rating
+from shared.database.models import MAX_ID, MPAA_RATINGS, Rating
 
 SUMMARY_MAX_CHARS = 300
 # The business rule: recommended = rated above PG-13 and cheap to rent.
@@ -33,7 +33,9 @@ class FilmFacts:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "FilmFacts":
         values = {name: row[name] for name in cls.__dataclass_fields__ if name != "actors"}
-        return cls(**values, actors=tuple(row.get("actors") or ()))
+        # Pagila stores names in capitals; the prompt reads better, and the model copies
+        # better, in the case people write them in.
+        return cls(**values, actors=tuple(name.title() for name in row.get("actors") or ()))
 
 
 class SummaryRequest(BaseModel):

@@ -26,7 +26,7 @@ from shared.ai.calls import invoke_function
 from shared.ai.kernel import AIRuntime
 from shared.database import Database
 from shared.http.errors import BadGatewayError, NotFoundError
-from shared.telemetry import ai_bad_output
+from shared.observability.telemetry import ai_bad_output
 
 log = structlog.get_logger(__name__)
 

@@ -1,22 +1,12 @@
 """Data access for summaries: everything the catalogue knows of one film, cast included, in one
 statement built once; and the summaries kept (table film_summary)."""
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
 from shared.database import Database, RowDict, Statement
-from shared.models import Actor, Film, FilmActor, FilmSummaryRow, film_category_name
-
-# Pagila stores names in capitals; the prompt reads better, and the model copies better, in
-# the case people write them in.
-_ACTOR_NAME = func.initcap(col(Actor.first_name) + " " + col(Actor.last_name))
-_CAST = (
-    select(func.array_agg(aggregate_order_by(_ACTOR_NAME, col(Actor.actor_id))))
-    .join(FilmActor, col(FilmActor.actor_id) == col(Actor.actor_id))
-    .where(col(FilmActor.film_id) == col(Film.film_id))
-    .scalar_subquery()
-)
+from shared.database.models import Film, FilmSummaryRow, film_cast, film_category_name
 
 FACTS = Statement(
     select(
@@ -27,7 +17,7 @@ FACTS = Statement(
         col(Film.rental_rate),
         col(Film.length),
         film_category_name().label("category"),
-        _CAST.label("actors"),
+        film_cast().label("actors"),
     ).where(col(Film.film_id) == bindparam("film_id"))
 )
 

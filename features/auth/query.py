@@ -4,7 +4,7 @@ from sqlalchemy import bindparam, select, update
 from sqlmodel import col
 
 from shared.database import RowDict, Statement, Transaction
-from shared.models import Staff
+from shared.database.models import Staff
 
 STAFF_BY_USERNAME = Statement(
     select(

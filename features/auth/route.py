@@ -18,9 +18,9 @@ from shared.http.errors import (
     UnsupportedMediaTypeError,
 )
 from shared.http.params import client_address
+from shared.observability.telemetry import sign_in_failures, sign_in_lockouts
 from shared.security.tokens import TokenKeys
 from shared.settings import SettingsDep
-from shared.telemetry import sign_in_failures, sign_in_lockouts
 
 router = APIRouter(tags=["auth"])
 

@@ -38,6 +38,7 @@ IntentName = Literal[
     "at_once",
     "membership",
     "delivery",
+    "elsewhere",
     "passwords",
     # films found by filters, a topic or an order
     "find",
@@ -319,6 +320,17 @@ INTENTS: tuple[Intent, ...] = (
         unheld="delivery",
     ),
     Intent(
+        "elsewhere",
+        (
+            "is it on netflix",
+            "can i stream it on amazon prime",
+            "is it on disney plus or hulu",
+            "where else can i watch it",
+            "which streaming services have it",
+        ),
+        unheld="what other shops or streaming services carry",
+    ),
+    Intent(
         "passwords",
         (
             "whats the password",
@@ -451,6 +463,8 @@ INTENTS: tuple[Intent, ...] = (
             "how do i find the shop",
             "what country",
             "tell me about the stores",
+            "is there a branch in my city",
+            "do you have a shop in another town",
         ),
     ),
     Intent(

@@ -18,9 +18,10 @@ from sqlalchemy import Boolean, Integer, Numeric, String, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from shared.database import Database, RowDict, Statement
-from shared.models import (
+from shared.database.models import (
     ASSISTANT_STEM,
     COPY_IS_OUT_SQL,
+    FILM_CAST_SQL,
     FILM_CATEGORY_SQL,
     FILM_IN_CATEGORY_SQL,
 )
@@ -237,16 +238,14 @@ ORDER BY count(DISTINCT said) >= n_words DESC, sum(distance), kind, name
 """).bindparams(bindparam("words", type_=ARRAY(String)), bindparam("said", type_=ARRAY(String)))
 )
 
-# One film with everything a customer asks about it; the cast in billing order (by name).
+# One film with everything a customer asks about it, its cast included.
 FILM_DETAILS = Statement(
     text(f"""
 SELECT f.film_id, f.title, f.description, f.release_year, f.rating::text AS rating,
        f.rental_rate, f.rental_duration, f.length, f.streaming_available,
        f.replacement_cost, f.special_features, trim(l.name) AS language,
        {FILM_CATEGORY_SQL} AS category,
-       ARRAY(SELECT a.first_name || ' ' || a.last_name
-             FROM film_actor fa JOIN actor a USING (actor_id)
-             WHERE fa.film_id = f.film_id ORDER BY a.last_name, a.first_name) AS cast_names
+       {FILM_CAST_SQL} AS cast_names
 FROM film AS f
 JOIN language AS l USING (language_id)
 WHERE lower(f.title) = lower(:title)

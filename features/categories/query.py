@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from shared.database import Database, RowDict, Statement
-from shared.models import Category, FilmCategory
+from shared.database.models import Category, FilmCategory
 
 ALL = Statement(
     select(

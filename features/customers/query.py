@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, Integer, String, bindparam, exists, select, text
 from sqlmodel import col
 
 from shared.database import Database, RowDict, Statement
-from shared.models import Customer
+from shared.database.models import Customer
 
 # How many of a customer's rentals the assistant reads ("most recent").
 RECENT_RENTALS_LIMIT = 5

@@ -1,6 +1,6 @@
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.models import Money, Rating
+from shared.database.models import Money, Rating
 
 
 class FilmOut(BaseModel):

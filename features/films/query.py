@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlmodel import col
 
 from shared.database import Database, PagedSelect, RowDict, Rows, Statement, Transaction
-from shared.models import COPY_IS_OUT_SQL, Category, Film, FilmCategory, film_category_name
+from shared.database.models import COPY_IS_OUT_SQL, Category, Film, FilmCategory, film_category_name
 
 _FILM_COLUMNS = (
     col(Film.film_id),

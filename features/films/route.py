@@ -6,6 +6,7 @@ from features.films import handler
 from features.films.dtos import FilmAvailability, FilmOut, FilmPatch
 from features.films.query import FilmFilters
 from shared.database import DatabaseDep, TransactionDep
+from shared.database.models import Rating
 from shared.http.conditional import (
     AVAILABILITY,
     CATALOGUE,
@@ -22,7 +23,6 @@ from shared.http.errors import (
 )
 from shared.http.pagination import Page, PageParamsDep
 from shared.http.params import IdPath
-from shared.models import Rating
 from shared.security.auth import StaffGuard
 
 router = APIRouter(prefix="/films", tags=["films"], responses=UNAVAILABLE_RESPONSE)

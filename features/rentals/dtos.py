@@ -2,7 +2,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.models import MAX_ID
+from shared.database.models import MAX_ID
 
 
 class RentalCreate(BaseModel):

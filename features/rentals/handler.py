@@ -7,10 +7,11 @@ from features.customers import query as customers
 from features.rentals import query
 from features.rentals.dtos import RentalOut, RentalWithFilmOut
 from shared.database import Database, Rows, WriteConflictError
+from shared.database.models import OPEN_RENTAL_INDEX, PAGILA_RENTAL_UNIQUE_INDEX
 from shared.http.errors import ConflictError, InvalidFieldError, NotFoundError, Problem
 from shared.http.pagination import Page, PageParams
-from shared.models import OPEN_RENTAL_INDEX, PAGILA_RENTAL_UNIQUE_INDEX
-from shared.telemetry import conflicts, rentals_created, rentals_returned
+from shared.observability.request_context import note_done
+from shared.observability.telemetry import conflicts, rentals_created, rentals_returned
 
 log = structlog.get_logger(__name__)
 
@@ -51,11 +52,13 @@ async def rent(writes: Rows, customer_id: int, inventory_id: int, staff_id: int)
         raise _copy_is_out(inventory_id)
     rental = RentalOut.model_validate(row)
     rentals_created.add(1)
-    log.info(
-        "rental.created",
+    # On the request's access line: the rental, its copy and its clerk (the line's staff_id is
+    # the caller's, None with the service token).
+    note_done(
+        done="rental.created",
         rental_id=rental.rental_id,
         inventory_id=rental.inventory_id,
-        staff_id=rental.staff_id,
+        rental_staff_id=rental.staff_id,
     )
     return rental
 
@@ -68,7 +71,7 @@ async def return_rental(writes: Rows, rental_id: int) -> RentalWithFilmOut:
         conflicts.add(1, {"reason": ALREADY_RETURNED.slug})
         raise ConflictError(f"Rental {rental_id} was already returned.", problem=ALREADY_RETURNED)
     rentals_returned.add(1)
-    log.info("rental.returned", rental_id=rental_id)  # by whom: the line's staff_id
+    note_done(done="rental.returned", rental_id=rental_id)  # by whom: the line's staff_id
     return RentalWithFilmOut.model_validate(row)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import Integer, bindparam, func, select, text
 from sqlmodel import col
 
 from shared.database import Database, PagedSelect, RowDict, Rows, Statement
-from shared.models import Film, Inventory, Rental
+from shared.database.models import Film, Inventory, Rental
 
 _RENTAL_COLUMNS = (
     col(Rental.rental_id),

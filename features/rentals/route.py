@@ -49,12 +49,14 @@ async def create_rental(
     body: RentalCreate,
     response: Response,
 ) -> RentalOut | Response:
-    if replayed := await write.replay(request, body):
-        return replayed
     staff_id = caller.acting_as(body.staff_id)
-    rental = await handler.rent(write.writes, customer_id, body.inventory_id, staff_id)
-    await write.created(response, rental, f"/rentals/{rental.rental_id}")
-    return rental
+    return await write.run(
+        request,
+        response,
+        lambda writes: handler.rent(writes, customer_id, body.inventory_id, staff_id),
+        body=body,
+        location=lambda rental: f"/rentals/{rental.rental_id}",
+    )
 
 
 @router.put(
@@ -70,13 +72,11 @@ async def create_rental(
     },
 )
 async def return_rental(
-    write: IdempotentOneStatementDep, request: Request, rental_id: RentalId
+    write: IdempotentOneStatementDep, request: Request, response: Response, rental_id: RentalId
 ) -> RentalWithFilmOut | Response:
-    if replayed := await write.replay(request):
-        return replayed
-    returned = await handler.return_rental(write.writes, rental_id)
-    await write.record(status.HTTP_200_OK, returned, {})
-    return returned
+    return await write.run(
+        request, response, lambda writes: handler.return_rental(writes, rental_id)
+    )
 
 
 @router.get(

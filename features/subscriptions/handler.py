@@ -9,9 +9,9 @@ from features.customers import query as customers
 from features.subscriptions import query
 from features.subscriptions.dtos import SubscriptionCreate, SubscriptionOut
 from shared.database import Database, Rows, WriteConflictError
+from shared.database.models import NO_OVERLAPPING_SUBSCRIPTIONS, SUBSCRIPTION_CUSTOMER_FK
 from shared.http.errors import ConflictError, InvalidFieldError, NotFoundError, Problem
 from shared.http.pagination import Page, PageParams
-from shared.models import NO_OVERLAPPING_SUBSCRIPTIONS, SUBSCRIPTION_CUSTOMER_FK
 
 log = structlog.get_logger(__name__)
 

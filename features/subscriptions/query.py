@@ -8,7 +8,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from shared.database import Database, PagedSelect, RowDict, Rows, Statement
-from shared.models import SUBSCRIPTION_PERIOD, StreamingSubscription
+from shared.database.models import SUBSCRIPTION_PERIOD, StreamingSubscription
 
 S = StreamingSubscription
 _TODAY = func.current_date()

@@ -45,11 +45,13 @@ async def create_subscription(
     body: SubscriptionCreate,
     response: Response,
 ) -> SubscriptionOut | Response:
-    if replayed := await write.replay(request, body):
-        return replayed
-    subscription = await handler.subscribe(write.writes, customer_id, body)
-    await write.created(response, subscription, f"/subscriptions/{subscription.subscription_id}")
-    return subscription
+    return await write.run(
+        request,
+        response,
+        lambda writes: handler.subscribe(writes, customer_id, body),
+        body=body,
+        location=lambda subscription: f"/subscriptions/{subscription.subscription_id}",
+    )
 
 
 @router.get(

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from shared.models import OPEN_RENTAL_INDEX
+from shared.database.models import OPEN_RENTAL_INDEX
 
 revision: str = "0003"
 down_revision: str | None = "0002"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from shared.models import CUSTOMER_RENTALS_INDEX
+from shared.database.models import CUSTOMER_RENTALS_INDEX
 
 revision: str = "0007"
 down_revision: str | None = "0006"

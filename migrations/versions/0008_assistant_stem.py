@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from shared.models import ASSISTANT_STEM
+from shared.database.models import ASSISTANT_STEM
 
 revision: str = "0008"
 down_revision: str | None = "0007"

@@ -15,7 +15,7 @@ from semantic_kernel.functions import KernelArguments, KernelFunction
 
 from shared.ai.kernel import AIRuntime
 from shared.http.errors import AppError, Problem, ServiceUnavailableError
-from shared.telemetry import ai_feature
+from shared.observability.telemetry import ai_feature
 
 log = structlog.get_logger("llm")
 

@@ -11,9 +11,9 @@ Every chunk the model sends is a sign of life that `/ready` reads (`ModelHealth`
 
 import asyncio
 import time
-from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import aclosing, asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from pydantic import ConfigDict
@@ -23,7 +23,27 @@ from semantic_kernel.contents import ChatHistory, ChatMessageContent, StreamingC
 
 from shared.ai.quota import TokenMeter, current_quota
 from shared.http.errors import Problem, ServiceUnavailableError
-from shared.telemetry import ModelCall
+from shared.observability.telemetry import ModelCall
+
+# The tasks of one run (an assistant's orchestration) that are in a model call, so that ending
+# the run can cancel them: Semantic Kernel's runtime does not interrupt a message being handled,
+# and has no public handle on its handlers' tasks. Set by the run; its tasks inherit it.
+model_call_tasks: ContextVar[set[asyncio.Task[Any]] | None] = ContextVar(
+    "model_call_tasks", default=None
+)
+
+
+@contextmanager
+def _in_model_call() -> Iterator[None]:
+    tasks, task = model_call_tasks.get(), asyncio.current_task()
+    if tasks is None or task is None:
+        yield
+        return
+    tasks.add(task)
+    try:
+        yield
+    finally:
+        tasks.discard(task)
 
 
 class AIBusyError(ServiceUnavailableError):
@@ -39,51 +59,33 @@ class ModelTooSlowError(ServiceUnavailableError):
 
 
 class AISlots:
-    """At most `limit` model calls at once; the next ones wait in arrival order, each for a
-    bounded time (a model answers one request at a time, so a long queue only grows into
-    timeouts)."""
+    """At most `limit` model calls at once; the next ones wait in arrival order (asyncio's
+    semaphore queues its waiters first come, first served), each for a bounded time: a model
+    answers one request at a time, so a long queue only grows into timeouts."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.in_use = 0
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._slots = asyncio.Semaphore(limit)
         self.last_sign_of_life: float | None = None  # monotonic time of the model's last chunk
 
     @asynccontextmanager
     async def hold(self, deadline: float) -> AsyncIterator[None]:
         """A slot until the block ends; AIBusyError when none is free by `deadline` (the loop's
         clock)."""
-        if self.in_use >= self.limit or self._waiters:
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            try:
-                async with asyncio.timeout_at(deadline):
-                    await waiter  # release() hands its slot over (in_use unchanged)
-            except BaseException as exc:  # the time ran out, or the request was cancelled
-                if waiter.done() and not waiter.cancelled():
-                    self._release()  # handed a slot just as it ended: pass it on
-                elif waiter in self._waiters:  # (a release may have dropped it, cancelled)
-                    self._waiters.remove(waiter)
-                if isinstance(exc, TimeoutError):
-                    raise AIBusyError(
-                        f"The assistant is busy ({self.limit} answers in progress); please "
-                        "retry shortly."
-                    ) from None
-                raise
-        else:
-            self.in_use += 1
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise AIBusyError(
+                f"The assistant is busy ({self.limit} answers in progress); please retry shortly."
+            ) from None
+        self.in_use += 1
         try:
             yield
         finally:
-            self._release()
-
-    def _release(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)  # the slot passes on, in arrival order
-                return
-        self.in_use -= 1
+            self.in_use -= 1
+            self._slots.release()
 
 
 class MeteredChat(ChatCompletionClientBase):
@@ -112,6 +114,12 @@ class MeteredChat(ChatCompletionClientBase):
         self, chat_history: ChatHistory, settings: PromptExecutionSettings, **kwargs: Any
     ) -> list[ChatMessageContent]:
         # Not streamed: the whole answer is its first text, so it must be complete in time.
+        with _in_model_call():
+            return await self._contents(chat_history, settings, **kwargs)
+
+    async def _contents(
+        self, chat_history: ChatHistory, settings: PromptExecutionSettings, **kwargs: Any
+    ) -> list[ChatMessageContent]:
         async with _client_quota() as meter:
             deadline = self._deadline()
             call = ModelCall()  # metrics: slot wait, time to first token, tokens, errors
@@ -145,6 +153,16 @@ class MeteredChat(ChatCompletionClientBase):
             raise
 
     async def get_streaming_chat_message_contents(
+        self, chat_history: ChatHistory, settings: PromptExecutionSettings, **kwargs: Any
+    ) -> AsyncGenerator[list[StreamingChatMessageContent], Any]:
+        # Closed with this generator (a consumer that stops early), not left to the collector:
+        # it holds a model slot until it ends.
+        with _in_model_call():
+            async with aclosing(self._streamed(chat_history, settings, **kwargs)) as streamed:
+                async for messages in streamed:
+                    yield messages
+
+    async def _streamed(
         self, chat_history: ChatHistory, settings: PromptExecutionSettings, **kwargs: Any
     ) -> AsyncGenerator[list[StreamingChatMessageContent], Any]:
         async with _client_quota() as meter:

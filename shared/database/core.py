@@ -30,8 +30,7 @@ from shared.database.connections import create_driver_pool, create_engine
 from shared.database.errors import DatabaseUnavailableError, is_dead, translated
 from shared.database.statements import Statement
 from shared.database.transaction import RowDict, Transaction
-from shared.settings import Settings
-from shared.telemetry import (
+from shared.observability.telemetry import (
     db_pool_wait_duration,
     db_unavailable,
     instrument_engine,
@@ -39,6 +38,7 @@ from shared.telemetry import (
     unwatch_pools,
     watch_pools,
 )
+from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
 

@@ -15,7 +15,7 @@ import asyncpg
 from sqlalchemy import exc as sa_exc
 
 from shared.http.errors import ConflictError, Problem, ServiceUnavailableError
-from shared.telemetry import db_unavailable
+from shared.observability.telemetry import db_unavailable
 
 
 class DatabaseUnavailableError(ServiceUnavailableError):

@@ -9,7 +9,7 @@ fields in `errors` (FastAPI's `loc`, `msg`, `type`).
 Handlers raise `AppError`s (never `HTTPException`), each carrying its `Problem` (a feature may
 name a more specific one: `ConflictError(..., problem=COPY_IS_OUT)`); the handler installed here
 answers them inside the request middleware, so each is logged with its real status. Anything
-else is a bug: `shared.observability` answers it with a 500.
+else is a bug: `shared.observability.logs` answers it with a 500.
 """
 
 import math
@@ -28,7 +28,7 @@ from starlette.responses import Response
 from starlette.routing import compile_path
 from starlette.types import Scope
 
-from shared.request_context import current_trace_id, request_id_var
+from shared.observability.request_context import current_trace_id, request_id_var
 
 log = structlog.get_logger(__name__)
 

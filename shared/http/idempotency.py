@@ -14,10 +14,9 @@ Keys are per caller (a member of staff, or the service token) and kept IDEMPOTEN
 
 import hashlib
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request
 from fastapi.responses import Response
@@ -26,10 +25,12 @@ from pydantic_core import to_json
 from sqlalchemy import Float, LargeBinary, SmallInteger, String, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 
-from shared.database import Database, DatabaseDep, Rows, Statement
+from shared.database import Database, DatabaseDep, Rows, Statement, Transaction
 from shared.http.errors import InvalidFieldError, Problem
 from shared.security.auth import Caller, CallerDep
 from shared.settings import SettingsDep
+
+Done = TypeVar("Done", bound=BaseModel)
 
 KEY_REUSED = Problem(
     "idempotency-key-reused", 422, "The Idempotency-Key was used for another request"
@@ -95,25 +96,57 @@ _RECORD = Statement(
 
 
 @dataclass(frozen=True)
-class Idempotency:
-    """The key of one write, if it has one (then `writes` is a transaction)."""
+class IdempotentWrite:
+    """A write that takes `Idempotency-Key`: `run` does it, in its own way without a key (one
+    statement in autocommit, or a transaction), and with a key in a transaction that reserves
+    the key first and records the response last. A plain dependency: nothing is opened until
+    `run`, which returns once the write has committed (before the response is sent)."""
 
-    writes: Rows
+    database: Database
     key: str | None
     owner: str
     ttl_s: float
+    one_statement: bool  # without a key, the write is one statement: no transaction
 
-    async def replay(self, request: Request, body: BaseModel | None = None) -> Response | None:
+    async def run(
+        self,
+        request: Request,
+        response: Response,
+        work: Callable[[Rows], Awaitable[Done]],
+        *,
+        body: BaseModel | None = None,
+        location: Callable[[Done], str] | None = None,
+    ) -> Done | Response:
+        """`work` done once per key: its result, or the first response to this key again.
+        With `location`, a 201 whose Location header it gives; else a 200."""
+        status, headers = 200, {}
+        if self.key is None and self.one_statement:
+            done = await work(self.database)
+        else:
+            async with self.database.transaction() as transaction:
+                if self.key is not None and (
+                    replayed := await self._replay(transaction, request, body)
+                ):
+                    return replayed
+                done = await work(transaction)
+                if location is not None:
+                    status, headers = 201, {"Location": location(done)}
+                await self._record(transaction, status, done, headers)
+        if location is not None:
+            response.headers["Location"] = location(done)
+        return done
+
+    async def _replay(
+        self, transaction: Transaction, request: Request, body: BaseModel | None
+    ) -> Response | None:
         """The first response to this key, if there was one; else the key is now reserved (in
-        the session's transaction) and the caller does the work. None without a key."""
-        if self.key is None:
-            return None
+        the transaction) and the caller does the work."""
         fingerprint = _fingerprint(request, body)
         params = {"owner": self.owner, "key": self.key}
-        await self.writes.write(_FORGET_EXPIRED, {"ttl_s": self.ttl_s})
-        if await self.writes.write(_RESERVE, {**params, "fingerprint": fingerprint}):
+        await transaction.write(_FORGET_EXPIRED, {"ttl_s": self.ttl_s})
+        if await transaction.write(_RESERVE, {**params, "fingerprint": fingerprint}):
             return None
-        recorded = await self.writes.row(_RECORDED, params)
+        recorded = await transaction.row(_RECORDED, params)
         assert recorded is not None  # reserved by another transaction, which has committed
         if recorded["fingerprint"] != fingerprint:
             raise InvalidFieldError(
@@ -127,13 +160,9 @@ class Idempotency:
             recorded["body"], recorded["status"], headers=headers, media_type="application/json"
         )
 
-    async def created(self, response: Response, body: BaseModel, location: str) -> None:
-        """A 201 at `location`: recorded for the key, and its Location header set."""
-        headers = {"Location": location}
-        await self.record(201, body, headers)
-        response.headers.update(headers)
-
-    async def record(self, status: int, body: BaseModel, headers: dict[str, str]) -> None:
+    async def _record(
+        self, transaction: Transaction, status: int, done: BaseModel, headers: dict[str, str]
+    ) -> None:
         """The response to this key, kept with the write (same transaction)."""
         if self.key is None:
             return
@@ -141,10 +170,10 @@ class Idempotency:
             "owner": self.owner,
             "key": self.key,
             "status": status,
-            "body": to_json(body),  # as the response model writes it
+            "body": to_json(done),  # as the response model writes it
             "headers": headers,
         }
-        await self.writes.write(_RECORD, params)
+        await transaction.write(_RECORD, params)
 
 
 def _fingerprint(request: Request, body: BaseModel | None) -> str:
@@ -159,35 +188,22 @@ def _owner(caller: Caller) -> str:
 
 
 def _idempotent_write(*, one_statement: bool) -> Any:
-    """A write that takes `Idempotency-Key`. With a key, its statements run in a transaction
-    (the key's record and the write commit together); without, in the route's own way
-    (`one_statement`: the write is one statement, in autocommit)."""
-
     async def write(
         database: DatabaseDep,
         caller: CallerDep,
         settings: SettingsDep,
         key: IdempotencyKeyHeader = None,
-    ) -> AsyncIterator[Idempotency]:
-        async with _writes(database, transaction=key is not None or not one_statement) as writes:
-            yield Idempotency(
-                writes,
-                key.strip('"') if key else None,
-                _owner(caller),
-                settings.idempotency_key_ttl_s,
-            )
+    ) -> IdempotentWrite:
+        return IdempotentWrite(
+            database,
+            key.strip('"') if key else None,
+            _owner(caller),
+            settings.idempotency_key_ttl_s,
+            one_statement,
+        )
 
-    return Depends(write, scope="function")
-
-
-@asynccontextmanager
-async def _writes(database: Database, *, transaction: bool) -> AsyncIterator[Rows]:
-    if not transaction:
-        yield database
-        return
-    async with database.transaction() as opened:
-        yield opened
+    return Depends(write)
 
 
-IdempotentOneStatementDep = Annotated[Idempotency, _idempotent_write(one_statement=True)]
-IdempotentTransactionDep = Annotated[Idempotency, _idempotent_write(one_statement=False)]
+IdempotentOneStatementDep = Annotated[IdempotentWrite, _idempotent_write(one_statement=True)]
+IdempotentTransactionDep = Annotated[IdempotentWrite, _idempotent_write(one_statement=False)]

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Self
 from fastapi import Depends, Query
 from pydantic import BaseModel
 
-from shared.models import MAX_ID
+from shared.database.models import MAX_ID
 
 
 class PageParams(BaseModel):

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Path, Request
 
-from shared.models import MAX_ID
+from shared.database.models import MAX_ID
 
 # Any id in a path (film, customer, rental, subscription): Pagila's keys are `integer`, so a
 # larger one is a 422 before any SQL, not a driver error.

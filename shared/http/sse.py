@@ -1,4 +1,11 @@
-"""Server-sent events: the shapes of a streamed answer and a keep-alive for silent streams."""
+"""Server-sent events: the shapes of a streamed answer and a keep-alive for silent streams.
+
+FastAPI's own (`fastapi.sse`) formats the events here; its keep-alive and its
+`EventSourceResponse` handling run only for a route that is itself a generator with
+`response_class=EventSourceResponse`. Ours cannot be: `/ai/handoff` answers JSON or SSE from one
+route (by `Accept`), and both streams start the model first, so that a refusal (429, 503) is
+still a status line, not an error event after a 200.
+"""
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator

@@ -16,9 +16,9 @@ from sqlalchemy import bindparam, select
 from sqlmodel import col
 
 from shared.database import DatabaseDep, Statement
+from shared.database.models import Staff
 from shared.http.errors import ForbiddenError, InvalidFieldError, UnauthorizedError
-from shared.models import Staff
-from shared.request_context import staff_id_var
+from shared.observability.request_context import staff_id_var
 from shared.security.tokens import InvalidTokenError, TokenKeys
 from shared.settings import SettingsDep
 

@@ -8,8 +8,8 @@ import pytest
 import structlog
 
 from main import create_app
-from shared.observability import configure_logging
-from shared.request_context import request_id_var
+from shared.observability.logs import configure_logging
+from shared.observability.request_context import request_id_var
 from tests.fixtures.logs import of
 from tests.support import ADMIN, make_dev_settings, make_settings, serve_on_loopback
 

@@ -1,6 +1,7 @@
-"""OpenTelemetry (shared/telemetry.py): one trace per request holding its statements and its
-model call, trace ids in log lines, nothing private in what is exported, and a dashboard that
-names only metrics the app exports. The real Prometheus scraping the app: tests/test_prometheus.py.
+"""OpenTelemetry (shared/observability/telemetry.py): one trace per request holding its
+statements and its model call, trace ids in log lines, nothing private in what is exported, and
+a dashboard that names only metrics the app exports. The real Prometheus scraping the app:
+tests/test_prometheus.py.
 """
 
 import json
@@ -26,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from devenv.database import connect
 from features.ai_summary.handler import is_recommended
 from main import create_app
-from shared import telemetry
 from shared.ai.kernel import get_ai
+from shared.observability import telemetry
 from shared.settings import PROJECT_ROOT, Settings
 from tests.fakes import FakeChat, fake_runtime
 from tests.fixtures.logs import of

@@ -15,7 +15,7 @@ from shared.database import (
     WriteConflictError,
     open_database,
 )
-from shared.models import OPEN_RENTAL_INDEX
+from shared.database.models import OPEN_RENTAL_INDEX
 from tests.support import make_settings
 
 _SLEEP = Statement(text("SELECT pg_sleep(2)"))

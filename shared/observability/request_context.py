@@ -13,6 +13,15 @@ from opentelemetry import trace
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 # Who made it, once the bearer guard knows: a staff id, never a name or a token.
 staff_id_var: ContextVar[int | None] = ContextVar("staff_id", default=None)
+# What the request did, said on its access line: one line per request, not one more per write.
+done_var: ContextVar[dict[str, object] | None] = ContextVar("done", default=None)
+
+
+def note_done(**facts: object) -> None:
+    """Facts for the request's access line (ids and outcomes, never what a user typed)."""
+    done = done_var.get()
+    if done is not None:
+        done.update(facts)
 
 
 def current_trace_id() -> str | None:

@@ -6,12 +6,13 @@ Column types mirror Pagila's so that autogenerate finds no drift.
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import pydantic
 from sqlalchemy import (
     CheckConstraint,
     Column,
+    ColumnElement,
     Date,
     DateTime,
     Enum,
@@ -29,7 +30,8 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import DOMAIN, TSVECTOR, ExcludeConstraint
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import DOMAIN, TSVECTOR, ExcludeConstraint, aggregate_order_by
 from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import Field, SQLModel, col
 
@@ -86,12 +88,20 @@ class FilmCategory(SQLModel, table=True):
     category_id: int = Field(primary_key=True)
 
 
-# The same facts for hand-written SQL, stated once; the film is `f`, a copy (inventory row) `i`.
-# A film's category: as film_category_name().
-FILM_CATEGORY_SQL = (
-    "(SELECT c.name FROM film_category AS fc JOIN category AS c USING (category_id)"
-    " WHERE fc.film_id = f.film_id ORDER BY c.name LIMIT 1)"
-)
+def film_category_name(film_id: ColumnElement[int] | None = None) -> ScalarSelect[str]:
+    """A film's category name, correlated to the enclosing query's film (`film_id`: its id
+    column, the `film` table's by default). A film may in principle have several categories
+    (film_category's key allows it); Pagila gives each one, and the first by name is taken."""
+    return (
+        select(col(Category.name))
+        .join(FilmCategory, col(FilmCategory.category_id) == col(Category.category_id))
+        .where(col(FilmCategory.film_id) == (film_id if film_id is not None else col(Film.film_id)))
+        .order_by(col(Category.name))
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 # The film is in the category named by :category (any case).
 FILM_IN_CATEGORY_SQL = (
     "EXISTS (SELECT FROM film_category AS fc JOIN category AS k USING (category_id)"
@@ -102,20 +112,6 @@ COPY_IS_OUT_SQL = (
     "EXISTS (SELECT FROM rental AS r"
     " WHERE r.inventory_id = i.inventory_id AND r.return_date IS NULL)"
 )
-
-
-def film_category_name() -> ScalarSelect[str]:
-    """A film's category name, correlated to the enclosing query's `film` row. A film may in
-    principle have several categories (film_category's key allows it); Pagila gives each one,
-    and the first by name is taken."""
-    return (
-        select(col(Category.name))
-        .join(FilmCategory, col(FilmCategory.category_id) == col(Category.category_id))
-        .where(col(FilmCategory.film_id) == col(Film.film_id))
-        .order_by(col(Category.name))
-        .limit(1)
-        .scalar_subquery()
-    )
 
 
 class Actor(SQLModel, table=True):
@@ -292,3 +288,32 @@ class FilmSummaryRow(SQLModel, table=True):
     created_at: datetime = Field(
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
     )
+
+
+def film_cast(film_id: ColumnElement[int] | None = None) -> ScalarSelect[list[str]]:
+    """A film's cast as "FIRST LAST" names, in one order, by surname and then first name (Pagila
+    keeps no billing order), correlated as `film_category_name` is; NULL when it has none."""
+    name = col(Actor.first_name) + " " + col(Actor.last_name)
+    return (
+        select(
+            func.array_agg(aggregate_order_by(name, col(Actor.last_name), col(Actor.first_name)))
+        )
+        .join(FilmActor, col(FilmActor.actor_id) == col(Actor.actor_id))
+        .where(col(FilmActor.film_id) == (film_id if film_id is not None else col(Film.film_id)))
+        .scalar_subquery()
+    )
+
+
+def _as_sql(expression: ScalarSelect[Any]) -> str:
+    return str(
+        expression.compile(
+            dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]
+            compile_kwargs={"literal_binds": True},
+        )
+    )
+
+
+# The same facts for hand-written SQL, where the film is `f` and a copy (inventory row) `i`.
+# A film's category and its cast: film_category_name() and film_cast(), compiled.
+FILM_CATEGORY_SQL = _as_sql(film_category_name(literal_column("f.film_id")))
+FILM_CAST_SQL = _as_sql(film_cast(literal_column("f.film_id")))
