@@ -596,6 +596,8 @@ INTENTS: tuple[Intent, ...] = (
             "number of customers per store",
             "how many members signed up",
             "customer count",
+            "how many customers does the store have",
+            "total number of customers across the company",
         ),
         of_people=True,
     ),

@@ -538,9 +538,19 @@ class _Words:
             and not index.asks(s.stem, intent)
             and w not in taken
             and w not in CATEGORY_SYNONYMS
+            and w not in _SAY_NOTHING
             and not w.isdigit()
             and len(w) > 2
         )
+
+
+# Words that say nothing of a topic: chat ("cool, what's the longest one of those", "pls") and
+# things in general ("what pg-13 stuff do you have").
+_SAY_NOTHING = frozenset(
+    {"cool", "okay", "great", "nice", "awesome", "lol", "pls", "plz", "please", "thanks", "thx",
+     "hmm", "hey", "wow", "yeah", "sure", "alright", "stuff", "something", "anything", "thing",
+     "things", "ones", "options", "choices"}
+)  # fmt: skip
 
 
 def _naming_words(linked: Linked, category: str | None) -> set[str]:
@@ -862,7 +872,16 @@ def understand(
     if earlier_search and _NAME_SOME.search(text):
         # "name a couple", after "how many of them are rated R": those films, listed.
         return replace(found, films=earlier_search.refined(query), count=False)
-    follows_on = refers_back or (superlative and not narrowed)  # "which is the longest"
+    # "which is the longest"; "something under an hour pls" (bounds alone, no kind of film):
+    # the films just found, narrowed.
+    bounds_alone = (
+        narrowed
+        and query.category is None
+        and query.actor is None
+        and not _FILM_NOUN.search(text)
+        and not topic
+    )
+    follows_on = refers_back or (superlative and not narrowed) or bounds_alone
     if earlier_search and follows_on and (query != FilmQuery() or best == "find") and not topic:
         return replace(found, films=earlier_search.refined(query))
     if superlative and refers_back and len(context.recent_films) >= 2 and not narrowed:
