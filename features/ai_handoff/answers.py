@@ -263,7 +263,7 @@ def customer(u: Understanding, data: CustomerRentals) -> str:
         email = f"e-mail {data.email}, " if data.email else ""
         return (
             f"{who}: {email}address {data.address}, phone {data.phone or 'none on file'}; "
-            f"a customer of store {data.store_id} ({data.store_city})."
+            f"a customer of store {data.store_id} ({data.store_city}, {data.store_country})."
         )
     if u.intent == "customer_paid":
         times = "payment" if data.payments == 1 else "payments"
@@ -451,6 +451,18 @@ def totals(data: Totals) -> str:
         f"language{'' if data.languages == 1 else 's'}{spoken}; the "
         f"{data.stores} stores hold {data.copies} copies, {data.out_now} of them out right now, "
         f"for {data.customers} customers."
+    )
+
+
+def averages(data: Totals) -> str:
+    """The catalogue's averages: length, rental rate, replacement cost."""
+    if data.average_length is None or data.average_rental_rate is None:
+        return "We have no films yet, so no averages."
+    cost = data.average_replacement_cost
+    return (
+        f"Across our {data.films} films: on average {data.average_length:.2f} minutes long, "
+        f"{_price(data.average_rental_rate)} to rent"
+        + (f", and {_price(cost)} to replace if lost." if cost is not None else ".")
     )
 
 

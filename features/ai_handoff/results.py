@@ -2,6 +2,7 @@
 serialised once, as JSON, for a model (Semantic Kernel sends a tool's result as `str(result)`).
 """
 
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -176,6 +177,9 @@ class Totals(ToolResult):
     languages: int
     out_now: int  # copies rented and not returned
     customers: int
+    average_length: Decimal | None  # minutes, of the films that say
+    average_rental_rate: Money | None
+    average_replacement_cost: Money | None
     overdue: int  # rentals out longer than their film's rental period
     overdue_customers: int  # customers with at least one of those
     film_languages: list[str] = []  # the languages the films are in, most films first
@@ -201,6 +205,7 @@ class CustomerRentals(ToolResult):
     rented: int  # rentals in all
     store_id: int  # where they signed up
     store_city: str
+    store_country: str
     out_now: list[Rental]  # not returned yet, newest first
     rentals: list[Rental]  # the most recent, returned or not
 

@@ -71,6 +71,7 @@ _STORE_TOOLS = {
     "store_copies": STORES,
     "customer_count": STORES,
     "overdue": CATALOGUE_TOTALS,
+    "averages": CATALOGUE_TOTALS,
     "staff": STAFF,
 }
 
@@ -145,6 +146,8 @@ def answer(u: Understanding, result: ToolResult, relaxed: bool) -> str:
             return answers.staff(u, result)
         case Totals() if u.intent == "languages":
             return answers.languages(result)
+        case Totals() if u.intent == "averages":
+            return answers.averages(result)
         case Totals() if u.intent == "overdue":
             return answers.overdue(result)
         case Totals():

@@ -473,6 +473,7 @@ class CustomerTools(_Tools):
                 rented=card["rented"],
                 store_id=card["store_id"],
                 store_city=card["store_city"],
+                store_country=card["store_country"],
                 out_now=[_rental(row) for row in out],
                 rentals=[_rental(row) for row in recent],
             )

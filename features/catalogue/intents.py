@@ -53,6 +53,7 @@ IntentName = Literal[
     "store_copies",
     "customer_count",
     "overdue",
+    "averages",
     "staff",
     "customer_rentals",
     "customer_contact",
@@ -560,6 +561,7 @@ INTENTS: tuple[Intent, ...] = (
             "does she have anything out",
             "what has he got out right now",
             "what does she have out right now",
+            "pull up what she has out",
             "anything not returned yet",
             "is any of it still out",
             "what does the customer still have",
@@ -602,6 +604,16 @@ INTENTS: tuple[Intent, ...] = (
         of_people=True,
     ),
     Intent(
+        "averages",
+        (
+            "how long is the average film",
+            "average rental price",
+            "on average how much does a rental cost",
+            "mean length of the movies",
+            "average replacement cost",
+        ),
+    ),
+    Intent(
         "overdue",
         (
             "how many rentals are overdue",
@@ -619,6 +631,7 @@ INTENTS: tuple[Intent, ...] = (
             "who spends the most money here",
             "top customers by payments",
             "top customer by total spend",
+            "best customer by total payments",
             "who has spent the most",
         ),
         of_people=True,

@@ -22,6 +22,7 @@ from features.catalogue.intents import (
     CUSTOMER_INTENTS,
     FILM_INTENTS,
     NOT_FILMS,
+    TOP_CUSTOMERS_BY,
     IntentIndex,
     IntentName,
     example_words,
@@ -104,6 +105,8 @@ _DEFINITION = re.compile(
 # at halloween", "the best selling dvd of all time", "what does nc-17 stand for").
 _OF_THE_WORLD = re.compile(
     r"\bwhy (?:do|does|did|are|is|were|was)\b|\bof all time\b|\bever (?:been )?made\b|"
+    r"\bbest way to\b|\bmost common\b|\bcliches?\b|\btropes?\b|\btrivia\b|"
+    r"\bin (?:the uk|britain|england|europe|other countries|another country)\b|"
     r"\bin (?:your|ur|my) opinion\b|\bwhat do (?:you|u) think\b|\bdifference between\b|"
     r"\bstands? for\b|\bshort for\b|\b(?:won|win|wins) the most\b|"
     r"\bthe first (?:[a-z]+ ){1,3}(?:movie|film)\b|\bregion (?:locked|free|code)\b|"
@@ -164,9 +167,14 @@ _NOT_THAN = r"(?!\s+than)"
 SORTS: tuple[tuple[Sort, re.Pattern[str]], ...] = (
     (
         "replacement_desc",
-        re.compile(r"\b(most|dearest|priciest|most expensive|highest)\b.{0,12}\breplace"),
+        re.compile(
+            r"\b(most|dearest|priciest|most expensive|highest)\b.{0,25}\b(replac|if (?:i )?los)"
+        ),
     ),
-    ("replacement", re.compile(r"\b(cheapest|least|lowest|least expensive)\b.{0,12}\breplace")),
+    (
+        "replacement",
+        re.compile(r"\b(cheapest|least|lowest|least expensive)\b.{0,25}\b(replac|if (?:i )?los)"),
+    ),
     # The rental period, said with the words of length ("the longest rental period", "which
     # can i keep the longest"): before the film's own length.
     (
@@ -218,7 +226,8 @@ _SUPERLATIVE = re.compile(
 
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "an": 1, "a": 1, "half": 0.5}
 _BOUND = re.compile(
-    r"\b(under|less than|below|shorter than|cheaper than|no more than|at most|up to|within|"
+    r"\b(under|less than|below|shorter than|cheaper than|no more than|no longer than|"
+    r"not longer than|no shorter than|not shorter than|no less than|at most|up to|within|"
     r"max(?:imum)?|over|more than|above|longer than|at least|min(?:imum)?)\s+"
     # An amount of at most 6 digits: a longer one bounds nothing (and overflows float -> int).
     r"(\$?\d{1,6}(?:\.\d{1,2})?|an?|one|two|three|four)(\s+and\s+a\s+half)?\s*"
@@ -233,13 +242,22 @@ _ROUGH_MINUTES = 20  # how far off a length said roughly may be
 # description holds together are its plot ("a crocodile and a pastry chef").
 _PLOT_WORDS = 2
 # Bounds that leave their amount out ("under 90 minutes": 89 at most), and those that keep it.
+# A bound said after its amount: "a dollar or less", "90 minutes or longer".
+_BOUND_AFTER = re.compile(
+    r"\b(\$?\d{1,6}(?:\.\d{1,2})?|an?|one|two|three|four)\s*"
+    r"(\$|dollars?|bucks?|cents?|minutes?|mins?|hours?|hrs?)\s+or\s+"
+    r"(less|under|below|cheaper|shorter|more|over|above|longer)\b"
+)
+_AFTER_AS_BEFORE = {"less": "at most", "under": "at most", "below": "at most",
+                    "cheaper": "at most", "shorter": "at most", "more": "at least",
+                    "over": "at least", "above": "at least", "longer": "at least"}  # fmt: skip
 _STRICT_WORDS = frozenset(
     {"under", "less than", "below", "shorter than", "cheaper than", "over", "more than", "above",
      "longer than"}
 )  # fmt: skip
 _MAX_WORDS = frozenset(
     {"under", "less than", "below", "shorter than", "cheaper than", "no more than", "at most",
-     "up to", "within", "max", "maximum"}
+     "no longer than", "not longer than", "up to", "within", "max", "maximum"}
 )  # fmt: skip
 # How near a phrasing must be to count as understood (a cosine of weighted stems), and how
 # near a second one, against the first, to count as asked too.
@@ -266,7 +284,7 @@ _ABOUT_STAFF: frozenset[IntentName] = frozenset({"store_manager", "staff"})
 # Intents about the store as a whole: they take no film and no topic.
 _STORE_WIDE: frozenset[IntentName] = frozenset(
     {"categories", "top_actors", "totals", "rental_terms", "languages", "store_location",
-     "store_manager", "store_copies", "customer_count", "overdue", "staff"}
+     "store_manager", "store_copies", "customer_count", "overdue", "averages", "staff"}
 )  # fmt: skip
 # What is asked of a store (not of its staff): a member of staff named says which store.
 _OF_THE_STORES: frozenset[IntentName] = frozenset(
@@ -391,10 +409,16 @@ def _bounds(text: str) -> tuple[Decimal | None, Decimal | None, int | None, int 
     min_price: Decimal | None = None
     min_length: int | None = None
     max_length: int | None = None
-    for match in _BOUND.finditer(text):
-        word, amount, unit = match.group(1), match.group(2), match.group(4) or ""
+    said = [
+        (m.group(1), m.group(2), m.group(4) or "", bool(m.group(3) or m.group(5)))
+        for m in _BOUND.finditer(text)
+    ] + [
+        (_AFTER_AS_BEFORE[m.group(3)], m.group(1), m.group(2), False)
+        for m in _BOUND_AFTER.finditer(text)
+    ]
+    for word, amount, unit, and_a_half in said:
         value = float(_NUMBER_WORDS.get(amount, 0) or amount.lstrip("$"))
-        if match.group(3) or match.group(5):  # "two and a half hours", "an hour and a half"
+        if and_a_half:  # "two and a half hours", "an hour and a half"
             value += 0.5
         is_max = word in _MAX_WORDS
         if amount.startswith("$") or unit in {"$", "dollar", "dollars", "buck", "bucks"}:
@@ -772,7 +796,13 @@ def understand(
     earlier = context.customer_id
     # ... but "how much is the latest one" is about the film the answer named first.
     of_their_rentals = bool(_PERSON_BACK.search(text)) or (refers_back and best not in FILM_INTENTS)
-    follows_customer = earlier is not None and not linked.films and of_their_rentals
+    # ... and "and who paid the most" asks for the top ones again, not of the one before.
+    follows_customer = (
+        earlier is not None
+        and not linked.films
+        and of_their_rentals
+        and best not in TOP_CUSTOMERS_BY
+    )
     if customer or named or asks_customer or follows_customer:
         # "what did customer 5 rent", "what has mary smith rented lately", and then "what's
         # her email", "is any of it still out": the customer just talked about.
@@ -781,6 +811,11 @@ def understand(
         # however near another kind of question is ("which store is she registered at").
         of_customers = [name for name, _ in ranked if name in CUSTOMER_INTENTS]
         intent = of_customers[0] if of_customers else "customer_rentals"
+        counted = next((s for n, s in ranked if n == "customer_count"), 0.0) >= NEAR_ENOUGH
+        if customer_id is None and counted and _HOW_MANY.search(text):
+            # "how many customers are signed up at woodridge": customers counted, no one's.
+            store_id = linked.stores[0] if linked.stores else _store(text)
+            return replace(base, intent="customer_count", store_id=store_id)
         return replace(base, intent=intent, customer_id=customer_id)
 
     # What is asked of a film: the nearest film intent, and any about as near ("how long is
@@ -800,6 +835,11 @@ def understand(
             if BY_NAME[name].unheld and score >= NEAR_ENOUGH and _owned(words, index, name):
                 return replace(base, intent=name)
 
+    compared = next((name for name, pattern in SORTS if pattern.search(text)), None)
+    if len(linked.films) >= 2 and compared is not None:
+        # "which is longer, african egg or jaws harry": the films named, in that order.
+        among = FilmQuery(titles=linked.films, sort=compared)
+        return replace(base, intent="find", films=among, seeks_films=True)
     film = linked.films[0] if linked.films else None
     if film and (not actor or asked_of_film):
         # A film, named: what about it? (With an actor named too, only if something is asked
@@ -1043,9 +1083,13 @@ def _recent_films(named: tuple[str, ...], earlier: tuple[str, ...]) -> tuple[str
 
 
 def _customer_of(asked: Understanding, answered: str) -> int | None:
-    """The customer a turn was about: the one asked of, else the only one its answer named."""
+    """The customer a turn was about: the one asked of, the first of a list of the top ones
+    ("who's our best customer", then "how many rentals has he made"), else the only one its
+    answer named."""
     if asked.intent in CUSTOMER_INTENTS:
         return asked.customer_id
+    if asked.intent in TOP_CUSTOMERS_BY and (first := _CUSTOMER.search(answered.lower())):
+        return int(first[1])
     named = set(_CUSTOMER.findall(answered.lower()))
     return int(named.pop()) if len(named) == 1 else None
 

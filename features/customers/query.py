@@ -27,13 +27,14 @@ SELECT c.customer_id, c.first_name, c.last_name, c.email, a.address, a.district,
         WHERE p.customer_id = c.customer_id) AS paid,
        (SELECT count(*) FROM payment AS p WHERE p.customer_id = c.customer_id)::int AS payments,
        (SELECT count(*) FROM rental AS r WHERE r.customer_id = c.customer_id)::int AS rented,
-       c.store_id, sc.city AS store_city
+       c.store_id, sc.city AS store_city, sco.country AS store_country
 FROM customer AS c
 JOIN address AS a USING (address_id)
 JOIN city AS ci USING (city_id)
 JOIN store AS s ON s.store_id = c.store_id
 JOIN address AS sa ON sa.address_id = s.address_id
 JOIN city AS sc ON sc.city_id = sa.city_id
+JOIN country AS sco ON sco.country_id = sc.country_id
 WHERE c.customer_id = :customer_id
 """).bindparams(bindparam("customer_id", type_=Integer))
 )

@@ -54,6 +54,9 @@ SELECT (SELECT count(*) FROM film)::int AS films,
        (SELECT count(DISTINCT language_id) FROM film)::int AS languages,
        (SELECT count(*) FROM rental WHERE return_date IS NULL)::int AS out_now,
        (SELECT count(*) FROM customer)::int AS customers,
+       (SELECT round(avg(length), 2) FROM film) AS average_length,
+       (SELECT round(avg(rental_rate), 2) FROM film) AS average_rental_rate,
+       (SELECT round(avg(replacement_cost), 2) FROM film) AS average_replacement_cost,
        (SELECT count(*) FROM rental AS r JOIN inventory AS i USING (inventory_id)
         JOIN film AS f USING (film_id)
         WHERE r.return_date IS NULL

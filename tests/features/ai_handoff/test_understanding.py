@@ -488,7 +488,8 @@ def test_the_stores_compared_and_the_store_a_manager_runs() -> None:
 def test_the_languages_our_films_are_in() -> None:
     data = Totals(
         films=1000, actors=200, categories=16, copies=4581, stores=2, languages=1,
-        out_now=183, customers=599, overdue=150, overdue_customers=140,
+        out_now=183, customers=599, overdue=150, overdue_customers=140, average_length=115,
+        average_rental_rate=Decimal("2.98"), average_replacement_cost=Decimal("19.98"),
         film_languages=["English"],
     )  # fmt: skip
 
