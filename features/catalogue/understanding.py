@@ -118,6 +118,9 @@ _SOMEONES_CONTACT = re.compile(
     r"\b([a-z]+(?: [a-z]+)?)'?s (?:e-?mail|email address|phone|phone number|number|"
     r"home address|address)\b|\b(?:e-?mail|phone number|home address) (?:of|for) ([a-z]+ [a-z]+)\b"
 )
+_CONTACT = re.compile(
+    r"\b(e-?mail|phone|home address|contact details|where (?:does|do) \w+ live)\b"
+)
 # Whose contact details are not a person's: the store's, the asker's own.
 _NOT_A_PERSON = frozenset(
     {"store", "stores", "shop", "branch", "your", "ur", "the", "my", "our", "its", "it",
@@ -785,7 +788,12 @@ def understand(
         )
     # Someone's rentals ("what has my neighbour john farnsworth been renting"): a customer's,
     # whoever is named; a guest is refused alike whether or not the name is a customer's.
-    someones = (_someones_rentals(text) or _someones_contact(text)) and not linked.films
+    someones = (
+        _someones_rentals(text)
+        or _someones_contact(text)
+        # "whats the email of ur customer barbara jones": a customer's, said so.
+        or bool(_SAYS_CUSTOMER.search(text) and _CONTACT.search(text))
+    ) and not linked.films
     asks_customer = (of_customer and not catalogue_named) or someones
     # A customer named, unless the name is an actor's too and customers are not asked about
     # ("jennifer davis, which store is she signed up with": a customer's).
@@ -812,7 +820,7 @@ def understand(
         of_customers = [name for name, _ in ranked if name in CUSTOMER_INTENTS]
         intent = of_customers[0] if of_customers else "customer_rentals"
         counted = next((s for n, s in ranked if n == "customer_count"), 0.0) >= NEAR_ENOUGH
-        if customer_id is None and counted and _HOW_MANY.search(text):
+        if customer_id is None and counted and _HOW_MANY.search(text) and not _CONTACT.search(text):
             # "how many customers are signed up at woodridge": customers counted, no one's.
             store_id = linked.stores[0] if linked.stores else _store(text)
             return replace(base, intent="customer_count", store_id=store_id)
