@@ -187,6 +187,7 @@ class HandoffRun:
         )
         self._runtime = InProcessRuntime()
         self._in_model_calls: set[asyncio.Task[Any]] = set()
+        self._runtime_started = False
         self._started = time.perf_counter()
         self._task: asyncio.Task[HandoffAnswer] | None = None
         self._closing: asyncio.Future[None] | None = None
@@ -201,6 +202,7 @@ class HandoffRun:
     async def _run(self) -> HandoffAnswer:
         model_call_tasks.set(self._in_model_calls)  # the runtime's tasks inherit it
         self._runtime.start()
+        self._runtime_started = True
         result = await self._orchestration.invoke(task=self._messages, runtime=self._runtime)
         try:
             await result.get(timeout=self._timeout_s)
@@ -297,7 +299,8 @@ class HandoffRun:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             exc = exc or asyncio.CancelledError()
-        await _stop(self._runtime, self._in_model_calls)
+        if self._runtime_started:  # not when the run was cancelled before it began
+            await _stop(self._runtime, self._in_model_calls)
         answered_by = self._replies[-1].name if self._replies else None
         outcome = _outcome(exc)
         assistant_answers.add(
