@@ -110,12 +110,17 @@ def _agents(
     return search, general
 
 
+# Runtimes still stopping after their run has ended (held so that they are not collected).
+_STOPPING: set[asyncio.Task[None]] = set()
+
+
 async def _stop(runtime: InProcessRuntime, in_model_calls: set[asyncio.Task[Any]]) -> None:
-    """Ends the run's runtime, in time. A run that timed out or was abandoned is still inside a
-    model call, which the runtime does not interrupt: those calls are cancelled first (each
-    handler registers its task while in one: shared/ai/capacity.py's model_call_tasks), then
-    the runtime finishes what is queued and stops (its public `stop_when_idle`, which keeps its
-    queue's count right). One that does not go idle in time is stopped anyway."""
+    """Ends the run's runtime, in time, and never raises. A run that timed out or was
+    abandoned is still inside a model call, which the runtime does not interrupt: those calls
+    are cancelled first (each handler registers its task while in one: shared/ai/capacity.py's
+    model_call_tasks), then the runtime finishes what is queued and stops (its public
+    `stop_when_idle`, which keeps its queue's count right). One that is still busy past the
+    deadline (a handler waiting on something else) finishes stopping on its own."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + _STOP_WAIT_S
     calls = [task for task in in_model_calls if not task.done()]
@@ -123,12 +128,20 @@ async def _stop(runtime: InProcessRuntime, in_model_calls: set[asyncio.Task[Any]
         task.cancel()
     if calls:
         await asyncio.wait(calls, timeout=_STOP_WAIT_S)
-    try:
-        async with asyncio.timeout_at(deadline):
-            await runtime.stop_when_idle()
-    except TimeoutError:  # never seen; a run must not hang its request on a stubborn handler
-        log.warning("handoff.runtime_not_idle")
-        await runtime.stop()
+    stopping = asyncio.ensure_future(runtime.stop_when_idle())
+    await asyncio.wait({stopping}, timeout=max(0.0, deadline - loop.time()))
+    if not stopping.done():  # never cancelled: that would leave its message loop running
+        log.warning("handoff.runtime_stopping_late")
+        _STOPPING.add(stopping)
+        stopping.add_done_callback(_stopped_late)
+    elif not stopping.cancelled() and (error := stopping.exception()) is not None:
+        log.warning("handoff.runtime_stop_failed", error=type(error).__name__)
+
+
+def _stopped_late(task: asyncio.Task[None]) -> None:
+    _STOPPING.discard(task)
+    if not task.cancelled() and task.exception() is not None:  # retrieved: not reported again
+        log.warning("handoff.runtime_stop_failed", error=type(task.exception()).__name__)
 
 
 def _outcome(exc: BaseException | None) -> str:

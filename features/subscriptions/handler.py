@@ -50,9 +50,9 @@ async def subscribe(
     except WriteConflictError as exc:
         # Lost a race: a concurrent request subscribed this customer for an overlapping period.
         # Two conflicting inserts can also each wait for the other under an exclusion
-        # constraint; PostgreSQL then aborts one as a deadlock (no constraint): the same.
+        # constraint; PostgreSQL then aborts one as a deadlock: the same.
         constraint = exc.constraint
-        if constraint in {NO_OVERLAPPING_SUBSCRIPTIONS, None}:
+        if constraint == NO_OVERLAPPING_SUBSCRIPTIONS or exc.aborted:
             log.info("subscription.conflict", customer_id=customer_id, constraint=constraint)
             raise ConflictError(
                 f"Customer {customer_id} already has a subscription overlapping "

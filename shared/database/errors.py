@@ -29,14 +29,15 @@ class DatabaseUnavailableError(ServiceUnavailableError):
 
 class WriteConflictError(ConflictError):
     """A write refused by a constraint (`constraint`: its name), or aborted by PostgreSQL in
-    favour of a concurrent one (`constraint` None). Features turn the ones they expect into
-    their own problem; any other is still a clear 409."""
+    favour of a concurrent one (`aborted`: a deadlock or a serialization failure). Features
+    turn the ones they expect into their own problem; any other is still a clear 409."""
 
     default_problem = Problem("write-conflict", 409, "The write conflicts with the data")
 
-    def __init__(self, constraint: str | None) -> None:
+    def __init__(self, constraint: str | None, *, aborted: bool = False) -> None:
         super().__init__("The write conflicts with the data or with a concurrent write; retry.")
         self.constraint = constraint
+        self.aborted = aborted
 
 
 class ConnectFailedError(Exception):
@@ -50,7 +51,6 @@ _UNAVAILABLE = (
     asyncpg.PostgresConnectionError,  # incl. the connection closed under us
     asyncpg.OperatorInterventionError,  # shutting down, starting up, statement_timeout
     asyncpg.TooManyConnectionsError,
-    asyncpg.InterfaceError,  # the connection is closed or in a broken state
     # "cannot switch to state 12; another operation is in progress": a connection whose
     # server died mid-operation (seen on `kill -9` of the postmaster under load).
     asyncpg.InternalClientError,
@@ -58,12 +58,10 @@ _UNAVAILABLE = (
     TimeoutError,  # no pooled connection in time
 )
 
-# PostgreSQL refused a write because of the data or a concurrent write.
-_CONFLICT = (
-    asyncpg.IntegrityConstraintViolationError,
-    asyncpg.DeadlockDetectedError,
-    asyncpg.SerializationError,
-)
+# PostgreSQL refused a write because of the data (a NOT NULL violation is ours: a bug), or
+# aborted it for a concurrent one.
+_REFUSED = asyncpg.IntegrityConstraintViolationError
+_ABORTED = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 
 # A pooled connection that died under us (server restarted, network path dropped): the pool
 # then replaces it and every connection made before it.
@@ -108,13 +106,24 @@ def ours(exc: BaseException) -> Exception | None:
     if isinstance(exc, DatabaseUnavailableError | WriteConflictError):
         return exc
     error = _driver_error(exc)
-    if isinstance(error, _CONFLICT):
+    if isinstance(error, _ABORTED):
+        return WriteConflictError(None, aborted=True)
+    if isinstance(error, _REFUSED) and not isinstance(error, asyncpg.NotNullViolationError):
         name = getattr(error, "constraint_name", None)
         return WriteConflictError(name if isinstance(name, str) else None)
+    # The driver's InterfaceError (not an argument it refused) on its own connection: closed or
+    # broken under us. Under SQLAlchemy it is an outage only when SQLAlchemy says the connection
+    # was lost; else a misuse, a bug.
+    broken = (
+        error is exc
+        and isinstance(error, asyncpg.InterfaceError)
+        and not isinstance(error, asyncpg.DataError)
+    )
     unavailable = (
         isinstance(exc, sa_exc.TimeoutError)  # the engine's pool: no connection in time
         or (isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated)
-        or (isinstance(error, _UNAVAILABLE) and not isinstance(error, asyncpg.DataError))
+        or broken
+        or isinstance(error, _UNAVAILABLE)
     )
     if not unavailable:
         return None

@@ -15,6 +15,7 @@ from shared.database import (
     WriteConflictError,
     open_database,
 )
+from shared.database.errors import ours
 from shared.database.models import OPEN_RENTAL_INDEX
 from tests.support import make_settings
 
@@ -72,3 +73,30 @@ async def test_a_bad_statement_is_a_bug_not_an_outage(database: Database) -> Non
     with pytest.raises(sa_exc.ProgrammingError):
         async with database.transaction() as transaction:
             await transaction.rows(_NO_TABLE)
+
+
+class _AdaptedError(Exception):
+    """As SQLAlchemy's asyncpg adapter raises a driver error: the driver's as its cause."""
+
+
+def _under_sqlalchemy(error: Exception, *, invalidated: bool = False) -> sa_exc.DBAPIError:
+    adapted = _AdaptedError()
+    adapted.__cause__ = error
+    return sa_exc.DBAPIError("SELECT 1", None, adapted, connection_invalidated=invalidated)
+
+
+def test_which_driver_errors_are_an_outage_a_conflict_or_a_bug() -> None:
+    misuse = asyncpg.InterfaceError("the server expects 2 arguments, 1 was passed")
+
+    # On the driver's own connection, a broken connection is an outage; under SQLAlchemy, only
+    # when SQLAlchemy says the connection was lost, else a misuse (a bug).
+    assert isinstance(ours(misuse), DatabaseUnavailableError)
+    assert ours(_under_sqlalchemy(misuse)) is None
+    assert isinstance(ours(_under_sqlalchemy(misuse, invalidated=True)), DatabaseUnavailableError)
+    # An argument the driver refused is a bug on either path.
+    assert ours(asyncpg.DataError("invalid input")) is None
+    # A deadlock is a conflict PostgreSQL aborted; a NOT NULL violation is ours: a bug.
+    deadlock = ours(_under_sqlalchemy(asyncpg.DeadlockDetectedError("deadlock detected")))
+    assert isinstance(deadlock, WriteConflictError)
+    assert (deadlock.constraint, deadlock.aborted) == (None, True)
+    assert ours(asyncpg.NotNullViolationError("null value")) is None
