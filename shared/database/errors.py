@@ -41,8 +41,8 @@ class WriteConflictError(ConflictError):
 
 
 class ConnectFailedError(Exception):
-    """Raised by our connect functions, so that only a failed connect (not any OSError in a
-    request) is read as an outage."""
+    """Raised by our connect functions: a connection that could not be made, whatever the
+    driver raised (an outage)."""
 
 
 # The driver's errors that mean "unavailable", not "your SQL is wrong".
