@@ -50,6 +50,7 @@ from features.ai_handoff.results import (
 )
 from features.catalogue import query
 from features.customers import query as customers
+from features.films import query as films
 from features.stores import query as store_query
 from shared.database import Database, RowDict
 from shared.database.models import MAX_ID, MPAA_RATINGS
@@ -201,15 +202,26 @@ class StoreTools(_Tools):
         self, title: Annotated[str, "The film's exact title, any case"]
     ) -> ToolResult:
         async def work() -> ToolResult:
-            rows = await query.availability(self._db, _text(title) or "")
-            if not rows:
+            film = await query.film_details(self._db, _text(title) or "")
+            if film is None:
                 return FilmNotFound(title=title)
-            self._record.saw(rows)
-            stores = [StoreCopies.model_validate(r) for r in rows if r["store_id"] is not None]
+            self._record.saw([film])
+            # The films page's own availability query: copies per store, and which are in.
+            rows = await films.fetch_availability(self._db, film["film_id"])
+            stores = [
+                StoreCopies(
+                    store_id=r["store_id"],
+                    city=r["city"],
+                    copies=r["copies"],
+                    in_stock=len(r["available_inventory_ids"] or ()),
+                )
+                for r in rows
+                if r["store_id"] is not None  # a film without copies: one row, no store
+            ]
             return Availability(
-                title=rows[0]["title"],
-                rating=rows[0]["rating"],
-                rental_rate=rows[0]["rental_rate"],
+                title=film["title"],
+                rating=film["rating"],
+                rental_rate=film["rental_rate"],
                 copies=sum(s.copies for s in stores),
                 in_stock=sum(s.in_stock for s in stores),
                 stores=stores,

@@ -20,7 +20,6 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from shared.database import Database, RowDict, Statement
 from shared.database.models import (
     ASSISTANT_STEM,
-    COPY_IS_OUT_SQL,
     FILM_CAST_SQL,
     FILM_CATEGORY_SQL,
     FILM_IN_CATEGORY_SQL,
@@ -252,24 +251,6 @@ WHERE lower(f.title) = lower(:title)
 """).bindparams(bindparam("title", type_=String))  # noqa: S608 - constant fragments; values are bound
 )
 
-# Copies per store and how many are in: exact, as migration 0003 allows one open rental per
-# copy. A film without copies gives one row with a NULL store; no such film, no rows.
-AVAILABILITY_BY_TITLE = Statement(
-    text(f"""
-SELECT f.film_id, f.title, f.rating::text AS rating, f.rental_rate, i.store_id, c.city,
-       count(i.inventory_id)::int AS copies,
-       (count(i.inventory_id) FILTER (WHERE NOT {COPY_IS_OUT_SQL}))::int AS in_stock
-FROM film AS f
-LEFT JOIN inventory AS i ON i.film_id = f.film_id
-LEFT JOIN store AS s ON s.store_id = i.store_id
-LEFT JOIN address AS a ON a.address_id = s.address_id
-LEFT JOIN city AS c ON c.city_id = a.city_id
-WHERE lower(f.title) = lower(:title)
-GROUP BY f.film_id, i.store_id, c.city
-ORDER BY f.film_id, i.store_id
-""").bindparams(bindparam("title", type_=String))  # noqa: S608 - constant fragments; values are bound
-)
-
 # Films by any combination of filters (NULL: any), sorted, with the exact total of matches.
 # `text` is a web-style search over Pagila's own film.fulltext (title + description).
 FIND_FILMS = Statement(
@@ -418,10 +399,6 @@ ORDER BY films DESC, name
 
 async def film_details(db: Database, title: str) -> RowDict | None:
     return await db.row(FILM_DETAILS, {"title": title})
-
-
-async def availability(db: Database, title: str) -> list[RowDict]:
-    return await db.rows(AVAILABILITY_BY_TITLE, {"title": title})
 
 
 async def find_films(db: Database, filters: Mapping[str, Any]) -> list[RowDict]:
