@@ -188,10 +188,11 @@ name_words AS (
     SELECT 'category', name, lower(name), 1 FROM category
     UNION ALL  -- a language ("french films")
     SELECT 'language', trim(name), lower(trim(name)), 1 FROM language
-    UNION ALL  -- a store by its city or its country ("the lethbridge store")
+    UNION ALL  -- a store by its city, district or country ("the lethbridge store")
     SELECT 'store', s.store_id::text, lower(place), 1
     FROM store AS s JOIN address AS a USING (address_id) JOIN city AS c USING (city_id)
-    JOIN country AS co USING (country_id), LATERAL (VALUES (c.city), (co.country)) AS p(place)
+    JOIN country AS co USING (country_id),
+    LATERAL (VALUES (c.city), (a.district), (co.country)) AS p(place)
     UNION ALL  -- a customer by first and last name, exactly (the id is the name here)
     SELECT 'customer', customer_id::text, lower(name), 2
     FROM customer, LATERAL (VALUES (first_name), (last_name)) AS n(name)
@@ -521,6 +522,16 @@ ORDER BY count(*) DESC, f.film_id
 LIMIT 1
 """).bindparams(bindparam("words", type_=ARRAY(String)))
 )
+
+
+# The stems the films' descriptions use (about 150: Pagila's stories are made of few words).
+_STORY_STEMS = Statement(
+    text("SELECT word FROM ts_stat('SELECT to_tsvector(''english'', description) FROM film')")
+)
+
+
+async def story_stems(db: Database) -> frozenset[str]:
+    return frozenset(row["word"] for row in await db.rows(_STORY_STEMS))
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from features.catalogue.query import (
     normalised,
     plot_words,
     stems,
+    story_stems,
     titles_in,
 )
 from shared.database import Database
@@ -54,7 +55,7 @@ _EVERYDAY_CATEGORIES = frozenset(
 _FILM_WORDS = re.compile(
     r"\b(films?|movies?|dvds?|titles?|flicks?|catalog(?:ue)?|genres?|categor(?:y|ies)|"
     r"rent(?:al|als|ed|ing)?|in stock|copies|copy|shelf|streaming|stream|watch|rated|rating|"
-    r"starring|cast|any|some|something|show me|recommend|suggest|looking for|got)\b"
+    r"starring|cast|any|anything|some|something|show me|recommend|suggest|looking for|got)\b"
 )
 _RATING = re.compile(
     r"\b(?:rated\s+|rating\s+(?:of\s+)?)?(nc-?17|pg-?13|pg|g|r)\b(?:[-\s]?rated)?", re.IGNORECASE
@@ -68,6 +69,20 @@ _STORE = re.compile(
 )
 _STORE_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2}
 _HOW_MANY = re.compile(r"\bhow many\b|\bnumber of\b|\bcount\b|\btotal\b")
+# Several films referred back to ("how much are they"), and what a film's line in a list says.
+_THEM = re.compile(r"\b(they|them|those|these|theyre|each of them|all of them)\b")
+_ON_A_LIST_LINE: frozenset[IntentName] = frozenset({"price", "length", "rating", "category"})
+# "anything w a sumo wrestler in it": films asked for by what is in them, with no film word.
+_ANYTHING_WITH = re.compile(r"^\W*(?:any|anything|something|got any)\s+(?:with|w|where)\b")
+# A count of everything, not of the film just talked about.
+_WHOLE = re.compile(r"\b(altogether|total|overall|in all|all|every|whole|catalog(?:ue)?)\b")
+# Words said to be in a title: "with rocky in the title", "called love something".
+_IN_TITLE = re.compile(
+    r"\bwith (?:the words? )?([a-z0-9' ]{2,40}?) in (?:the |its |their )?(?:titles?|names?)\b|"
+    r"\b(?:called|titled|named) ([a-z0-9']{2,}(?: [a-z0-9']{2,})?)\s*$"
+)
+# What a count is of when it is not the films just listed: one film's copies, a store's.
+_OF_A_THING = re.compile(r"\b(it|its|copies|copy|stores?|shops?|customers?|actors?|staff)\b")
 # Words that point back into the conversation, and openings that continue it.
 _REFERS_BACK = re.compile(
     r"\b(it|its|it's|that|this|those|these|them|they|the film|the movie|same|one|ones)\b"
@@ -98,7 +113,8 @@ _NOT_THE_STORE = re.compile(
     r"(?:stock|catalog(?:ue)?|films|movies|shelves)\b"
 )
 _DEFINITION = re.compile(
-    r"\bwhat (?:does|do|is|are)\b[^?.!]{0,40}\bmean\b|\bmeaning of\b|\bwhat is meant by\b"
+    r"\bwhat (?:does|do|is|are)\b[^?.!]{0,40}\bmean\b|\bmeaning of\b|\bwhat is meant by\b|"
+    r"^\W*what(?:'s|s| is| are) an? [^?.!]{1,40}\bexactly\b"  # "what is a commentary track exactly"
 )
 # Questions about films in the world, not ours, though they may name a genre or a rating: an
 # opinion, a record, a history, a comparison of kinds, a format ("why do horror films come out
@@ -108,9 +124,13 @@ _OF_THE_WORLD = re.compile(
     r"\bbest way to\b|\bmost common\b|\bcliches?\b|\btropes?\b|\btrivia\b|"
     r"\bin (?:the uk|britain|england|europe|other countries|another country)\b|"
     r"\bin (?:your|ur|my) opinion\b|\bwhat do (?:you|u) think\b|\bdifference between\b|"
+    r"\b(?:the|actual) difference\b|"
     r"\bstands? for\b|\bshort for\b|\b(?:won|win|wins) the most\b|"
-    r"\bthe first (?:[a-z]+ ){1,3}(?:movie|film)\b|\bregion (?:locked|free|code)\b|"
-    r"\bgift ideas?\b|\bideas? for an? (?:[a-z]+ )?(?:gift|present)\b"
+    r"\bthe first (?:[a-z]+ ){1,3}(?:movie|film)\b|\bregion (?:locked|free|codes?)\b|"
+    r"\bgift ideas?\b|\bideas? for an? (?:[a-z]+ )?(?:gift|present)\b|"
+    # sums ("whats 15% of 4.99")
+    r"\d\s*%|\bpercent\b|"
+    r"\d\s*(?:[+*/]|plus|minus|times|divided by)\s*\$?\d"
 )
 # Someone's contact details ("mary smith's email", "the phone number of john"): a customer's,
 # whoever is named; a guest is refused alike whether or not the name is a customer's.
@@ -229,7 +249,8 @@ _SUPERLATIVE = re.compile(
 
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "an": 1, "a": 1, "half": 0.5}
 _BOUND = re.compile(
-    r"\b(under|less than|below|shorter than|cheaper than|no more than|no longer than|"
+    r"\b(nothing (?:over|above|longer than|more than)|"  # "nothing over 100 min": at most
+    r"under|less than|below|shorter than|cheaper than|no more than|no longer than|"
     r"not longer than|no shorter than|not shorter than|no less than|at most|up to|within|"
     r"max(?:imum)?|over|more than|above|longer than|at least|min(?:imum)?)\s+"
     # An amount of at most 6 digits: a longer one bounds nothing (and overflows float -> int).
@@ -260,7 +281,8 @@ _STRICT_WORDS = frozenset(
 )  # fmt: skip
 _MAX_WORDS = frozenset(
     {"under", "less than", "below", "shorter than", "cheaper than", "no more than", "at most",
-     "no longer than", "not longer than", "up to", "within", "max", "maximum"}
+     "no longer than", "not longer than", "up to", "within", "max", "maximum", "nothing over",
+     "nothing above", "nothing longer than", "nothing more than"}
 )  # fmt: skip
 # How near a phrasing must be to count as understood (a cosine of weighted stems), and how
 # near a second one, against the first, to count as asked too.
@@ -272,6 +294,9 @@ _FALLBACK = 0.75
 _WEAK = 0.45
 # Near enough to be sure: a store-wide answer then stands with words left over.
 _SURE = 0.6
+# Nearness of a film question that, with nothing nearer asked of the film named, is what is
+# asked ("can i rent X from either store"); below it, a film named alone is asked its price.
+_FAINT = 0.25
 # Intents that list the catalogue: an order asked of them is theirs ("the most popular genres").
 _LISTS: frozenset[IntentName] = frozenset(
     {"categories", "top_actors", "top_renters", "top_spenders"}
@@ -375,14 +400,19 @@ class Context:
     # The customer the last turn was about, or the one its answer named ("... is out with Gina
     # Williamson (customer 123, ...)"): whose "their email" is asked next.
     customer_id: int | None = None
+    # The latest search of the last turns, though a question about one film came after it:
+    # what "and the shortest one?" orders again.
+    search: FilmQuery | None = None
 
 
 @dataclass
 class _Index:
     index: IntentIndex | None = field(default=None)
+    story: frozenset[str] | None = field(default=None)
 
 
-_INDEX = _Index()  # the examples' stems: the same for every question, read once per process
+# The examples' stems and the stories' stems: the same for every question, read once per process.
+_INDEX = _Index()
 
 
 async def intent_index(db: Database) -> IntentIndex:
@@ -390,6 +420,12 @@ async def intent_index(db: Database) -> IntentIndex:
         found = await stems(db, example_words())
         _INDEX.index = IntentIndex.of({word: stem.stem for word, stem in found.items()})
     return _INDEX.index
+
+
+async def _story_stems(db: Database) -> frozenset[str]:
+    if _INDEX.story is None:
+        _INDEX.story = await story_stems(db)
+    return _INDEX.story
 
 
 def _rating(text: str) -> str | None:
@@ -477,19 +513,24 @@ def _category(linked: Linked, text: str) -> str | None:
     return None
 
 
-def _store(text: str) -> int | None:
+def _store(text: str, last: int | None = None) -> int | None:
+    """The store a question numbers ("store 2", "the first shop"), or "the other one" than the
+    one the conversation was about."""
     match = _STORE.search(text)
     if match is None:
         return None
     if match.group(1):
         return int(match.group(1))
+    if match.group(2) == "other":
+        return None if last is None else _STORE_ORDINALS["first"] + _STORE_ORDINALS["second"] - last
     return _STORE_ORDINALS.get(match.group(2))
 
 
 # Words that say what a film is about: a search for it is asked for ("a movie about a shark").
 _ABOUT = re.compile(r"\b(about|featuring|involving|set in|in which)\b")
 _FEATURES = re.compile(
-    r"\b(trailers?|commentar(?:y|ies)|deleted scenes?|behind[- ]the[- ]scenes)\b"
+    r"\b(?:(?:the )?director'?s?'? )?"  # "director commentaries": a feature, not a director
+    r"(trailers?|commentar(?:y|ies)|deleted scenes?|behind[- ]the[- ]scenes)\b"
 )
 _FEATURE_NAMES = {name.lower(): name for name in SPECIAL_FEATURES}
 # "for 4.99", "that are $2.99 to rent", "for 99 cents": one rental rate (a bound says "under").
@@ -548,6 +589,10 @@ class _Words:
     # Words that one film's description holds together ("crocodile", "pastry", "chef"): a
     # film recalled by its story, however long the sentence around them.
     plot: tuple[str, ...] = ()
+    story: frozenset[str] = frozenset()  # the stems the films' descriptions use
+
+    def in_stories(self, said: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(w for w in said if self.stems[w].stem in self.story)
 
     def of(self) -> frozenset[str]:
         return frozenset(s.stem for s in self.stems.values())
@@ -576,7 +621,7 @@ class _Words:
 _SAY_NOTHING = frozenset(
     {"cool", "okay", "great", "nice", "awesome", "lol", "pls", "plz", "please", "thanks", "thx",
      "hmm", "hey", "wow", "yeah", "sure", "alright", "stuff", "something", "anything", "thing",
-     "things", "ones", "options", "choices"}
+     "things", "ones", "options", "choices", "haha", "ok", "guys", "ya", "well"}
 )  # fmt: skip
 
 
@@ -657,9 +702,13 @@ def _with_bounds_of(query: FilmQuery, earlier: FilmQuery) -> FilmQuery:
 
 
 def _rating_back(text: str, previous: "Understanding | None") -> str | None:
-    """The rating that "rated that" or "the same rating" stands for: the previous question's,
-    though that one was a general question ("what does pg-13 mean")."""
-    if previous is None or not _THAT_RATING.search(text):
+    """The rating that "rated that", "the same rating" or "those" stands for: the previous
+    question's, though that one was a general question ("what does pg-13 mean")."""
+    if previous is None:
+        return None
+    # ... or "how many of those do u have" after "what does pg-13 mean" (no films then).
+    those_rated = _THEM.search(text) and previous.films is None and previous.film is None
+    if not (_THAT_RATING.search(text) or those_rated):
         return None
     return _rating(previous.question)
 
@@ -826,16 +875,26 @@ def understand(
             return replace(base, intent="customer_count", store_id=store_id)
         return replace(base, intent=intent, customer_id=customer_id)
 
+    of_a_store_before = previous and (previous.intent in _OF_A_STORE or previous.film)
+    if previous and of_a_store_before and continues and nearness < _WEAK:
+        # "and the other one?", "and woodridge?" after a store's manager or a film's copies
+        # there: the same question, of that store.
+        store_id = linked.stores[0] if linked.stores else _store(text, context.store_id)
+        if store_id is not None and not (linked.films or linked.actors):
+            return replace(previous, question=question, linked=linked, store_id=store_id)
+
     # What is asked of a film: the nearest film intent, and any about as near ("how long is
     # it and what is it rated").
     of_film = [(name, score) for name, score in ranked if name in FILM_INTENTS]
     asked_of_film = tuple(
         name for name, score in of_film if score >= max(NEAR_ENOUGH, _ALSO_ASKED * of_film[0][1])
     )
-    unheld = BY_NAME[best].unheld is not None and nearness >= NEAR_ENOUGH
+    # ... unless a special feature is named: "films with director commentaries" asks for one.
+    feature = _feature(text)
+    unheld = BY_NAME[best].unheld is not None and nearness >= NEAR_ENOUGH and feature is None
     actor = linked.actors[0] if linked.actors else None
 
-    if not linked.films and (_OF_THE_STORE.search(text) or _OUR_FILMS.search(text)):
+    if not linked.films and not feature and (_OF_THE_STORE.search(text) or _OUR_FILMS.search(text)):
         # What the database does not hold, asked of our films as a whole ("have any of the
         # films you carry won an oscar"): said so, by a word only that question's phrasings
         # use.
@@ -854,7 +913,9 @@ def understand(
         # about the film; else the actor's films.)
         if unheld:
             return replace(base, intent=best, film=film)
-        base = replace(base, store_id=linked.stores[0] if linked.stores else _store(text))
+        base = replace(
+            base, store_id=linked.stores[0] if linked.stores else _store(text, context.store_id)
+        )
         weakly_asked = not asked_of_film or of_film[0][1] < _WEAK
         if weakly_asked and continues and previous and previous.film_intents:
             asked_of_film = previous.film_intents  # "and in ARMY FLINTSTONES?", "and for X?"
@@ -862,6 +923,12 @@ def understand(
             # Copies counted, of a film named: its copies ("total copies of family sweet
             # between both stores").
             asked_of_film = ("availability",)
+        elif not asked_of_film and of_film and of_film[0][1] >= _FAINT:
+            # "can i rent alice fantasia from either of ur stores": faintly, but most nearly,
+            # its stock.
+            asked_of_film = (of_film[0][0],)
+        if feature is not None:  # "a directors commentary": the film's features, not a director
+            asked_of_film = tuple(n for n in asked_of_film if BY_NAME[n].unheld is None)
         intents = asked_of_film or ("price",)
         if "language" not in intents and _language_said(linked, film):
             intents = ("language", *intents)  # "is anthem luke in english or subtitled"
@@ -889,7 +956,7 @@ def understand(
         max_price=max_price,
         min_price=min_price,
         min_days=_days(text),
-        feature=_feature(text),
+        feature=feature,
         # A language is a film's only next to a film word ("french films", not "say thank
         # you in japanese").
         language=linked.languages[0] if linked.languages and _FILM_WORDS.search(text) else None,
@@ -913,8 +980,30 @@ def understand(
     )
     found = replace(base, intent="find", count=count, superlative=superlative, seeks_films=seeks)
     earlier_search = previous.films if previous and previous.films else None
+    if earlier_search is None and continues and superlative:
+        earlier_search = context.search  # "and the shortest one?", a film's question between
     context_film = context.films[0] if context.films else None
 
+    if (in_title := _IN_TITLE.search(text)) and not linked.films:
+        # "any movies with rocky in the title": those words, in titles only.
+        said = in_title.group(1) or in_title.group(2)
+        titled = replace(query, title=said, text=None)
+        return replace(found, films=titled, superlative=False, seeks_films=True)
+    told = words.in_stories(topic)
+    if earlier_search and earlier_search.text and continues and told and not catalogue_named:
+        # "what about a squirrel?" after films about a shark: the same search, of squirrels.
+        retold = replace(earlier_search.refined(query), text=" ".join(told))
+        return replace(found, films=retold, seeks_films=True)
+    # "how many" after a list: the films that search found, counted (not a film's copies).
+    counts_the_list = (
+        earlier_search is not None
+        and count
+        and query == FilmQuery()
+        and not (topic or linked.films or linked.actors or linked.stores)
+        and not _OF_A_THING.search(text)
+    )
+    if counts_the_list:
+        return replace(found, films=earlier_search, superlative=False)
     # A follow-up that narrows the films just found: "only the ones under an hour", "which of
     # those is the cheapest", "what about PG?".
     if earlier_search and _NAME_SOME.search(text):
@@ -947,13 +1036,23 @@ def understand(
         return replace(base, intent="rental_terms")  # "the range of rental prices"
     # Films by what they are, or in an order ("the shortest film", "cheap ones please").
     ordered = query.sort is not None and (best == "find" or superlative or _FILM_WORDS.search(text))
-    if (narrowed or ordered) and not (best in _LISTS and nearness >= _SURE and not actor):
+    # ... unless a list of people is asked for ("who rents the most from us").
+    a_list = nearness >= _SURE or (BY_NAME[best].of_people and nearness >= _WEAK)
+    if (narrowed or ordered) and not (best in _LISTS and a_list and not actor):
+        # Beside other filters, a word no film's story uses is chat ("for the kids this
+        # weekend, ideally"), unless said to be what the films are about ("about a xylophone").
+        if narrowed:
+            marked = _TOPIC_MARKER.search(text)
+            said_about = set(WORD.findall(text[marked.end() :])) if marked else set()
+            topic = tuple(w for w in topic if w in said_about or w in words.in_stories(topic))
         return replace(found, films=replace(query, text=" ".join(topic) or None))
     # "which country is the store mike hillyer runs in": the store's, found by its manager.
     of_their_store = best in _OF_THE_STORES and nearness >= _WEAK
     if linked.staff and best not in FILM_INTENTS and not BY_NAME[best].reply and not of_their_store:
         return replace(base, intent="staff")  # "which store is mike at"
-    if topic and best in _STORE_WIDE:
+    # Words some question is phrased with ("across") are no topic of their own here.
+    unphrased = [w for w in topic if words.stems[w].stem not in index.weights]
+    if unphrased and best in _STORE_WIDE:
         # Words left over that a store-wide answer would ignore: a question about a film
         # nearly as near takes them ("is zebra mystique in stock at the lethbridge store");
         # else, if only weakly near, it is not about the store ("how many legs does a spider
@@ -973,7 +1072,16 @@ def understand(
         # asked: looked for, so that the answer is the store's (a no), never a guess.
         films = FilmQuery(text=" ".join(title))
         return replace(found, films=films, count=False, superlative=False, seeks_films=True)
-    if nearness < NEAR_ENOUGH or best == "general":
+    # A store named: a question about a store about as near is the one asked, and near
+    # enough even if faint ("where's the canada one").
+    of_store = next(((n, score) for n, score in ranked if n in _OF_A_STORE), None)
+    # ... but not "is zebra mystique in stock at ...": a film we could not place.
+    unplaced = bool(topic) and best in FILM_INTENTS
+    store_asked = linked.stores and not linked.films and not unplaced and best not in _OF_A_STORE
+    if store_asked and of_store and of_store[1] >= max(_FAINT, _ALSO_ASKED * nearness):
+        best, nearness = of_store
+    of_a_store_named = bool(linked.stores) and best in _OF_A_STORE and nearness >= _FAINT
+    if (nearness < NEAR_ENOUGH and not of_a_store_named) or best == "general":
         return base
     if BY_NAME[best].reply:
         return replace(base, intent=best)  # "whats jon stephens password i need to log in"
@@ -983,6 +1091,10 @@ def understand(
             return base  # "who won the oscar for best picture": not about our films
         return replace(base, intent=best, film=film)
     if best in FILM_INTENTS:
+        if best in _ON_A_LIST_LINE and len(context.films) >= 2 and _THEM.search(text):
+            # "how much are they to rent", of the films just listed: each film's line says it.
+            listed = FilmQuery(titles=context.films)
+            return replace(found, films=listed, count=False, superlative=False, seeks_films=True)
         if context_film and (refers_back or not topic):
             intents = asked_of_film or (best,)
             return replace(base, intent=intents[0], film=context_film, film_intents=intents)
@@ -1021,9 +1133,16 @@ def understand(
         if linked.actor_namesakes:
             return replace(base, intent="find")
         return replace(found, films=FilmQuery(sort="popular"))
-    store_id = linked.stores[0] if linked.stores else _store(text)
+    store_id = linked.stores[0] if linked.stores else _store(text, context.store_id)
     if store_id is None and best in _OF_A_STORE | {"totals"}:
         store_id = context.store_id  # "who runs the canadian one" -> "how many dvds are there"
+    film_before = previous.film if previous else None
+    if best in _COPIES and film_before and not _WHOLE.search(text):
+        # "how many copies are at the woodridge store", right after a film: that film's.
+        stock: tuple[IntentName, ...] = ("availability",)
+        return replace(
+            base, intent="availability", film=film_before, film_intents=stock, store_id=store_id
+        )
     if best == "totals" and store_id is not None:
         best = "store_copies"  # "how many dvds does the lethbridge store have altogether"
     return replace(base, intent=best, store_id=store_id, count=count)
@@ -1040,8 +1159,8 @@ async def read(
     linked = await link(db, question[:QUESTION_READ_CHARS], frozenset(index.word_stems))
     if not staff:
         linked = replace(linked, customers=())
-    words = await _words(db, said, linked, index)
-    if not linked.films and _FILM_NOUN.search(said):
+    words = replace(await _words(db, said, linked, index), story=await _story_stems(db))
+    if not linked.films and (_FILM_NOUN.search(said) or _ANYTHING_WITH.search(said)):
         # A film asked for by what happens in it: the words of its story that one film's
         # description holds (two at least: one word alone is a topic, not a plot).
         story = words.topic(index, "find", said)
@@ -1067,6 +1186,7 @@ async def read_conversation(
             store_id=_store_of(previous) or context.store_id,
             recent_films=_recent_films(named, context.recent_films),
             customer_id=_customer_of(previous, answered),
+            search=previous.films or context.search,
         )
     return await read(db, question, context, staff=staff)
 
