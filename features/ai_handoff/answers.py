@@ -100,6 +100,14 @@ def describe(films: FilmQuery) -> str:
         parts.append(f"of {films.min_length} minutes or more")
     elif films.max_length is not None:
         parts.append(f"of {films.max_length} minutes or less")
+    if films.min_year is not None and films.min_year == films.max_year:
+        parts.append(f"released in {films.min_year}")
+    elif films.min_year is not None and films.max_year is not None:
+        parts.append(f"released {films.min_year} to {films.max_year}")
+    elif films.min_year is not None:
+        parts.append(f"released in {films.min_year} or later")
+    elif films.max_year is not None:
+        parts.append(f"released in {films.max_year} or earlier")
     text = " ".join(parts)
     return text[0].upper() + text[1:]
 

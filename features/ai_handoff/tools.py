@@ -265,6 +265,8 @@ class StoreTools(_Tools):
         ] = None,
         min_length: Annotated[int | None, "Shortest length in minutes"] = None,
         max_length: Annotated[int | None, "Longest length in minutes"] = None,
+        min_year: Annotated[int | None, "Released in this year or later, e.g. 1990"] = None,
+        max_year: Annotated[int | None, "Released in this year or earlier, e.g. 1999"] = None,
         streaming: Annotated[bool | None, "True: only films that stream now"] = None,
         sort: Annotated[str | None, f"One of {', '.join(SORTS)}; none: best match"] = None,
         limit: Annotated[int, "How many films to return, 1 to 20"] = query.LIST_LIMIT,
@@ -284,6 +286,8 @@ class StoreTools(_Tools):
             "language": language,
             "min_length": min_length,
             "max_length": max_length,
+            "min_year": min_year,
+            "max_year": max_year,
             "streaming": streaming,
             "sort": sort,
             "limit": limit,
@@ -313,6 +317,8 @@ class StoreTools(_Tools):
                     "language": _text(language),
                     "min_length": _length(min_length),
                     "max_length": _length(max_length),
+                    "min_year": _length(min_year),
+                    "max_year": _length(max_year),
                     "streaming": streaming,
                     "sort": sort,
                     "limit": max(1, min(limit, MAX_FILMS)),
@@ -447,9 +453,9 @@ def _dollars(name: str, value: float | None) -> Decimal | None:
     return price.quantize(Decimal("0.01"))
 
 
-def _length(minutes: int | None) -> int | None:
-    # Pagila's film.length is a smallint; anything past it bounds nothing.
-    return None if minutes is None else max(0, min(minutes, 32767))
+def _length(amount: int | None) -> int | None:
+    # Pagila's film.length and release_year are smallints; anything past them bounds nothing.
+    return None if amount is None else max(0, min(amount, 32767))
 
 
 class CustomerTools(_Tools):

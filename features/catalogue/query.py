@@ -303,6 +303,8 @@ hits AS (
             WHERE l.language_id = f.language_id AND lower(trim(l.name)) = lower(:language)))
       AND (:min_length IS NULL OR f.length >= :min_length)
       AND (:max_length IS NULL OR f.length <= :max_length)
+      AND (:min_year IS NULL OR f.release_year >= :min_year)
+      AND (:max_year IS NULL OR f.release_year <= :max_year)
       AND (:streaming IS NULL OR f.streaming_available = :streaming)
 )
 SELECT hits.*, count(*) OVER ()::int AS total, coalesce(rented.times, 0)::int AS times_rented
@@ -338,6 +340,8 @@ LIMIT :limit
         bindparam("language", type_=String),
         bindparam("min_length", type_=Integer),
         bindparam("max_length", type_=Integer),
+        bindparam("min_year", type_=Integer),
+        bindparam("max_year", type_=Integer),
         bindparam("streaming", type_=Boolean),
         bindparam("sort", type_=String),
         bindparam("limit", type_=Integer),
@@ -359,6 +363,8 @@ FILM_FILTERS = (
     "language",
     "min_length",
     "max_length",
+    "min_year",
+    "max_year",
     "streaming",
     "sort",
 )

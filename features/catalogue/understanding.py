@@ -345,6 +345,8 @@ class FilmQuery:
     language: str | None = None
     min_length: int | None = None
     max_length: int | None = None
+    min_year: int | None = None
+    max_year: int | None = None
     streaming: bool | None = None
     sort: Sort | None = None
     limit: int = LIST_LIMIT
@@ -526,6 +528,40 @@ def _store(text: str, last: int | None = None) -> int | None:
     return _STORE_ORDINALS.get(match.group(2))
 
 
+# Release years: a decade ("80s movies", "the 1990s"), a year with a side ("released 2015 or
+# later", "before 1990", "newer than 2010"), or a year alone ("from 2006").
+_DECADE = re.compile(r"\b(?:the )?'?(19|20)?([0-9])0'?s\b")
+_YEAR_AFTER = r"(?:after|since|newer than|later than|from at least)"
+_YEAR_BEFORE = r"(?:before|older than|earlier than|prior to)"
+_YEAR = re.compile(
+    rf"\b(?:({_YEAR_AFTER})|({_YEAR_BEFORE})|(?:released|made)(?: in)?|from)\s+"
+    r"((?:19|20)\d\d)\b"
+    r"(?:\s+or\s+(later|newer|after|earlier|older|before))?|"
+    r"\b((?:19|20)\d\d)\s+or\s+(later|newer|after|earlier|older|before)\b"
+)
+
+
+def _years(text: str) -> tuple[int | None, int | None]:
+    """(first year, last year) of release a question bounds, or (None, None)."""
+    if match := _YEAR.search(text):
+        after, before, year, side = match.group(1), match.group(2), match.group(3), match.group(4)
+        if year is None:
+            year, side = match.group(5), match.group(6)
+        when = int(year)
+        if after or side in {"later", "newer", "after"}:
+            return (when + 1 if after and not side else when), None
+        if before or side in {"earlier", "older", "before"}:
+            return None, (when - 1 if before and not side else when)
+        return when, when
+    if match := _DECADE.search(text):
+        century, decade = match.group(1), int(match.group(2))
+        if century is None and decade < 3:
+            return None, None  # "20s", "10s": ages as often as decades
+        start = int(century or ("20" if decade < 3 else "19")) * 100 + decade * 10
+        return start, start + 9
+    return None, None
+
+
 # Words that say what a film is about: a search for it is asked for ("a movie about a shark").
 _ABOUT = re.compile(r"\b(about|featuring|involving|set in|in which)\b")
 _FEATURES = re.compile(
@@ -567,7 +603,7 @@ _UNITS = re.compile(r"\b(minutes?|mins?|hours?|hrs?|dollars?|bucks?|cents?)\b")
 # The slots read off a question by pattern: their words are no topic.
 _SLOT_PATTERNS = (
     _RATING, _STREAMING, _STORE, _HOW_MANY, _BOUND, _UNITS, _COUNTS, _CUSTOMER, _FEATURES,
-    _EXACT_PRICE,
+    _EXACT_PRICE, _YEAR, _DECADE,
     _DAYS, _ROUGHLY, _SAME_BOUND, *(p for _, p in SORTS)
 )  # fmt: skip
 
@@ -963,6 +999,10 @@ def understand(
         min_length=min_length,
         max_length=max_length,
     )
+    # Of films asked for: not "who directed the original halloween from 1978".
+    if _FILM_WORDS.search(text) or query.category:
+        min_year, max_year = _years(text)
+        query = replace(query, min_year=min_year, max_year=max_year)
     if previous and previous.films and _SAME_BOUND.search(text):
         # "what about comedies that short": the lengths and prices the previous search had.
         query = _with_bounds_of(query, previous.films)

@@ -128,6 +128,45 @@ def database(app: FastAPI) -> Database:
             "what about comedies that short",
             find(category="Comedy", max_length=59),
         ),
+        # "how many" after a list: that list, counted; a superlative after a film's question
+        # orders the search before it.
+        (
+            [("any documentaries?", "Documentary films (68): ...")],
+            "how many",
+            find(category="Documentary"),
+        ),
+        (
+            [
+                ("the longest documentary?", "The longest of our Documentary films: ..."),
+                ("how long is it exactly", "It runs 185 minutes."),
+            ],
+            "and the shortest one?",
+            find(category="Documentary", sort="length"),
+        ),
+        # "how much are they": the films just listed, each line with its price.
+        (
+            [
+                (
+                    "any movies with love in the title",
+                    "Films titled with “love” (2): IDOLS SNATCHERS (NC-17, Children, 84 min, "
+                    "$2.99); LOVE SUICIDES (R, Horror, 181 min, $0.99).",
+                )
+            ],
+            "how much are they to rent",
+            find(titles=["IDOLS SNATCHERS", "LOVE SUICIDES"]),
+        ),
+        # "what about a squirrel?": the same search, of another topic.
+        (
+            [("any movies about a moose", "Films matching “moose” (50): ...")],
+            "what about a squirrel?",
+            find(text="squirrel"),
+        ),
+        # "those" after a general question about a rating: films of that rating.
+        (
+            [("what does nc-17 mean exactly", "No one 17 and under admitted.")],
+            "how many of those do u have",
+            find(rating="NC-17"),
+        ),
         # "rated that": the rating the question before named, though it was a general one.
         (
             [("what does pg-13 mean", "Parents strongly cautioned.")],
@@ -142,6 +181,53 @@ async def test_a_follow_up_is_read_against_the_conversation(
     understood = await read_conversation(database, turns, question)
 
     assert first_move(understood, GUEST) == expected
+
+
+@pytest.mark.parametrize(
+    ("turns", "question", "intent", "store_id"),
+    [
+        # "and the other one?" after a store's manager: the other store's.
+        (
+            [
+                ("where's your store in australia", "Store 2: 28 MySQL Boulevard, Woodridge."),
+                ("who manages it", "Store 2 (Woodridge) is managed by Jon Stephens."),
+            ],
+            "and the other one?",
+            "store_manager",
+            1,
+        ),
+        # A store named makes a faint question about stores near enough.
+        (
+            [("what time do u close tonight", "I have nothing on opening hours.")],
+            "ok well where's the canada one at least",
+            "store_location",
+            1,
+        ),
+        # "how many copies are at ..." right after a film: that film's, at that store; then
+        # "and at lethbridge?": the same, at the other.
+        (
+            [("do you have africn egg", "AFRICAN EGG: 3 of our 3 copies are in.")],
+            "how many copies are at the woodridge store",
+            "availability",
+            2,
+        ),
+        (
+            [
+                ("do you have africn egg", "AFRICAN EGG: 3 of our 3 copies are in."),
+                ("how many copies are at the woodridge store", "AFRICAN EGG: 3 at Woodridge."),
+            ],
+            "and at lethbridge? is there any there",
+            "availability",
+            1,
+        ),
+    ],
+)
+async def test_a_follow_up_about_a_store_is_read_against_the_conversation(
+    database: Database, turns: list[tuple[str, str]], question: str, intent: str, store_id: int
+) -> None:
+    understood = await read_conversation(database, turns, question)
+
+    assert (understood.intent, understood.store_id) == (intent, store_id)
 
 
 async def test_without_the_conversation_a_follow_up_has_nothing_to_refer_to(

@@ -123,6 +123,20 @@ async def test_find_films_by_actor_topic_length_and_price(
     assert {f["title"] for f in topic["films"]} <= set(sharks)
 
 
+async def test_find_films_by_release_year(store: StoreTools, db: AsyncConnection) -> None:
+    year = await scalar(db, "SELECT min(release_year) FROM film")
+
+    that_year = _json(await store.find_films(min_year=year, max_year=year, limit=1))
+    later = _json(await store.find_films(min_year=year + 1, limit=1))
+
+    assert that_year["total"] == await scalar(
+        db, "SELECT count(*) FROM film WHERE release_year = :y", y=year
+    )
+    assert later["total"] == await scalar(
+        db, "SELECT count(*) FROM film WHERE release_year > :y", y=year
+    )
+
+
 async def test_a_price_bound_of_any_size_is_taken(store: StoreTools, db: AsyncConnection) -> None:
     result = _json(await store.find_films(max_price=100, limit=1))
 

@@ -153,6 +153,25 @@ def database(app: FastAPI) -> Database:
             "my kid likes penelope guiness, anything shes in rated g",
             find(actor="PENELOPE GUINESS", rating="G"),
         ),
+        # Release years: a decade, a year with a side (all of Pagila's films are from 2006).
+        ("got any 80s movies", find(min_year=1980, max_year=1989)),
+        ("anything released 2015 or later?", find(min_year=2015)),
+        ("comedies made before 1990", find(category="Comedy", max_year=1989)),
+        # A sum is the general agent's, not a search at that price.
+        ("whats 15% of 4.99", Call(HANDOFF_TO_GENERAL, {})),
+        # A special feature, though "director" is said: not a no about directors.
+        ("how many of ur films come with director commentaries", find(feature="Commentaries")),
+        # Words said to be in a title are looked for in titles alone.
+        ("haha do you have any movies with rocky in the title", find(title="rocky")),
+        # Beside other filters, words no film's story uses are chat, not a topic...
+        ("comedies rated g for this weekend ideally", find(category="Comedy", rating="G")),
+        # ... unless said after "about".
+        ("any comedies about a xylophone?", find(category="Comedy", text="xylophone")),
+        # A film named with a faint question: the nearest one (its stock), not its price.
+        (
+            "can i rent alice fantasia from either of ur stores",
+            Call(AVAILABILITY, {"title": "ALICE FANTASIA"}),
+        ),
         # Copies counted, of a film named: its availability, not its price.
         (
             "total copies of academy dinosaur in both stores?",
