@@ -94,22 +94,23 @@ def describe(films: FilmQuery) -> str:
         parts.append(f"at least {_price(float(films.min_price))}")
     if films.min_days is not None:
         parts.append(f"rented for {films.min_days} days or more")
-    if films.min_length is not None and films.max_length is not None:
-        parts.append(f"of {films.min_length} to {films.max_length} minutes")
-    elif films.min_length is not None:
-        parts.append(f"of {films.min_length} minutes or more")
-    elif films.max_length is not None:
-        parts.append(f"of {films.max_length} minutes or less")
-    if films.min_year is not None and films.min_year == films.max_year:
-        parts.append(f"released in {films.min_year}")
-    elif films.min_year is not None and films.max_year is not None:
-        parts.append(f"released {films.min_year} to {films.max_year}")
-    elif films.min_year is not None:
-        parts.append(f"released in {films.min_year} or later")
-    elif films.max_year is not None:
-        parts.append(f"released in {films.max_year} or earlier")
+    lengths = ("of {} to {} minutes", "of {} minutes or more", "of {} minutes or less")
+    parts += _between(films.min_length, films.max_length, *lengths)
+    years = ("released {} to {}", "released in {} or later", "released in {} or earlier")
+    parts += _between(films.min_year, films.max_year, *years, same="released in {}")
     text = " ".join(parts)
     return text[0].upper() + text[1:]
+
+
+def _between(
+    low: int | None, high: int | None, both: str, least: str, most: str, same: str | None = None
+) -> list[str]:
+    """A range said in words: both ends, one, or one value (`same`, when given)."""
+    if low is not None and high is not None:
+        return [same.format(low) if same and low == high else both.format(low, high)]
+    if low is not None:
+        return [least.format(low)]
+    return [] if high is None else [most.format(high)]
 
 
 def film_list(u: Understanding, films: FilmQuery, data: FoundFilms) -> str:
