@@ -6,6 +6,7 @@ logged at info level.
 import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,6 +97,12 @@ class _CallLog:
         )
 
 
+# The end of a stream, or how it failed, as the pump hands it over.
+_DONE = object()
+# Deltas the model may run ahead of a slow client by (a few hundred bytes).
+_AHEAD = 64
+
+
 class ChatStream:
     """One streamed chat completion.
 
@@ -103,6 +110,11 @@ class ChatStream:
     reported (503) before any response byte is sent. Then iterate for the text deltas;
     `finish_reason` and `usage` are filled in as the stream ends. `aclose()` cancels the
     upstream request (closing the connector's stream closes its HTTP response).
+
+    One task of its own drives the model's stream from its first chunk to its end: the
+    response is written by another task than the one that waited for the first chunk, and
+    Semantic Kernel's diagnostics enter the call's span in a context variable that must be
+    left in the task that entered it (else OpenTelemetry logs "Failed to detach context").
     """
 
     def __init__(self, ai: AIRuntime, history: ChatHistory, **settings: Any) -> None:
@@ -110,7 +122,8 @@ class ChatStream:
         self._history = history
         self._settings = ai.execution_settings(**settings)
         self._call = _CallLog(ai, "chat.stream")
-        self._deltas = self._generate()
+        self._queue: asyncio.Queue[object] = asyncio.Queue(_AHEAD)
+        self._pump: asyncio.Task[None] | None = None
         self._first: str | None = None
 
     @property
@@ -122,19 +135,42 @@ class ChatStream:
         return self._call.usage
 
     async def start(self) -> None:
+        self._pump = asyncio.create_task(self._run())
         try:
-            self._first = await anext(self._deltas)
-        except StopAsyncIteration:
-            self._first = None
+            self._first = await self._next()
+        except BaseException:  # the model failed, or we were cancelled (the client left)
+            await self.aclose()
+            raise
 
     async def __aiter__(self) -> AsyncIterator[str]:
-        if self._first is not None:
-            yield self._first
-        async for delta in self._deltas:
+        if self._first is None:
+            return
+        yield self._first
+        while (delta := await self._next()) is not None:
             yield delta
 
     async def aclose(self) -> None:
-        await self._deltas.aclose()
+        pump = self._pump
+        if pump is not None and not pump.done():
+            pump.cancel()
+            await asyncio.gather(pump, return_exceptions=True)
+
+    async def _run(self) -> None:
+        try:
+            async with aclosing(self._generate()) as deltas:
+                async for delta in deltas:
+                    await self._queue.put(delta)
+        except Exception as exc:  # handed to the reader, who raises it
+            await self._queue.put(exc)
+        else:
+            await self._queue.put(_DONE)
+
+    async def _next(self) -> str | None:
+        """The next delta; None at the end; the stream's error, raised."""
+        item = await self._queue.get()
+        if isinstance(item, Exception):
+            raise item
+        return None if item is _DONE else str(item)
 
     async def _generate(self) -> AsyncGenerator[str]:
         # The metrics' feature label (the chat service reads it): /ai/ask streams its answers
