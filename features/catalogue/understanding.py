@@ -531,7 +531,7 @@ def _store(text: str, last: int | None = None) -> int | None:
 # Release years: a decade ("80s movies", "the 1990s"), a year with a side ("released 2015 or
 # later", "before 1990", "newer than 2010"), or a year alone ("from 2006").
 _DECADE = re.compile(r"\b(?:the )?'?(19|20)?([0-9])0'?s\b")
-_YEAR_AFTER = r"(?:after|since|newer than|later than|from at least)"
+_YEAR_AFTER = r"(?:after|newer than|later than|since)"
 _YEAR_BEFORE = r"(?:before|older than|earlier than|prior to)"
 _YEAR = re.compile(
     rf"\b(?:({_YEAR_AFTER})|({_YEAR_BEFORE})|(?:released|made)(?: in)?|from)\s+"
@@ -549,7 +549,8 @@ def _years(text: str) -> tuple[int | None, int | None]:
             year, side = match.group(5), match.group(6)
         when = int(year)
         if after or side in {"later", "newer", "after"}:
-            return (when + 1 if after and not side else when), None
+            strict = bool(after) and after != "since" and not side  # "since 2000": 2000 too
+            return (when + 1 if strict else when), None
         if before or side in {"earlier", "older", "before"}:
             return None, (when - 1 if before and not side else when)
         return when, when
@@ -557,7 +558,7 @@ def _years(text: str) -> tuple[int | None, int | None]:
         century, decade = match.group(1), int(match.group(2))
         if century is None and decade < 3:
             return None, None  # "20s", "10s": ages as often as decades
-        start = int(century or ("20" if decade < 3 else "19")) * 100 + decade * 10
+        start = int(century or "19") * 100 + decade * 10
         return start, start + 9
     return None, None
 

@@ -136,8 +136,9 @@ def translated() -> Iterator[None]:
     """Every database error raised inside, as ours (see the module's doc)."""
     try:
         yield
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, sa_exc.SQLAlchemyError,
-            ConnectFailedError, TimeoutError) as exc:  # fmt: skip
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+            asyncpg.InternalClientError, sa_exc.SQLAlchemyError, ConnectFailedError,
+            TimeoutError) as exc:  # fmt: skip
         error = ours(exc)
         if error is None or error is exc:
             raise

@@ -157,6 +157,7 @@ def database(app: FastAPI) -> Database:
         ("got any 80s movies", find(min_year=1980, max_year=1989)),
         ("anything released 2015 or later?", find(min_year=2015)),
         ("comedies made before 1990", find(category="Comedy", max_year=1989)),
+        ("any films since 2000", find(min_year=2000)),  # "since": that year too
         # A sum is the general agent's, not a search at that price.
         ("whats 15% of 4.99", Call(HANDOFF_TO_GENERAL, {})),
         # A special feature, though "director" is said: not a no about directors.

@@ -15,7 +15,7 @@ from shared.database import (
     WriteConflictError,
     open_database,
 )
-from shared.database.errors import ours
+from shared.database.errors import ours, translated
 from shared.database.models import OPEN_RENTAL_INDEX
 from tests.support import make_settings
 
@@ -100,3 +100,12 @@ def test_which_driver_errors_are_an_outage_a_conflict_or_a_bug() -> None:
     assert isinstance(deadlock, WriteConflictError)
     assert (deadlock.constraint, deadlock.aborted) == (None, True)
     assert ours(asyncpg.NotNullViolationError("null value")) is None
+
+
+def test_a_connection_in_a_broken_state_is_an_outage_not_a_bug() -> None:
+    # Seen under load when the postmaster was killed (test_database_crash): asyncpg found the
+    # pooled connection mid-operation. It is no asyncpg.InterfaceError nor PostgresError.
+    broken = asyncpg.InternalClientError("cannot switch to state 12; another operation (2)")
+
+    with pytest.raises(DatabaseUnavailableError), translated():
+        raise broken
