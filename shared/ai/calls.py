@@ -97,7 +97,7 @@ class _CallLog:
         )
 
 
-# The end of a stream, or how it failed, as the pump hands it over.
+# The end of a stream, as the pump hands it over (a failure is handed over as its exception).
 _DONE = object()
 # Deltas the model may run ahead of a slow client by (a few hundred bytes).
 _AHEAD = 64
