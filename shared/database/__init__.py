@@ -13,7 +13,7 @@
 """
 
 from shared.database.core import Database, StatementTimeoutNotSetError, open_database
-from shared.database.dependencies import DatabaseDep, TransactionDep, get_database
+from shared.database.dependencies import DatabaseDep, TransactionDep, database_of, get_database
 from shared.database.errors import DatabaseUnavailableError, WriteConflictError
 from shared.database.paged import PagedSelect
 from shared.database.statements import Statement
@@ -31,6 +31,7 @@ __all__ = [
     "Transaction",
     "TransactionDep",
     "WriteConflictError",
+    "database_of",
     "get_database",
     "open_database",
 ]

@@ -10,11 +10,16 @@ from shared.database.core import Database
 from shared.database.transaction import Transaction
 
 
+def database_of(request: Request) -> Database:
+    """The app's database (opened by its lifespan)."""
+    database: Database = request.app.state.database
+    return database
+
+
 # Dependencies are `async def` even when they do not await: FastAPI runs a plain `def`
 # dependency in a worker thread, a thread hop per request.
 async def get_database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
+    return database_of(request)
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]

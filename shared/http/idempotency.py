@@ -25,10 +25,10 @@ from pydantic_core import to_json
 from sqlalchemy import Float, LargeBinary, SmallInteger, String, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 
-from shared.database import Database, DatabaseDep, Rows, Statement, Transaction
+from shared.database import Database, Rows, Statement, Transaction, database_of
 from shared.http.errors import InvalidFieldError, Problem
 from shared.security.auth import Caller, CallerDep
-from shared.settings import SettingsDep
+from shared.settings import settings_of
 
 Done = TypeVar("Done", bound=BaseModel)
 
@@ -99,10 +99,12 @@ _RECORD = Statement(
 class IdempotentWrite:
     """A write that takes `Idempotency-Key`: `run` does it, in its own way without a key (one
     statement in autocommit, or a transaction), and with a key in a transaction that reserves
-    the key first and records the response last. A plain dependency: nothing is opened until
-    `run`, which returns once the write has committed (before the response is sent)."""
+    the key first and records the response last. A plain dependency, and the route's bearer
+    guard (staff or the service token): nothing is opened until `run`, which returns once the
+    write has committed (before the response is sent)."""
 
     database: Database
+    caller: Caller  # who writes
     key: str | None
     owner: str
     ttl_s: float
@@ -189,16 +191,14 @@ def _owner(caller: Caller) -> str:
 
 def _idempotent_write(*, one_statement: bool) -> Any:
     async def write(
-        database: DatabaseDep,
-        caller: CallerDep,
-        settings: SettingsDep,
-        key: IdempotencyKeyHeader = None,
+        request: Request, caller: CallerDep, key: IdempotencyKeyHeader = None
     ) -> IdempotentWrite:
         return IdempotentWrite(
-            database,
+            database_of(request),
+            caller,
             key.strip('"') if key else None,
             _owner(caller),
-            settings.idempotency_key_ttl_s,
+            settings_of(request).idempotency_key_ttl_s,
             one_statement,
         )
 

@@ -4,8 +4,9 @@
   LOG_FORMAT=json, console output otherwise; context variables (the request id) are merged into
   every line, and secrets are masked before rendering.
 - `RequestContextMiddleware` (plain ASGI, so streamed responses pass through unbuffered): a
-  request id on every response and log line, the access line with the status actually sent, and
-  a JSON 500 (one log line, one traceback) for an exception nothing else handled.
+  request id on every response and log line, the access line and the request metrics with the
+  status actually sent, and a JSON 500 (one log line, one traceback) for an exception nothing
+  else handled.
 """
 
 import logging
@@ -28,6 +29,7 @@ from shared.observability.request_context import (
     request_id_var,
     staff_id_var,
 )
+from shared.observability.telemetry import request_ended, request_started
 from shared.settings import Settings
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -165,9 +167,10 @@ def _same_site(location: str) -> str:
 
 class RequestContextMiddleware:
     """The request's id (X-Request-ID, kept from the client when well formed), its one access
-    line, and a bug's 500 as problem details: one middleware layer for the three, on every
-    request. (asgi-correlation-id would be a layer of its own for the id alone: each pure ASGI
-    layer wraps every `send`, a measurable share of a small request's CPU.)"""
+    line, its duration metric, and a bug's 500 as problem details: one middleware layer for
+    the four, on every request. (asgi-correlation-id would be a layer of its own for the id
+    alone: each pure ASGI layer wraps every `send`, a measurable share of a small request's
+    CPU.)"""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -188,8 +191,10 @@ class RequestContextMiddleware:
         who = staff_id_var.set(None)  # until the bearer guard says
         done: dict[str, object] = {}
         said = done_var.set(done)
+        method = request_started(scope["method"])
         started = time.perf_counter()
         status = 0  # nothing sent yet
+        error: str | None = None
 
         async def send_with_request_id(message: Message) -> None:
             nonlocal status
@@ -203,21 +208,24 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_request_id)
-        except Exception:
+        except Exception as exc:
             # A bug, not a client or dependency error (those are AppErrors, answered inside).
             # One line with one traceback; the server sees a handled request, not a crash.
+            error = type(exc).__qualname__
             error_log.exception("request.failed", method=scope["method"], path=scope["path"])
             if status == 0:
                 response = problem_response(scope, INTERNAL, "Internal server error.")
                 await response(scope, receive, send_with_request_id)
             # else: the response was under way; the server closes the connection.
         finally:
+            seconds = time.perf_counter() - started
+            request_ended(method, scope, status, seconds, error)
             self.access_log.info(
                 "request",
                 method=scope["method"],
                 path=scope["path"],
                 status=status or 500,
-                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                duration_ms=round(seconds * 1000, 1),
                 **done,
             )
             request_id_var.reset(token)

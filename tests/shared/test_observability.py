@@ -6,6 +6,7 @@ from typing import Any
 import httpx
 import pytest
 import structlog
+from prometheus_client import REGISTRY
 
 from main import create_app
 from shared.observability.logs import configure_logging
@@ -98,3 +99,46 @@ async def test_a_bug_is_a_json_500_and_one_line_with_one_traceback(
     assert "RuntimeError: a bug" in failed["exception"]
     assert [e["status"] for e in of(log_events, "request") if e["request_id"] == "bug-1"] == [500]
     assert not [r for r in caplog.records if r.exc_info], "the server logged a traceback too"
+
+
+def _requests(**labels: str) -> float:
+    """Requests counted by http.server.request.duration with these labels (an attribute not
+    recorded is exported as an empty label)."""
+    return sum(
+        sample.value
+        for family in REGISTRY.collect()
+        for sample in family.samples
+        if sample.name == "http_server_request_duration_seconds_count"
+        and labels.items() <= sample.labels.items()
+    )
+
+
+def _in_progress() -> float:
+    return sum(
+        sample.value
+        for family in REGISTRY.collect()
+        for sample in family.samples
+        if sample.name == "http_server_active_requests"
+    )
+
+
+async def test_each_request_is_metered_by_route_template_status_and_error(
+    buggy_url: str,
+) -> None:
+    """One measurement per request (the request-context middleware's, see telemetry.py): the
+    route's template, never the path; no route when none matched; a bug's exception type."""
+    film = {"http_route": "/films/{film_id}", "http_response_status_code": "200"}
+    bug = {"http_route": "/broken", "http_response_status_code": "500"}
+    unrouted = {"http_route": "", "http_response_status_code": "404"}
+    film["error_type"], bug["error_type"], unrouted["error_type"] = "", "RuntimeError", ""
+    common = {"http_request_method": "GET", "url_scheme": "http"}
+    kinds = (film, bug, unrouted)
+    before = [_requests(**common, **labels) for labels in kinds]
+
+    async with httpx.AsyncClient(base_url=buggy_url) as client:
+        for path in ("/films/1", "/films/2", "/broken", "/no-such-page"):
+            await client.get(path)
+
+    after = [_requests(**common, **labels) for labels in kinds]
+    assert [b - a for a, b in zip(before, after, strict=True)] == [2, 1, 1]
+    assert _in_progress() == 0

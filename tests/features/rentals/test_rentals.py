@@ -4,6 +4,7 @@ from datetime import datetime
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -154,6 +155,39 @@ async def test_renting_twice_is_409_and_returning_frees_the_copy(
     third = await rent(client, customer_id=2, inventory_id=copy)
 
     assert [r.status_code for r in (first, second, returned, third)] == [201, 409, 200, 201]
+
+
+def _counted() -> dict[str, float]:
+    """The rentals' counters as Prometheus reads them."""
+    wanted = {
+        "pagila_rentals_created_total": "created",
+        "pagila_rentals_returned_total": "returned",
+        "pagila_conflicts_total": "conflicts",
+    }
+    counted = dict.fromkeys(wanted.values(), 0.0)
+    for family in REGISTRY.collect():
+        for sample in family.samples:
+            reason = sample.labels.get("reason", "copy-is-out")  # conflicts: this kind
+            if sample.name in wanted and reason == "copy-is-out":
+                counted[wanted[sample.name]] += sample.value
+    return counted
+
+
+async def test_rentals_returns_and_refusals_are_counted(
+    client: httpx.AsyncClient, db: AsyncConnection
+) -> None:
+    before = _counted()
+    copy = await free_copy(db)
+    first = await rent(client, customer_id=1, inventory_id=copy)
+    await rent(client, customer_id=2, inventory_id=copy)  # 409: the copy is out
+    await client.put(f"/rentals/{first.json()['rental_id']}/return", headers=ADMIN)
+    after = _counted()
+
+    assert {name: after[name] - before[name] for name in after} == {
+        "created": 1,
+        "returned": 1,
+        "conflicts": 1,
+    }
 
 
 async def test_concurrent_rentals_of_one_copy_give_one_201_and_409s(
