@@ -14,16 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Boolean, Integer, Numeric, String, bindparam, text
+from sqlalchemy import Boolean, Integer, Numeric, String, bindparam, column, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from shared.database import Database, RowDict, Statement
-from shared.database.models import (
-    ASSISTANT_STEM,
-    FILM_CAST_SQL,
-    FILM_CATEGORY_SQL,
-    FILM_IN_CATEGORY_SQL,
-)
+from shared.database.models import ASSISTANT_STEM, film_cast, film_category_name
 
 LIST_LIMIT = 10  # films named in one answer, at most
 
@@ -238,24 +233,45 @@ ORDER BY count(DISTINCT said) >= n_words DESC, sum(distance), kind, name
 """).bindparams(bindparam("words", type_=ARRAY(String)), bindparam("said", type_=ARRAY(String)))
 )
 
-# One film with everything a customer asks about it, its cast included.
-FILM_DETAILS = Statement(
-    text(f"""
+# What the hand-written parts below return, named for the query builder that wraps them.
+_DETAIL_COLUMNS = (
+    "film_id", "title", "description", "release_year", "rating", "rental_rate",
+    "rental_duration", "length", "streaming_available", "replacement_cost", "special_features",
+    "language",
+)  # fmt: skip
+_FOUND_COLUMNS = (
+    "film_id", "title", "description", "rating", "rental_rate", "length", "release_year",
+    "replacement_cost", "rental_duration", "cast_size", "rank", "total", "times_rented",
+)  # fmt: skip
+
+# One film with everything a customer asks about it; its category and cast added around it, by
+# the expressions every statement uses (shared/database/models.py).
+_DETAILS = (
+    text("""
 SELECT f.film_id, f.title, f.description, f.release_year, f.rating::text AS rating,
        f.rental_rate, f.rental_duration, f.length, f.streaming_available,
-       f.replacement_cost, f.special_features, trim(l.name) AS language,
-       {FILM_CATEGORY_SQL} AS category,
-       {FILM_CAST_SQL} AS cast_names
+       f.replacement_cost, f.special_features, trim(l.name) AS language
 FROM film AS f
 JOIN language AS l USING (language_id)
 WHERE lower(f.title) = lower(:title)
-""").bindparams(bindparam("title", type_=String))  # noqa: S608 - constant fragments; values are bound
+""")
+    .bindparams(bindparam("title", type_=String))
+    .columns(*map(column, _DETAIL_COLUMNS))
+    .subquery("f")
+)
+FILM_DETAILS = Statement(
+    select(
+        _DETAILS,
+        film_category_name(_DETAILS.c.film_id).label("category"),
+        film_cast(_DETAILS.c.film_id).label("cast_names"),
+    )
 )
 
-# Films by any combination of filters (NULL: any), sorted, with the exact total of matches.
+# Films by any combination of filters (NULL: any), sorted, with the exact total of matches;
+# each found film's category added around it (for the few returned, not for every match).
 # `text` is a web-style search over Pagila's own film.fulltext (title + description).
-FIND_FILMS = Statement(
-    text(f"""
+_FOUND = (
+    text("""
 -- The topic's words that some film has ("a crocodile in ancient china, wondering"): a word no
 -- title or description holds would only make the search find nothing. None known: no match.
 WITH topic AS (
@@ -276,13 +292,14 @@ hits AS (
     SELECT f.film_id, f.title, f.description, f.rating::text AS rating, f.rental_rate,
            f.length, f.release_year, f.replacement_cost, f.rental_duration,
            (SELECT count(*) FROM film_actor AS fa WHERE fa.film_id = f.film_id)::int AS cast_size,
-           {FILM_CATEGORY_SQL} AS category,
            CASE WHEN :text IS NULL THEN 0 ELSE ts_rank(f.fulltext, topic.q) END AS rank
     FROM film AS f, topic
     WHERE (:text IS NULL OR f.fulltext @@ topic.q)
       AND (:title IS NULL
            OR string_to_array(lower(f.title), ' ') @> string_to_array(lower(:title), ' '))
-      AND (:category IS NULL OR {FILM_IN_CATEGORY_SQL})
+      AND (:category IS NULL OR EXISTS (
+            SELECT FROM film_category AS fc JOIN category AS k USING (category_id)
+            WHERE fc.film_id = f.film_id AND lower(k.name) = lower(:category)))
       AND (:rating IS NULL OR f.rating::text = upper(:rating))
       AND (:actor IS NULL OR EXISTS (
             SELECT FROM film_actor AS fa JOIN actor AS a USING (actor_id)
@@ -325,7 +342,8 @@ ORDER BY
     -- total needs them all anyway) instead of an index scan that loops over `rented`.
     rank DESC, lower(title)
 LIMIT :limit
-""").bindparams(  # noqa: S608 - constant fragments
+""")
+    .bindparams(
         bindparam("text", type_=String),
         bindparam("title", type_=String),
         bindparam("category", type_=String),
@@ -346,7 +364,11 @@ LIMIT :limit
         bindparam("sort", type_=String),
         bindparam("limit", type_=Integer),
     )
+    .columns(*map(column, _FOUND_COLUMNS))
+    .subquery("found")
 )
+# Ordered as found: PostgreSQL scans a subquery in its order, and adds nothing here to sort by.
+FIND_FILMS = Statement(select(_FOUND, film_category_name(_FOUND.c.film_id).label("category")))
 
 FILM_FILTERS = (
     "text",
@@ -488,11 +510,14 @@ async def link(db: Database, question: str, common: frozenset[str] = frozenset()
 # content (its stop words do not): what a question asks is chosen by the nearest example
 # phrasing, compared by stems; the content words that are left make its topic.
 _STEMS = Statement(
-    text(f"""
-SELECT w AS word, coalesce((ts_lexize('{ASSISTANT_STEM}', w))[1], w) AS stem,
+    text("""
+SELECT w AS word, coalesce((ts_lexize(CAST(:dictionary AS regdictionary), w))[1], w) AS stem,
        coalesce(cardinality(ts_lexize('english_stem', w)), 1) > 0 AS content
 FROM unnest(:words) AS w
-""").bindparams(bindparam("words", type_=ARRAY(String)))  # noqa: S608 - constant fragments; values are bound
+""").bindparams(
+        bindparam("dictionary", ASSISTANT_STEM, type_=String),
+        bindparam("words", type_=ARRAY(String)),
+    )
 )
 
 # The catalogue's titles that a text names as written (upper case, as every answer writes

@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlmodel import col
 
 from shared.database import Database, PagedSelect, RowDict, Rows, Statement, Transaction
-from shared.database.models import COPY_IS_OUT_SQL, Category, Film, FilmCategory, film_category_name
+from shared.database.models import Category, Film, FilmCategory, film_category_name
 
 _FILM_COLUMNS = (
     col(Film.film_id),
@@ -135,20 +135,23 @@ SET_STREAMING = Statement(
     .returning(col(Film.film_id))
 )
 
-# Per store: copies, and the ones on the shelf (no open rental; exact, as migration 0003 allows
-# one open rental per copy). A film without copies gives one row with a NULL store. Chosen by
-# its plan (`just explain`): the film's copies are counted per store first, and each store's
-# address joined once, not once per copy.
+# Per store: copies, and the ones on the shelf: a copy is out while it has an open rental
+# (OPEN_RENTAL_INDEX allows at most one, so the count is exact). A film without copies gives
+# one row with a NULL store. Chosen by its plan (`just explain`): the film's copies are counted
+# per store first, and each store's address joined once, not once per copy.
 AVAILABILITY = Statement(
     text(
-        f"""
+        """
     SELECT f.film_id, f.title, x.store_id, s.manager_staff_id, a.address, ci.city,
            coalesce(x.copies, 0) AS copies, x.available AS available_inventory_ids
       FROM film AS f
       LEFT JOIN LATERAL (
            SELECT i.store_id, count(*) AS copies,
                   array_agg(i.inventory_id ORDER BY i.inventory_id)
-                      FILTER (WHERE NOT {COPY_IS_OUT_SQL}) AS available
+                      FILTER (WHERE NOT EXISTS (
+                          SELECT FROM rental AS r
+                           WHERE r.inventory_id = i.inventory_id AND r.return_date IS NULL
+                      )) AS available
              FROM inventory AS i WHERE i.film_id = f.film_id GROUP BY i.store_id
       ) AS x ON true
       LEFT JOIN store AS s ON s.store_id = x.store_id
@@ -156,7 +159,7 @@ AVAILABILITY = Statement(
       LEFT JOIN city AS ci ON ci.city_id = a.city_id
      WHERE f.film_id = :film_id
      ORDER BY x.store_id
-    """  # noqa: S608 - a constant fragment
+    """
     ).bindparams(bindparam("film_id", type_=Integer))
 )
 

@@ -8,8 +8,8 @@ driver's pool or a SQLAlchemy session), what comes out is ours.
 - Anything else is a bug (500): a wrong statement, an argument the driver refused.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from types import TracebackType
+from typing import Literal
 
 import asyncpg
 from sqlalchemy import exc as sa_exc
@@ -131,15 +131,35 @@ def ours(exc: BaseException) -> Exception | None:
     return DatabaseUnavailableError()
 
 
-@contextmanager
-def translated() -> Iterator[None]:
-    """Every database error raised inside, as ours (see the module's doc)."""
-    try:
-        yield
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
-            asyncpg.InternalClientError, sa_exc.SQLAlchemyError, ConnectFailedError,
-            TimeoutError) as exc:  # fmt: skip
+_DATABASE_ERRORS = (
+    OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError,
+    sa_exc.SQLAlchemyError, ConnectFailedError, TimeoutError,
+)  # fmt: skip
+
+
+class _Translated:
+    """A context manager of no state, so one object serves every statement (a generator-based
+    one costs a generator per statement, on every read)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, _: TracebackType | None
+    ) -> Literal[False]:  # raises ours, or lets the error through: never swallows one
+        if not isinstance(exc, _DATABASE_ERRORS):
+            return False  # none, or not the database's
         error = ours(exc)
         if error is None or error is exc:
-            raise
+            return False
         raise error from exc
+
+
+_TRANSLATED = _Translated()
+
+
+def translated() -> _Translated:
+    """Every database error raised inside, as ours (see the module's doc)."""
+    return _TRANSLATED

@@ -6,7 +6,7 @@ Column types mirror Pagila's so that autogenerate finds no drift.
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal, get_args
 
 import pydantic
 from sqlalchemy import (
@@ -30,7 +30,6 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import DOMAIN, TSVECTOR, ExcludeConstraint, aggregate_order_by
 from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import Field, SQLModel, col
@@ -100,18 +99,6 @@ def film_category_name(film_id: ColumnElement[int] | None = None) -> ScalarSelec
         .limit(1)
         .scalar_subquery()
     )
-
-
-# The film is in the category named by :category (any case).
-FILM_IN_CATEGORY_SQL = (
-    "EXISTS (SELECT FROM film_category AS fc JOIN category AS k USING (category_id)"
-    " WHERE fc.film_id = f.film_id AND lower(k.name) = lower(:category))"
-)
-# The copy is out: it has an open rental (OPEN_RENTAL_INDEX allows at most one).
-COPY_IS_OUT_SQL = (
-    "EXISTS (SELECT FROM rental AS r"
-    " WHERE r.inventory_id = i.inventory_id AND r.return_date IS NULL)"
-)
 
 
 class Actor(SQLModel, table=True):
@@ -302,18 +289,3 @@ def film_cast(film_id: ColumnElement[int] | None = None) -> ScalarSelect[list[st
         .where(col(FilmActor.film_id) == (film_id if film_id is not None else col(Film.film_id)))
         .scalar_subquery()
     )
-
-
-def _as_sql(expression: ScalarSelect[Any]) -> str:
-    return str(
-        expression.compile(
-            dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]
-            compile_kwargs={"literal_binds": True},
-        )
-    )
-
-
-# The same facts for hand-written SQL, where the film is `f` and a copy (inventory row) `i`.
-# A film's category and its cast: film_category_name() and film_cast(), compiled.
-FILM_CATEGORY_SQL = _as_sql(film_category_name(literal_column("f.film_id")))
-FILM_CAST_SQL = _as_sql(film_cast(literal_column("f.film_id")))

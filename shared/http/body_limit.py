@@ -13,10 +13,10 @@ connection, so the client goes on sending the body it announced. Ours answers on
 as problem details with the request id, and closes.
 """
 
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.http.asgi import raw_header
 from shared.http.errors import PAYLOAD_TOO_LARGE, problem_response
 
 
@@ -32,7 +32,7 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length")
+        declared = raw_header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             response = problem_response(
                 scope, PAYLOAD_TOO_LARGE, self._too_large(), {"Connection": "close"}

@@ -18,10 +18,11 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import structlog
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from structlog.types import EventDict, Processor
 
+from shared.http.asgi import raw_header
 from shared.http.errors import INTERNAL, problem_response
 from shared.observability.request_context import (
     current_trace_id,
@@ -33,6 +34,7 @@ from shared.observability.telemetry import request_ended, request_started
 from shared.settings import Settings
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_KEY = REQUEST_ID_HEADER.lower().encode("latin-1")  # ASGI header names: lower case
 # Accept a caller's id only if it is short and harmless to echo and log.
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _SECRET_KEYS = frozenset({"authorization", "token", "access_token", "password", "api_key"})
@@ -182,9 +184,10 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
+        incoming = (raw_header(scope, _REQUEST_ID_KEY) or b"").decode("latin-1")
         # 128 random bits, as in a UUID4, without building a UUID object.
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else os.urandom(16).hex()
+        request_id_header = (_REQUEST_ID_KEY, request_id.encode("latin-1"))
         # Each request runs in a task of its own, with its own copy of the context: nothing to
         # clear afterwards, and nothing leaks between requests.
         token = request_id_var.set(request_id)
@@ -200,10 +203,13 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers[REQUEST_ID_HEADER] = request_id
-                if 300 <= status < 400 and "location" in headers:
-                    headers["location"] = _same_site(headers["location"])
+                # Appended to a copy, not set through MutableHeaders (which scans and rewrites
+                # the list, several times the cost): nothing inside sets this header.
+                message["headers"] = [*message.get("headers", ()), request_id_header]
+                if 300 <= status < 400:
+                    headers = MutableHeaders(scope=message)
+                    if "location" in headers:
+                        headers["location"] = _same_site(headers["location"])
             await send(message)
 
         try:
