@@ -12,9 +12,21 @@ would only obscure), compiled once, and bound by name.
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import Boolean, Integer, Numeric, String, bindparam, column, select, text
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Integer,
+    Numeric,
+    String,
+    bindparam,
+    column,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from shared.database import Database, RowDict, Statement
@@ -22,7 +34,7 @@ from shared.database.models import ASSISTANT_STEM, film_cast, film_category_name
 
 LIST_LIMIT = 10  # films named in one answer, at most
 
-# The orders films are found in (FIND_FILMS' CASE arms), each as an answer says it.
+# The orders films are found in (_SORT_ORDERS), each as an answer says it.
 Sort = Literal[
     "price",
     "price_desc",
@@ -267,9 +279,9 @@ FILM_DETAILS = Statement(
     )
 )
 
-# Films by any combination of filters (NULL: any), sorted, with the exact total of matches;
-# each found film's category added around it (for the few returned, not for every match).
-# `text` is a web-style search over Pagila's own film.fulltext (title + description).
+# Films by any combination of filters (NULL: any), with the exact total of matches; sorted,
+# limited and given their category around it (_find_films). `text` is a web-style search over
+# Pagila's own film.fulltext (title + description).
 _FOUND = (
     text("""
 -- The topic's words that some film has ("a crocodile in ancient china, wondering"): a word no
@@ -327,21 +339,6 @@ hits AS (
 SELECT hits.*, count(*) OVER ()::int AS total, coalesce(rented.times, 0)::int AS times_rented
 FROM hits
 LEFT JOIN rented USING (film_id)
-ORDER BY
-    CASE WHEN :sort = 'price' THEN rental_rate END ASC,
-    CASE WHEN :sort = 'price_desc' THEN rental_rate END DESC,
-    CASE WHEN :sort = 'length' THEN length END ASC,
-    CASE WHEN :sort = 'length_desc' THEN length END DESC NULLS LAST,
-    CASE WHEN :sort = 'popular' THEN coalesce(rented.times, 0) END DESC,
-    CASE WHEN :sort = 'replacement' THEN replacement_cost END ASC,
-    CASE WHEN :sort = 'replacement_desc' THEN replacement_cost END DESC,
-    CASE WHEN :sort = 'days' THEN rental_duration END ASC,
-    CASE WHEN :sort = 'days_desc' THEN rental_duration END DESC,
-    CASE WHEN :sort = 'cast_desc' THEN cast_size END DESC,
-    -- lower(title), not title: an order no index gives, so that all hits are sorted (the
-    -- total needs them all anyway) instead of an index scan that loops over `rented`.
-    rank DESC, lower(title)
-LIMIT :limit
 """)
     .bindparams(
         bindparam("text", type_=String),
@@ -361,14 +358,38 @@ LIMIT :limit
         bindparam("min_year", type_=Integer),
         bindparam("max_year", type_=Integer),
         bindparam("streaming", type_=Boolean),
-        bindparam("sort", type_=String),
-        bindparam("limit", type_=Integer),
     )
     .columns(*map(column, _FOUND_COLUMNS))
     .subquery("found")
 )
-# Ordered as found: PostgreSQL scans a subquery in its order, and adds nothing here to sort by.
-FIND_FILMS = Statement(select(_FOUND, film_category_name(_FOUND.c.film_id).label("category")))
+# Each order by what it sorts on; ties (and no order) by relevance, then title.
+_SORT_ORDERS: dict[Sort, ColumnElement[Any]] = {
+    "price": _FOUND.c.rental_rate.asc(),
+    "price_desc": _FOUND.c.rental_rate.desc(),
+    "length": _FOUND.c.length.asc(),
+    "length_desc": _FOUND.c.length.desc().nulls_last(),
+    "popular": _FOUND.c.times_rented.desc(),
+    "replacement": _FOUND.c.replacement_cost.asc(),
+    "replacement_desc": _FOUND.c.replacement_cost.desc(),
+    "days": _FOUND.c.rental_duration.asc(),
+    "days_desc": _FOUND.c.rental_duration.desc(),
+    "cast_desc": _FOUND.c.cast_size.desc(),
+}
+
+
+@cache
+def _find_films(sort: Sort | None) -> Statement:
+    """One statement per order (11), built on first use; each found film's category added for
+    the few returned (PostgreSQL evaluates it after the limit). lower(title), not title: an
+    order no index gives, so that all hits are sorted (the total needs them all anyway)
+    instead of an index scan that loops over `rented`."""
+    order = [_SORT_ORDERS[sort]] if sort else []
+    return Statement(
+        select(_FOUND, film_category_name(_FOUND.c.film_id).label("category"))
+        .order_by(*order, _FOUND.c.rank.desc(), func.lower(_FOUND.c.title))
+        .limit(bindparam("limit", type_=Integer))
+    )
+
 
 FILM_FILTERS = (
     "text",
@@ -388,7 +409,6 @@ FILM_FILTERS = (
     "min_year",
     "max_year",
     "streaming",
-    "sort",
 )
 
 CATEGORIES = Statement(
@@ -431,9 +451,10 @@ async def film_details(db: Database, title: str) -> RowDict | None:
 
 
 async def find_films(db: Database, filters: Mapping[str, Any]) -> list[RowDict]:
-    """`filters`: any of FILM_FILTERS (a missing or None one is "any"), and `limit`."""
+    """`filters`: any of FILM_FILTERS (a missing or None one is "any"), `sort` and `limit`."""
     params = {name: filters.get(name) for name in FILM_FILTERS}
-    return await db.rows(FIND_FILMS, {**params, "limit": filters.get("limit", LIST_LIMIT)})
+    statement = _find_films(filters.get("sort"))
+    return await db.rows(statement, {**params, "limit": filters.get("limit", LIST_LIMIT)})
 
 
 async def categories(db: Database) -> list[RowDict]:

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from pydantic_core import to_json
 
+from shared.http.asgi import raw_header
 from shared.http.errors import PreconditionFailedError
 
 # What each kind of read may be cached as. The catalogue changes rarely but staff may change a
@@ -49,8 +50,8 @@ def conditional_json(
     body = to_json(value)
     etag = _etag(body)
     headers = {"ETag": etag, "Cache-Control": cache_control}
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None and _matches(if_none_match, etag):
+    if_none_match = raw_header(request.scope, b"if-none-match")
+    if if_none_match is not None and _matches(if_none_match.decode("latin-1"), etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
 
