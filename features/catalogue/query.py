@@ -6,7 +6,9 @@ follow-ups).
 Used by the store assistant's tools and by /ai/ask's grounding. Each call is one read on a
 pooled connection, released at once, so no connection is held while a model thinks. The
 statements are written by hand (the linker and the film finder are shapes the query builder
-would only obscure), compiled once, and bound by name.
+would only obscure), compiled once, and bound by name; the query builder wraps the finder and a
+film's details, to add what other statements state too (a film's category and cast) and the
+finder's order.
 """
 
 import re
