@@ -67,7 +67,9 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def _judge(facts: FilmFacts, outcome: Outcome, response: httpx.Response) -> None:
+async def _judge(
+    db: Database, facts: FilmFacts, outcome: Outcome, response: httpx.Response
+) -> None:
     if response.status_code != 200:
         return
     try:
@@ -83,7 +85,7 @@ def _judge(facts: FilmFacts, outcome: Outcome, response: httpx.Response) -> None
         facts.rating,
         expected_recommended,
     )
-    score = faithfulness(answer.summary, facts)
+    score = await faithfulness(db, answer.summary, facts)
     outcome.faithfulness = score.score
     outcome.unsupported = score.unsupported
     outcome.unsupported_names = score.unsupported_names
@@ -160,7 +162,7 @@ async def run(count: int | None, seed: int, log_level: str, out: Path | None) ->
                 row = await query.fetch_facts(db, film_id)
                 assert row is not None
                 facts[film_id] = FilmFacts.from_row(row)
-                _judge(facts[film_id], outcome, response)
+                await _judge(db, facts[film_id], outcome, response)
                 outcomes.append(outcome)
                 if done % 25 == 0:
                     print(f"  {done}/{len(film_ids)}", file=sys.stderr, flush=True)

@@ -123,7 +123,7 @@ async def summarize(
         name for name in ("title", "rating", "recommended")
         if getattr(draft, name) != getattr(truth, name)
     )  # fmt: skip
-    score = faithfulness(truth.summary, facts)
+    score = await faithfulness(db, truth.summary, facts)
     if cache:
         await _store(db, key, film_id, model, truth.summary)
     # Scores and counts only: the summary's text is not logged at INFO.

@@ -4,6 +4,7 @@ import pytest
 
 from features.ai_summary.dtos import FilmFacts
 from features.ai_summary.faithfulness import faithfulness
+from shared.database import Database
 
 # Pagila's film 1, as the summary slice reads it.
 ACADEMY_DINOSAUR = FilmFacts(
@@ -19,28 +20,28 @@ ACADEMY_DINOSAUR = FilmFacts(
 )
 
 
-def test_a_summary_built_from_the_facts_scores_one() -> None:
+async def test_a_summary_built_from_the_facts_scores_one(database: Database) -> None:
     summary = (
         "ACADEMY DINOSAUR is an epic drama in which a feminist and a mad scientist battle a "
         "teacher in the Canadian Rockies, starring Penelope Guiness and Lucille Tracy "
         "(86 min, 2006)."
     )
 
-    score = faithfulness(summary, ACADEMY_DINOSAUR)
+    score = await faithfulness(database, summary, ACADEMY_DINOSAUR)
 
     assert score.score == 1.0
     assert score.unsupported == ()
     assert score.unsupported_names == ()
 
 
-def test_the_issue_s_invented_summary_scores_low() -> None:
+async def test_the_issue_s_invented_summary_scores_low(database: Database) -> None:
     # What the local model wrote for film 1 before the prompt carried the facts and the cast.
     summary = (
         "ACADEMY DINOSAUR is a documentary about a brilliant and talented female scientist who "
         "has to fight her way through a male dominated field."
     )
 
-    score = faithfulness(summary, ACADEMY_DINOSAUR)
+    score = await faithfulness(database, summary, ACADEMY_DINOSAUR)
 
     assert score.score < 0.5
     assert {"brilliant", "talented", "female", "male", "dominated"} <= set(score.unsupported)
@@ -57,16 +58,22 @@ def test_the_issue_s_invented_summary_scores_low() -> None:
         ("A drama with Penelope Guiness.", ()),
     ],
 )
-def test_names_not_in_the_facts_are_listed(summary: str, names: tuple[str, ...]) -> None:
-    assert faithfulness(summary, ACADEMY_DINOSAUR).unsupported_names == names
+async def test_names_not_in_the_facts_are_listed(
+    database: Database, summary: str, names: tuple[str, ...]
+) -> None:
+    assert (await faithfulness(database, summary, ACADEMY_DINOSAUR)).unsupported_names == names
 
 
-def test_words_match_by_stem_and_numbers_must_be_facts() -> None:
-    assert faithfulness("Scientists battling teachers.", ACADEMY_DINOSAUR).score == 1.0
-    score = faithfulness("Released in 2006, 86 minutes, 120 explosions.", ACADEMY_DINOSAUR)
+async def test_words_match_by_stem_and_numbers_must_be_facts(database: Database) -> None:
+    stemmed = await faithfulness(database, "Scientists battling teachers.", ACADEMY_DINOSAUR)
+    assert stemmed.score == 1.0
+    said = "Released in 2006 for $0.99, 86 minutes, 120 explosions; it's the feminist's."
+    score = await faithfulness(database, said, ACADEMY_DINOSAUR)
     assert score.unsupported == ("120", "explosions")
 
 
-def test_an_empty_or_contentless_summary_scores_zero() -> None:
-    assert faithfulness("", ACADEMY_DINOSAUR).score == 0.0
-    assert faithfulness("It is a film about this.", ACADEMY_DINOSAUR).score == 0.0
+async def test_an_empty_or_contentless_summary_scores_zero(database: Database) -> None:
+    assert (await faithfulness(database, "", ACADEMY_DINOSAUR)).score == 0.0
+    # English's stop words (PostgreSQL's list) and the words of describing any film.
+    contentless = "It is a film about this, and they were in it."
+    assert (await faithfulness(database, contentless, ACADEMY_DINOSAUR)).score == 0.0
