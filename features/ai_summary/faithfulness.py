@@ -59,7 +59,7 @@ class Faithfulness:
 
 
 async def faithfulness(db: Database, summary: str, facts: FilmFacts) -> Faithfulness:
-    said: list[tuple[str, bool]] = []  # (word, is a name)
+    said: list[tuple[str, str, bool]] = []  # (word, its normal form, is a name)
     previous_end = 0
     for match in _WORD.finditer(summary):
         word = match.group()
@@ -69,16 +69,14 @@ async def faithfulness(db: Database, summary: str, facts: FilmFacts) -> Faithful
         previous_end = match.end()
         # A capital not at a sentence start, or an all-capitals word (Pagila's titles), is a name.
         is_name = word[0].isupper() and (not sentence_start or (word.isupper() and len(word) > 1))
-        said.append((word, is_name))
+        said.append((word, _normal(word), is_name))
     fact_words = _fact_words(facts)
-    found = await stems(db, [*fact_words, *(_normal(w) for w, _ in said)])
+    found = await stems(db, [*fact_words, *(normal for _, normal, _ in said)])
     known = {found[w].stem for w in fact_words}
-    words = [
-        (w, name) for w, name in said if found[_normal(w)].content and _normal(w) not in _FILM_WORDS
-    ]
+    words = [(w, n, name) for w, n, name in said if found[n].content and n not in _FILM_WORDS]
     if not words:
         return Faithfulness(score=0.0, content_words=0, unsupported=(), unsupported_names=())
-    missing = [(w, name) for w, name in words if found[_normal(w)].stem not in known]
+    missing = [(w, name) for w, n, name in words if found[n].stem not in known]
     return Faithfulness(
         score=round(1 - len(missing) / len(words), 4),
         content_words=len(words),

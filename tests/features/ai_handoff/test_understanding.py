@@ -257,15 +257,16 @@ def test_words_carry_their_catalogue_forms(question: str, forms: set[str]) -> No
 @pytest.mark.parametrize(
     ("question", "film"),
     [
-        ("do you have african eggs", "AFRICAN EGG"),  # "eggs": one edit from a 3-letter word
+        # Plurals of 3-letter title words: one edit, where no typo allowance reaches; matched
+        # by stem (PostgreSQL's English stemmer).
+        ("do you have african eggs", "AFRICAN EGG"),
         ("the cats coneheads one", "CAT CONEHEADS"),
-        ("ACADEMY DINOSAUR's rating", "ACADEMY DINOSAUR"),
+        ("ACADEMY DINOSAUR's rating", "ACADEMY DINOSAUR"),  # a possessive
     ],
 )
 async def test_a_title_is_found_by_its_words_inflected(
     database: Database, question: str, film: str
 ) -> None:
-    # Matched by stem (PostgreSQL's English stemmer), where no typo allowance reaches.
     assert (await link(database, question)).films[:1] == (film,)
 
 
