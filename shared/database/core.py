@@ -31,7 +31,8 @@ from shared.database.errors import DatabaseUnavailableError, is_dead, translated
 from shared.database.statements import Statement
 from shared.database.transaction import RowDict, Transaction
 from shared.observability.telemetry import (
-    db_pool_wait_duration,
+    db_pool_wait_time,
+    db_pool_waits,
     db_unavailable,
     instrument_engine,
     statement_span,
@@ -196,15 +197,15 @@ _WRITE = {"pool": "write"}
 
 async def _take(slots: asyncio.Semaphore, timeout_s: float, pool: dict[str, str]) -> None:
     """A slot, waiting at most `timeout_s` (TimeoutError); no timer when one is free (one
-    timer fewer to schedule and cancel on the hottest path). Waits are timed (the histogram's
-    count is the number of waits)."""
+    timer fewer to schedule and cancel on the hottest path). Waits are counted and timed."""
     if slots.locked():
         started = time.perf_counter()
         try:
             async with asyncio.timeout(timeout_s):
                 await slots.acquire()
         finally:
-            db_pool_wait_duration.record(time.perf_counter() - started, pool)
+            db_pool_waits.add(1, pool)
+            db_pool_wait_time.add(time.perf_counter() - started, pool)
     else:
         await slots.acquire()
 
