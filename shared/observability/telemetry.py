@@ -297,7 +297,7 @@ _meter.create_observable_up_down_counter(
 
 # Database (pool: read | write).
 # A wait's count and time rather than a histogram of waits: with every connection taken, every
-# request waits, and a histogram measurement through the SDK was about 7 % of a film by id's
+# request waits, and a histogram measurement through the SDK cost 4 % of a film by id's
 # instructions (callgrind, docs/benchmarks.md). The mean wait is time / waits; the tail shows in
 # the requests' own durations.
 db_pool_waits = _Tally(
