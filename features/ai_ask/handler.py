@@ -19,6 +19,7 @@ from semantic_kernel.contents import ChatHistory
 from features.ai_ask.dtos import AskDone
 from features.catalogue import query
 from features.catalogue.understanding import read_conversation
+from features.films import query as film_search
 from shared.ai.calls import ChatStream, LLMUnavailableError
 from shared.ai.conversation import Turn, as_messages, exchanges
 from shared.ai.kernel import AIRuntime
@@ -69,8 +70,9 @@ async def grounding(db: Database, question: str, history: list[Turn]) -> str:
             row = await query.film_details(db, u.film)
             films = [row] if row else []
         elif u.films is not None:
-            filters = {**u.films.arguments(), "limit": GROUNDING_FILMS}
-            films = await query.find_films(db, filters)
+            films = await film_search.find(
+                db, u.films.filters(), sort=u.films.sort, limit=GROUNDING_FILMS
+            )
     except DatabaseUnavailableError:
         log.warning("ask.grounding_unavailable")
         return NO_CATALOGUE_PROMPT

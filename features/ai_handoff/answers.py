@@ -27,8 +27,8 @@ from features.ai_handoff.results import (
     TopCustomers,
     Totals,
 )
-from features.catalogue.query import SORT_WORDS
 from features.catalogue.understanding import FilmQuery, Understanding
+from features.films.query import SORT_WORDS
 
 # What each MPAA rating means, for "can my 12 year old watch it".
 RATING_MEANS = {

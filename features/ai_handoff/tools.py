@@ -78,7 +78,7 @@ TOP_CUSTOMERS = "top_customers"
 CUSTOMERS_BY = ("rentals", "paid")
 
 TEXT_MAX_CHARS = 200
-SORTS = tuple(query.SORT_WORDS)
+SORTS = tuple(films.SORT_WORDS)
 MAX_FILMS = 20
 
 
@@ -122,9 +122,9 @@ def _text(value: str | None) -> str | None:
     return value or None
 
 
-def _texts(values: list[str] | None, case: Callable[[str], str]) -> list[str] | None:
-    """Names, cleaned and in one case, at most MAX_FILMS of them; none given: None (any)."""
-    cleaned = [case(v) for v in (_text(value) for value in (values or [])[:MAX_FILMS]) if v]
+def _texts(values: list[str] | None) -> list[str] | None:
+    """Names, cleaned, at most MAX_FILMS of them; none given: None (any)."""
+    cleaned = [v for v in (_text(value) for value in (values or [])[:MAX_FILMS]) if v]
     return cleaned or None
 
 
@@ -300,29 +300,27 @@ class StoreTools(_Tools):
             if sort is not None and sort not in SORTS:
                 raise ToolInputError(f"sort must be one of {', '.join(SORTS)}")
             price, least = _dollars("max_price", max_price), _dollars("min_price", min_price)
-            rows = await query.find_films(
-                self._db,
-                {
-                    "text": _text(text),
-                    "title": _text(title),
-                    "category": _text(category),
-                    "rating": rating.upper() if rating else None,
-                    "actor": _text(actor),
-                    "actors": _texts(actors, str.lower),
-                    "titles": _texts(titles, str.upper),
-                    "max_price": price,
-                    "min_price": least,
-                    "min_days": _length(min_days),
-                    "feature": _text(feature),
-                    "language": _text(language),
-                    "min_length": _length(min_length),
-                    "max_length": _length(max_length),
-                    "min_year": _length(min_year),
-                    "max_year": _length(max_year),
-                    "streaming": streaming,
-                    "sort": sort,
-                    "limit": max(1, min(limit, MAX_FILMS)),
-                },
+            filters = films.FilmFilters(
+                topic=_text(text),
+                title=_text(title),
+                category=_text(category),
+                rating=rating,
+                actor=_text(actor),
+                actors=_texts(actors),
+                titles=_texts(titles),
+                max_price=price,
+                min_price=least,
+                min_days=_length(min_days),
+                feature=_text(feature),
+                language=_text(language),
+                min_length=_length(min_length),
+                max_length=_length(max_length),
+                min_year=_length(min_year),
+                max_year=_length(max_year),
+                streaming=streaming,
+            )
+            rows = await films.find(
+                self._db, filters, sort=sort, limit=max(1, min(limit, MAX_FILMS))
             )
             self._record.saw(rows)
             return FoundFilms(

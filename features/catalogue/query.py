@@ -1,66 +1,27 @@
 """The catalogue as the assistants read it: what a question names (the linker), a film's
-details and availability by title, films by any filters, the categories, the top actors, the
-rental terms, words' stems (for the choice of intent), and the titles a text names (for
-follow-ups).
+details by title, the categories, the top actors, the rental terms, words' stems (for the
+choice of intent), and the titles a text names (for follow-ups). Films by any filters are the
+films page's own search (features/films/query.py).
 
 Used by the store assistant's tools and by /ai/ask's grounding. Each call is one read on a
 pooled connection, released at once, so no connection is held while a model thinks. The
-statements are written by hand (the linker and the film finder are shapes the query builder
-would only obscure), compiled once, and bound by name; the query builder wraps the finder and a
-film's details, to add what other statements state too (a film's category and cast) and the
-finder's order.
+statements are written by hand (the linker is a shape the query builder would only obscure),
+compiled once, and bound by name; a film's details are built by the query builder, from the
+expressions every statement uses for a film's category and cast (shared/database/models.py).
 """
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
-from typing import Any, Literal
 
-from sqlalchemy import (
-    Boolean,
-    ColumnElement,
-    Integer,
-    Numeric,
-    String,
-    bindparam,
-    column,
-    func,
-    select,
-    text,
-)
+from sqlalchemy import Integer, String, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlmodel import col
 
 from shared.database import Database, RowDict, Statement
-from shared.database.models import ASSISTANT_STEM, film_cast, film_category_name
+from shared.database.models import ASSISTANT_STEM, Film, Language, film_cast, film_category_name
 
 LIST_LIMIT = 10  # films named in one answer, at most
 
-# The orders films are found in (_SORT_ORDERS), each as an answer says it.
-Sort = Literal[
-    "price",
-    "price_desc",
-    "length",
-    "length_desc",
-    "popular",
-    "replacement",
-    "replacement_desc",
-    "days",
-    "days_desc",
-    "cast_desc",
-]
-SORT_WORDS: dict[Sort, str] = {
-    "price": "cheapest first",
-    "price_desc": "most expensive first",
-    "length": "shortest first",
-    "length_desc": "longest first",
-    "popular": "most rented first",
-    "replacement": "cheapest to replace first",
-    "replacement_desc": "dearest to replace first",
-    "days": "shortest rental period first",
-    "days_desc": "longest rental period first",
-    "cast_desc": "biggest cast first",
-}
 # The special features Pagila's films come with (film.special_features).
 SPECIAL_FEATURES = ("Trailers", "Commentaries", "Deleted Scenes", "Behind the Scenes")
 
@@ -252,171 +213,28 @@ ORDER BY count(DISTINCT said) >= n_words DESC, sum(distance), kind, name
     )
 )
 
-# What the hand-written parts below return, named for the query builder that wraps them.
-_DETAIL_COLUMNS = (
-    "film_id", "title", "description", "release_year", "rating", "rental_rate",
-    "rental_duration", "length", "streaming_available", "replacement_cost", "special_features",
-    "language",
-)  # fmt: skip
-_FOUND_COLUMNS = (
-    "film_id", "title", "description", "rating", "rental_rate", "length", "release_year",
-    "replacement_cost", "rental_duration", "cast_size", "rank", "total", "times_rented",
-)  # fmt: skip
-
-# One film with everything a customer asks about it; its category and cast added around it, by
-# the expressions every statement uses (shared/database/models.py).
-_DETAILS = (
-    text("""
-SELECT f.film_id, f.title, f.description, f.release_year, f.rating::text AS rating,
-       f.rental_rate, f.rental_duration, f.length, f.streaming_available,
-       f.replacement_cost, f.special_features, trim(l.name) AS language
-FROM film AS f
-JOIN language AS l USING (language_id)
-WHERE lower(f.title) = lower(:title)
-""")
-    .bindparams(bindparam("title", type_=String))
-    .columns(*map(column, _DETAIL_COLUMNS))
-    .subquery("f")
-)
+# One film with everything a customer asks about it, its category and cast included.
 FILM_DETAILS = Statement(
     select(
-        _DETAILS,
-        film_category_name(_DETAILS.c.film_id).label("category"),
-        film_cast(_DETAILS.c.film_id).label("cast_names"),
+        col(Film.film_id),
+        col(Film.title),
+        col(Film.description),
+        col(Film.release_year),
+        col(Film.rating),
+        col(Film.rental_rate),
+        col(Film.rental_duration),
+        col(Film.length),
+        col(Film.streaming_available),
+        col(Film.replacement_cost),
+        col(Film.special_features),
+        func.trim(col(Language.name)).label("language"),
+        film_category_name().label("category"),
+        film_cast().label("cast_names"),
     )
+    .join_from(Film, Language, col(Language.language_id) == col(Film.language_id))
+    .where(func.lower(col(Film.title)) == func.lower(bindparam("title", type_=String)))
 )
 
-# Films by any combination of filters (NULL: any), with the exact total of matches; sorted,
-# limited and given their category around it (_find_films). `text` is a web-style search over
-# Pagila's own film.fulltext (title + description).
-_FOUND = (
-    text("""
--- The topic's words that some film has ("a crocodile in ancient china, wondering"): a word no
--- title or description holds would only make the search find nothing. None known: no match.
-WITH topic AS (
-    SELECT CASE WHEN :text IS NULL THEN NULL
-                ELSE coalesce(websearch_to_tsquery('english', string_agg(w, ' ')),
-                              to_tsquery('simple', '_nothing_ & !_nothing_')) END AS q
-    FROM unnest(string_to_array(:text, ' ')) AS w
-    WHERE lower(w) = 'or'  -- web search's "shark or dog"
-       OR EXISTS (SELECT FROM film WHERE fulltext @@ plainto_tsquery('english', w))
-),
--- Every film's rentals counted in one pass (a correlated count per film took seconds).
-rented AS (
-    SELECT i.film_id, count(*) AS times
-    FROM rental AS r JOIN inventory AS i USING (inventory_id)
-    GROUP BY i.film_id
-),
-hits AS (
-    SELECT f.film_id, f.title, f.description, f.rating::text AS rating, f.rental_rate,
-           f.length, f.release_year, f.replacement_cost, f.rental_duration,
-           (SELECT count(*) FROM film_actor AS fa WHERE fa.film_id = f.film_id)::int AS cast_size,
-           CASE WHEN :text IS NULL THEN 0 ELSE ts_rank(f.fulltext, topic.q) END AS rank
-    FROM film AS f, topic
-    WHERE (:text IS NULL OR f.fulltext @@ topic.q)
-      AND (:title IS NULL
-           OR string_to_array(lower(f.title), ' ') @> string_to_array(lower(:title), ' '))
-      AND (:category IS NULL OR EXISTS (
-            SELECT FROM film_category AS fc JOIN category AS k USING (category_id)
-            WHERE fc.film_id = f.film_id AND lower(k.name) = lower(:category)))
-      AND (:rating IS NULL OR f.rating::text = upper(:rating))
-      AND (:actor IS NULL OR EXISTS (
-            SELECT FROM film_actor AS fa JOIN actor AS a USING (actor_id)
-            WHERE fa.film_id = f.film_id
-              AND lower(a.first_name || ' ' || a.last_name) = lower(:actor)))
-      AND (:actors IS NULL OR (  -- every one of them in it ("films with X and Y together")
-            SELECT count(DISTINCT a.actor_id) FROM film_actor AS fa JOIN actor AS a USING (actor_id)
-            WHERE fa.film_id = f.film_id
-              AND lower(a.first_name || ' ' || a.last_name) = ANY (:actors)
-          ) = cardinality(:actors))
-      AND (:titles IS NULL OR f.title = ANY (:titles))  -- a comparison of films named
-      AND (:max_price IS NULL OR f.rental_rate <= :max_price)
-      AND (:min_price IS NULL OR f.rental_rate >= :min_price)
-      AND (:min_days IS NULL OR f.rental_duration >= :min_days)
-      AND (:feature IS NULL OR lower(:feature) = ANY (SELECT lower(unnest(f.special_features))))
-      AND (:language IS NULL OR EXISTS (
-            SELECT FROM language AS l
-            WHERE l.language_id = f.language_id AND lower(trim(l.name)) = lower(:language)))
-      AND (:min_length IS NULL OR f.length >= :min_length)
-      AND (:max_length IS NULL OR f.length <= :max_length)
-      AND (:min_year IS NULL OR f.release_year >= :min_year)
-      AND (:max_year IS NULL OR f.release_year <= :max_year)
-      AND (:streaming IS NULL OR f.streaming_available = :streaming)
-)
-SELECT hits.*, count(*) OVER ()::int AS total, coalesce(rented.times, 0)::int AS times_rented
-FROM hits
-LEFT JOIN rented USING (film_id)
-""")
-    .bindparams(
-        bindparam("text", type_=String),
-        bindparam("title", type_=String),
-        bindparam("category", type_=String),
-        bindparam("rating", type_=String),
-        bindparam("actor", type_=String),
-        bindparam("actors", type_=ARRAY(String)),
-        bindparam("titles", type_=ARRAY(String)),
-        bindparam("max_price", type_=Numeric()),  # any bound: film.rental_rate is numeric(4,2)
-        bindparam("min_price", type_=Numeric()),
-        bindparam("min_days", type_=Integer),
-        bindparam("feature", type_=String),
-        bindparam("language", type_=String),
-        bindparam("min_length", type_=Integer),
-        bindparam("max_length", type_=Integer),
-        bindparam("min_year", type_=Integer),
-        bindparam("max_year", type_=Integer),
-        bindparam("streaming", type_=Boolean),
-    )
-    .columns(*map(column, _FOUND_COLUMNS))
-    .subquery("found")
-)
-# Each order by what it sorts on; ties (and no order) by relevance, then title.
-_SORT_ORDERS: dict[Sort, ColumnElement[Any]] = {
-    "price": _FOUND.c.rental_rate.asc(),
-    "price_desc": _FOUND.c.rental_rate.desc(),
-    "length": _FOUND.c.length.asc(),
-    "length_desc": _FOUND.c.length.desc().nulls_last(),
-    "popular": _FOUND.c.times_rented.desc(),
-    "replacement": _FOUND.c.replacement_cost.asc(),
-    "replacement_desc": _FOUND.c.replacement_cost.desc(),
-    "days": _FOUND.c.rental_duration.asc(),
-    "days_desc": _FOUND.c.rental_duration.desc(),
-    "cast_desc": _FOUND.c.cast_size.desc(),
-}
-
-
-@cache
-def _find_films(sort: Sort | None) -> Statement:
-    """One statement per order (11), built on first use; each found film's category added for
-    the few returned (PostgreSQL evaluates it after the limit). lower(title), not title: an
-    order no index gives, so that all hits are sorted (the total needs them all anyway)
-    instead of an index scan that loops over `rented`."""
-    order = [_SORT_ORDERS[sort]] if sort else []
-    return Statement(
-        select(_FOUND, film_category_name(_FOUND.c.film_id).label("category"))
-        .order_by(*order, _FOUND.c.rank.desc(), func.lower(_FOUND.c.title))
-        .limit(bindparam("limit", type_=Integer))
-    )
-
-
-FILM_FILTERS = (
-    "text",
-    "title",
-    "category",
-    "rating",
-    "actor",
-    "actors",
-    "titles",
-    "max_price",
-    "min_price",
-    "min_days",
-    "feature",
-    "language",
-    "min_length",
-    "max_length",
-    "min_year",
-    "max_year",
-    "streaming",
-)
 
 CATEGORIES = Statement(
     text("""
@@ -455,13 +273,6 @@ ORDER BY films DESC, name
 
 async def film_details(db: Database, title: str) -> RowDict | None:
     return await db.row(FILM_DETAILS, {"title": title})
-
-
-async def find_films(db: Database, filters: Mapping[str, Any]) -> list[RowDict]:
-    """`filters`: any of FILM_FILTERS (a missing or None one is "any"), `sort` and `limit`."""
-    params = {name: filters.get(name) for name in FILM_FILTERS}
-    statement = _find_films(filters.get("sort"))
-    return await db.rows(statement, {**params, "limit": filters.get("limit", LIST_LIMIT)})
 
 
 async def categories(db: Database) -> list[RowDict]:

@@ -33,7 +33,6 @@ from features.catalogue.query import (
     SPECIAL_FEATURES,
     WORD,
     Linked,
-    Sort,
     Stem,
     actors_in,
     link,
@@ -43,6 +42,7 @@ from features.catalogue.query import (
     story_stems,
     titles_in,
 )
+from features.films.query import FilmFilters, Sort
 from shared.database import Database
 
 # Words for who watches that also name a category: with an actor named, they are the audience.
@@ -357,6 +357,11 @@ class FilmQuery:
             for name, value in vars(self).items()
             if value is not None and name != "limit"
         } | {"limit": self.limit}
+
+    def filters(self) -> FilmFilters:
+        """The films page's search, which these arguments are: `text` is its topic."""
+        given = {k: v for k, v in vars(self).items() if k not in ("text", "sort", "limit")}
+        return FilmFilters(topic=self.text, **given)
 
     def refined(self, other: "FilmQuery") -> "FilmQuery":
         """This search narrowed by a follow-up's filters: the follow-up's win where both say."""

@@ -1,25 +1,48 @@
-"""Data access for films: one statement per call, built once, page and total in one round trip."""
+"""Data access for films: the one film search (the films page's and the assistant's), a film,
+its availability. One statement per call, built once; a page and its total in one round trip."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
+from decimal import Decimal
+from functools import cache, lru_cache
+from typing import Any, Literal
 
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
+    Exists,
     Integer,
+    Numeric,
+    Select,
     Text,
+    any_,
     bindparam,
+    exists,
     func,
     literal_column,
+    or_,
     select,
     text,
     true,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.expression import ColumnClause
 from sqlmodel import col
 
 from shared.database import Database, PagedSelect, RowDict, Rows, Statement, Transaction
-from shared.database.models import Category, Film, FilmCategory, film_category_name
+from shared.database.models import (
+    Actor,
+    Category,
+    Film,
+    FilmActor,
+    FilmCategory,
+    Inventory,
+    Language,
+    Rental,
+    film_category_name,
+)
 
 _FILM_COLUMNS = (
     col(Film.film_id),
@@ -33,44 +56,169 @@ _FILM_COLUMNS = (
 )
 
 
+# The orders the assistant finds films in, each as an answer says it (the films page: best
+# match, then id). Each is stated by its column in _SORT_ORDERS.
+Sort = Literal[
+    "price",
+    "price_desc",
+    "length",
+    "length_desc",
+    "popular",
+    "replacement",
+    "replacement_desc",
+    "days",
+    "days_desc",
+    "cast_desc",
+]
+SORT_WORDS: dict[Sort, str] = {
+    "price": "cheapest first",
+    "price_desc": "most expensive first",
+    "length": "shortest first",
+    "length_desc": "longest first",
+    "popular": "most rented first",
+    "replacement": "cheapest to replace first",
+    "replacement_desc": "dearest to replace first",
+    "days": "shortest rental period first",
+    "days_desc": "longest rental period first",
+    "cast_desc": "biggest cast first",
+}
+
+
 @dataclass(frozen=True)
 class FilmFilters:
-    """What a catalogue page is narrowed by; None means "any"."""
+    """The one film search, which the films page and the store assistant share: what the
+    catalogue is narrowed by. None means "any"; names and titles are matched in any case."""
 
-    q: str | None = None
+    q: str | None = None  # as typed in a search box: a web search of titles and descriptions
+    topic: str | None = None  # the same, less the words that no film holds (the assistant's)
+    title: str | None = None  # words that must all be words of the title
     category: str | None = None
     rating: str | None = None
+    actor: str | None = None  # first and last name
+    actors: Sequence[str] | None = None  # all of them in the film
+    titles: Sequence[str] | None = None  # only these films
+    min_price: Decimal | None = None  # rental rate, dollars
+    max_price: Decimal | None = None
+    min_days: int | None = None  # the fewest rental days
+    feature: str | None = None  # a special feature
+    language: str | None = None
+    min_length: int | None = None  # minutes
+    max_length: int | None = None
+    min_year: int | None = None  # of release
+    max_year: int | None = None
     streaming: bool | None = None
 
     def params(self) -> dict[str, Any]:
-        # Spelled out: dataclasses.asdict deep-copies, on the busiest route.
-        params: dict[str, Any] = {}
-        if self.q is not None:
-            params["q"] = self.q
-        if self.category is not None:
-            params["category"] = self.category
+        """The given filters' bind parameters, in the case their columns are compared in."""
+        params = {name: value for name, value in vars(self).items() if value is not None}
         if self.rating is not None:
-            params["rating"] = self.rating
-        if self.streaming is not None:
-            params["streaming"] = self.streaming
+            params["rating"] = self.rating.upper()  # the enum's
+        if self.actors is not None:
+            params["actors"] = [name.lower() for name in self.actors]
+        if self.titles is not None:
+            params["titles"] = [title.upper() for title in self.titles]  # Pagila's titles
         return params
 
 
+_ENGLISH: ColumnClause[str] = literal_column("'english'")
 # A search: Pagila keeps `film.fulltext` (title + description, configuration 'english') current
 # with a trigger and indexes it (GiST); the text is parsed with the same configuration by
 # websearch_to_tsquery, which accepts anything a person types ("dinosaur -epic", "\"mad
 # scientist\"").
-_QUERY = func.websearch_to_tsquery(literal_column("'english'"), bindparam("q", type_=Text))
-_RANK = func.ts_rank(col(Film.fulltext), _QUERY).label("rank")
-# The page's filters but the category, each a condition on the film.
-_CONDITIONS = {
-    "q": col(Film.fulltext).bool_op("@@")(_QUERY),
+_QUERY = func.websearch_to_tsquery(_ENGLISH, bindparam("q", type_=Text))
+# A topic is searched by its words that some film holds ("a crocodile in ancient china,
+# wondering"): a word that no title or description holds would only make it find nothing. None
+# held: a query that matches nothing.
+_WORD = func.unnest(func.string_to_array(bindparam("topic", type_=Text), " ")).column_valued("w")
+_ANY_FILM = aliased(Film, name="any_film")
+_TOPIC = (
+    select(
+        func.coalesce(
+            func.websearch_to_tsquery(_ENGLISH, func.string_agg(_WORD, " ")),
+            func.to_tsquery(literal_column("'simple'"), "_nothing_ & !_nothing_"),
+        ).label("query")
+    )
+    .where(
+        or_(
+            func.lower(_WORD) == "or",  # web search's "shark or dog"
+            exists().where(
+                col(_ANY_FILM.fulltext).bool_op("@@")(func.plainto_tsquery(_ENGLISH, _WORD))
+            ),
+        )
+    )
+    .cte("topic")
+)
+_SEARCHES = {"q": _QUERY, "topic": _TOPIC.c.query}
+
+
+def _has_actor(name: ColumnElement[bool]) -> Exists:
+    return exists().where(
+        col(FilmActor.film_id) == col(Film.film_id),
+        col(FilmActor.actor_id) == col(Actor.actor_id),
+        name,
+    )
+
+
+_ACTOR_NAME = func.lower(col(Actor.first_name) + " " + col(Actor.last_name))
+_FEATURE = func.unnest(col(Film.special_features)).column_valued("feature")
+_ACTORS = bindparam("actors", type_=ARRAY(Text))
+# Each filter but the category, as a condition on the film.
+_CONDITIONS: dict[str, ColumnElement[bool]] = {
+    **{name: col(Film.fulltext).bool_op("@@")(query) for name, query in _SEARCHES.items()},
+    "title": func.string_to_array(func.lower(col(Film.title)), " ").bool_op("@>")(
+        func.string_to_array(func.lower(bindparam("title", type_=Text)), " ")
+    ),
     "rating": col(Film.rating) == bindparam("rating"),
+    "actor": _has_actor(func.lower(bindparam("actor", type_=Text)) == _ACTOR_NAME),
+    "actors": (
+        select(func.count(col(Actor.actor_id).distinct()))
+        .where(
+            col(FilmActor.film_id) == col(Film.film_id),
+            col(FilmActor.actor_id) == col(Actor.actor_id),
+            any_(_ACTORS) == _ACTOR_NAME,
+        )
+        .scalar_subquery()
+        == func.cardinality(_ACTORS)
+    ),
+    "titles": col(Film.title) == any_(bindparam("titles", type_=ARRAY(Text))),
+    "min_price": col(Film.rental_rate) >= bindparam("min_price", type_=Numeric()),
+    "max_price": col(Film.rental_rate) <= bindparam("max_price", type_=Numeric()),
+    "min_days": col(Film.rental_duration) >= bindparam("min_days", type_=Integer),
+    "feature": exists(
+        select(_FEATURE).where(func.lower(_FEATURE) == func.lower(bindparam("feature", type_=Text)))
+    ),
+    "language": exists().where(
+        col(Language.language_id) == col(Film.language_id),
+        func.lower(func.trim(col(Language.name))) == func.lower(bindparam("language", type_=Text)),
+    ),
+    "min_length": col(Film.length) >= bindparam("min_length", type_=Integer),
+    "max_length": col(Film.length) <= bindparam("max_length", type_=Integer),
+    "min_year": col(Film.release_year) >= bindparam("min_year", type_=Integer),
+    "max_year": col(Film.release_year) <= bindparam("max_year", type_=Integer),
     "streaming": col(Film.streaming_available) == bindparam("streaming", type_=Boolean),
 }
 # A category is not a test per film but where the ids come from: its films in film_category
 # (keyed by (film_id, category_id)), found by the category's name, in any case.
 _IN_CATEGORY = func.lower(col(Category.name)) == func.lower(bindparam("category", type_=Text))
+
+
+def _matching(present: frozenset[str]) -> Select[Any]:
+    """The ids of the films that every present filter admits, each with its rank when the
+    text is searched."""
+    conditions = [_CONDITIONS[name] for name in sorted(present - {"category"})]
+    if "category" in present:
+        ids = select(col(FilmCategory.film_id)).join(
+            Category, col(Category.category_id) == col(FilmCategory.category_id)
+        )
+        if conditions:
+            ids = ids.join(Film, col(Film.film_id) == col(FilmCategory.film_id))
+        ids = ids.where(_IN_CATEGORY, *conditions)
+    else:
+        ids = select(col(Film.film_id)).where(*conditions)
+    searched = [query for name, query in _SEARCHES.items() if name in present]
+    if searched:
+        ids = ids.add_columns(func.ts_rank(col(Film.fulltext), searched[0]).label("rank"))
+    return ids
 
 
 def _paged(present: frozenset[str]) -> PagedSelect:
@@ -79,26 +227,14 @@ def _paged(present: frozenset[str]) -> PagedSelect:
     row, never per skipped row). With a search or a category, the matching ids are found once
     (a materialised CTE) and both the total and the page taken from them; otherwise the total
     is a plain count and the page's ids an index-ordered scan that stops at the page."""
-    conditions = [_CONDITIONS[name] for name in sorted(present - {"category"})]
-    searched = "q" in present
-    if present & {"q", "category"}:  # selective, and costly to test twice: found once
-        if "category" in present:
-            ids = select(col(FilmCategory.film_id)).join(
-                Category, col(Category.category_id) == col(FilmCategory.category_id)
-            )
-            if conditions:
-                ids = ids.join(Film, col(Film.film_id) == col(FilmCategory.film_id))
-            ids = ids.where(_IN_CATEGORY, *conditions)
-        else:
-            ids = select(col(Film.film_id)).where(*conditions)
-        if searched:
-            ids = ids.add_columns(_RANK)
-        matching = ids.cte("m").prefix_with("MATERIALIZED")
+    searched = bool(present & _SEARCHES.keys())
+    if searched or "category" in present:  # selective, and costly to test twice: found once
+        matching = _matching(present).cte("m").prefix_with("MATERIALIZED")
         count = select(func.count().label("total")).select_from(matching)
         page = select(matching)
     else:  # none, or a cheap test on most rows: counted, and read in key order up to the page
-        count = select(func.count().label("total")).select_from(Film).where(*conditions)
-        page = select(col(Film.film_id)).where(*conditions)
+        page = _matching(present)
+        count = page.with_only_columns(func.count().label("total"), maintain_column_froms=True)
     inner = page.selected_columns
     order = [inner.rank.desc(), inner.film_id] if searched else [inner.film_id]
     paged = page.order_by(*order).limit(bindparam("limit")).offset(bindparam("offset"))
@@ -114,9 +250,78 @@ def _paged(present: frozenset[str]) -> PagedSelect:
 
 @cache
 def paged_select(present: frozenset[str]) -> PagedSelect:
-    """One statement per combination of filters (16 at most), built on first use: building
+    """One statement per combination of the page's filters (16), built on first use: building
     costs more CPU than running."""
     return _paged(present)
+
+
+# How often a film was rented: for the few films returned, counted for each (after the limit);
+# to sort by it, every film's counted in one pass (a correlated count per film took seconds).
+_TIMES_RENTED = (
+    select(func.count())
+    .select_from(Rental)
+    .join(Inventory, col(Inventory.inventory_id) == col(Rental.inventory_id))
+    .where(col(Inventory.film_id) == col(Film.film_id))
+    .scalar_subquery()
+    .label("times_rented")
+)
+_RENTED = (
+    select(col(Inventory.film_id), func.count().label("times"))
+    .join(Rental, col(Rental.inventory_id) == col(Inventory.inventory_id))
+    .group_by(col(Inventory.film_id))
+    .subquery("rented")
+)
+_MOST_RENTED = func.coalesce(_RENTED.c.times, 0).label("times_rented")
+_CAST_SIZE = (
+    select(func.count()).where(col(FilmActor.film_id) == col(Film.film_id)).scalar_subquery()
+).label("cast_size")
+# Each order by what it sorts on; ties (and no order) by relevance, then title.
+_SORT_ORDERS: dict[Sort, ColumnElement[Any]] = {
+    "price": col(Film.rental_rate).asc(),
+    "price_desc": col(Film.rental_rate).desc(),
+    "length": col(Film.length).asc(),
+    "length_desc": col(Film.length).desc().nulls_last(),
+    "popular": _MOST_RENTED.desc(),
+    "replacement": col(Film.replacement_cost).asc(),
+    "replacement_desc": col(Film.replacement_cost).desc(),
+    "days": col(Film.rental_duration).asc(),
+    "days_desc": col(Film.rental_duration).desc(),
+    "cast_desc": _CAST_SIZE.desc(),
+}
+
+
+@lru_cache(maxsize=256)  # the combinations an assistant asks for are few; 2^18 could be
+def _found(present: frozenset[str], sort: Sort | None) -> Statement:
+    """Films the assistant names: the first `limit` in the order asked, with the total number
+    of matches and what an answer says of each (what no order needs, such as a film's
+    category, for the few returned: PostgreSQL evaluates it after the limit). lower(title),
+    not title: an order no index gives, so that all matches are sorted (the total needs them
+    all anyway) instead of an index scan that loops over the rentals' counts."""
+    m = _matching(present).subquery("m")
+    found = m.join(Film, col(Film.film_id) == m.c.film_id)
+    times_rented = _TIMES_RENTED
+    if sort == "popular":
+        found, times_rented = (
+            found.outerjoin(_RENTED, _RENTED.c.film_id == m.c.film_id),
+            _MOST_RENTED,
+        )
+    order = [_SORT_ORDERS[sort]] if sort else []
+    if present & _SEARCHES.keys():
+        order.append(m.c.rank.desc())
+    return Statement(
+        select(
+            *_FILM_COLUMNS,
+            col(Film.replacement_cost),
+            col(Film.rental_duration),
+            _CAST_SIZE,
+            times_rented,
+            func.count().over().label("total"),
+            film_category_name().label("category"),
+        )
+        .select_from(found)
+        .order_by(*order, func.lower(col(Film.title)))
+        .limit(bindparam("limit", type_=Integer))
+    )
 
 
 _ONE_FILM = select(*_FILM_COLUMNS, film_category_name().label("category")).where(
@@ -162,6 +367,15 @@ AVAILABILITY = Statement(
     """
     ).bindparams(bindparam("film_id", type_=Integer))
 )
+
+
+async def find(
+    db: Database, filters: FilmFilters, *, sort: Sort | None, limit: int
+) -> list[RowDict]:
+    """The first `limit` films that `filters` admit, in the order `sort` names (none: best
+    match, then title), each with the total number of matches."""
+    params = filters.params()
+    return await db.rows(_found(frozenset(params), sort), {**params, "limit": limit})
 
 
 async def fetch_page(

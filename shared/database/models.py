@@ -10,6 +10,7 @@ from typing import Annotated, Literal, get_args
 
 import pydantic
 from sqlalchemy import (
+    CHAR,
     CheckConstraint,
     Column,
     ColumnElement,
@@ -30,7 +31,13 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import DOMAIN, TSVECTOR, ExcludeConstraint, aggregate_order_by
+from sqlalchemy.dialects.postgresql import (
+    ARRAY,
+    DOMAIN,
+    TSVECTOR,
+    ExcludeConstraint,
+    aggregate_order_by,
+)
 from sqlalchemy.sql.selectable import ScalarSelect
 from sqlmodel import Field, SQLModel, col
 
@@ -61,6 +68,13 @@ class Category(SQLModel, table=True):
     name: str = Field(sa_type=Text)
 
 
+class Language(SQLModel, table=True):
+    __tablename__ = "language"
+
+    language_id: int = Field(primary_key=True)
+    name: str = Field(sa_type=CHAR(20))  # blank-padded: compared trimmed
+
+
 class Film(SQLModel, table=True):
     __tablename__ = "film"
 
@@ -68,9 +82,13 @@ class Film(SQLModel, table=True):
     title: str = Field(sa_type=Text)
     description: str | None = Field(default=None, sa_type=Text)
     release_year: int | None = Field(default=None, sa_type=year)
+    language_id: int
+    rental_duration: int = Field(sa_type=SmallInteger)  # days
     rating: str | None = Field(default=None, sa_type=mpaa_rating)
     rental_rate: Decimal = Field(sa_type=Numeric(4, 2))
     length: int | None = Field(default=None, sa_type=SmallInteger)
+    replacement_cost: Decimal = Field(sa_type=Numeric(5, 2))  # a lost or damaged copy
+    special_features: list[str] | None = Field(default=None, sa_type=ARRAY(Text))
     # Pagila's: title + description as a tsvector ('english'), kept current by a trigger and
     # GiST-indexed. Read in searches only.
     fulltext: str | None = Field(default=None, sa_column=Column(TSVECTOR, nullable=False))
@@ -166,8 +184,13 @@ class Store(SQLModel, table=True):
     address_id: int
 
 
+# Migration 0013: a film's copies, read without a scan of every copy.
+INVENTORY_FILM_INDEX = "ix_inventory_film"
+
+
 class Inventory(SQLModel, table=True):
     __tablename__ = "inventory"
+    __table_args__ = (Index(INVENTORY_FILM_INDEX, "film_id"),)
 
     inventory_id: int = Field(primary_key=True)
     film_id: int
