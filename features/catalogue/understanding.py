@@ -186,7 +186,8 @@ _CONTINUES = re.compile(
 # A comparative is an order ("which one is longer"); with "than" it is a bound ("longer than
 # 3 hours", see _BOUND).
 _NOT_THAN = r"(?!\s+than)"
-# Each order (query.SORT_WORDS), and how a question asks for it; the first that matches wins.
+# Each order (features/films/query.py SORT_WORDS), and how a question asks for it; the first
+# that matches wins.
 SORTS: tuple[tuple[Sort, re.Pattern[str]], ...] = (
     (
         "replacement_desc",

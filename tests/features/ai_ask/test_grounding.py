@@ -6,7 +6,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from features.ai_ask.handler import NO_CATALOGUE_PROMPT
+from features.ai_ask.handler import GROUNDING_FILMS, NO_CATALOGUE_PROMPT
 from tests.fakes import FakeChat
 from tests.support import column
 
@@ -54,3 +54,27 @@ async def test_it_in_a_follow_up_is_the_film_just_named(
     prompt = prompt_of(fake_chat)
     assert "- AFRICAN EGG (" in prompt
     assert prompt.count("\n- ") == 1  # that film alone
+
+
+async def test_films_with_two_actors_are_the_films_they_share(
+    client: httpx.AsyncClient, fake_chat: FakeChat, db: AsyncConnection
+) -> None:
+    pair = await column(
+        db,
+        "SELECT first_name || ' ' || last_name FROM actor WHERE actor_id IN (1, 10)"
+        " ORDER BY actor_id",
+    )
+    shared = await column(
+        db,
+        "SELECT f.title FROM film f WHERE 2 = (SELECT count(*) FROM film_actor"
+        " WHERE film_id = f.film_id AND actor_id IN (1, 10)) ORDER BY lower(f.title)",
+    )
+    question = f"any films with {pair[0].lower()} and {pair[1].lower()} together?"
+
+    response = await client.get("/ai/ask", params={"question": question})
+
+    assert response.status_code == 200
+    prompt = prompt_of(fake_chat)
+    assert shared
+    assert [title for title in shared if f"- {title} (" in prompt] == shared[:GROUNDING_FILMS]
+    assert prompt.count("\n- ") == min(len(shared), GROUNDING_FILMS)  # theirs alone

@@ -10,14 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from features.films.query import FilmFilters, fetch_page, find
 from shared.database import Database
-from tests.support import column
+from tests.support import column, scalar
 
-ALL = 1000  # more than Pagila's films: every match returned
+EVERY = 10_000  # a limit past any match: every match returned
 
 # Each filter alone, and the films it admits, by SQL written here (on film f).
 FILTERS: list[tuple[FilmFilters, str]] = [
     (FilmFilters(q="shark"), "f.fulltext @@ websearch_to_tsquery('english', 'shark')"),
     (FilmFilters(title="Dinosaur"), "'DINOSAUR' = ANY (string_to_array(f.title, ' '))"),
+    (  # every word, in any order: not any of them
+        FilmFilters(title="dinosaur Academy"),
+        "string_to_array(f.title, ' ') @> ARRAY['DINOSAUR', 'ACADEMY']",
+    ),
     (
         FilmFilters(category="sci-FI"),
         "EXISTS (SELECT FROM film_category JOIN category c USING (category_id)"
@@ -38,11 +42,13 @@ FILTERS: list[tuple[FilmFilters, str]] = [
     (FilmFilters(max_length=50), "f.length <= 50"),
     (FilmFilters(min_year=2005), "f.release_year >= 2005"),
     (FilmFilters(max_year=1995), "f.release_year <= 1995"),
+    (FilmFilters(streaming=True), "f.streaming_available"),
+    (FilmFilters(streaming=False), "NOT f.streaming_available"),
 ]
 
 
 async def _found(database: Database, filters: FilmFilters, **order: Any) -> list[int]:
-    return [row["film_id"] for row in await find(database, filters, limit=ALL, **order)]
+    return [row["film_id"] for row in await find(database, filters, limit=EVERY, **order)]
 
 
 def _given(filters: FilmFilters) -> str:
@@ -53,13 +59,19 @@ def _given(filters: FilmFilters) -> str:
 async def test_each_filter_admits_the_films_sql_does_on_the_page_and_for_the_assistant(
     database: Database, db: AsyncConnection, filters: FilmFilters, where: str
 ) -> None:
-    # Pagila's films are all of one year: spread over twenty (the test's own database).
-    await db.execute(text("UPDATE film SET release_year = 1990 + film_id % 20"))
+    # Pagila's films are all of one year, and none streams: spread over twenty years, and a
+    # third streaming (the test's own database).
+    await db.execute(
+        text(
+            "UPDATE film SET release_year = 1990 + film_id % 20,"
+            " streaming_available = (film_id % 3 = 0)"
+        )
+    )
     expected = await column(db, f"SELECT film_id FROM film f WHERE {where} ORDER BY film_id")
-    total, items = await fetch_page(database, limit=ALL, offset=0, filters=filters)
-    found = await find(database, filters, sort=None, limit=ALL)
+    total, items = await fetch_page(database, limit=EVERY, offset=0, filters=filters)
+    found = await find(database, filters, sort=None, limit=EVERY)
 
-    assert 0 < len(expected) < ALL  # the filter narrows
+    assert 0 < len(expected) < await scalar(db, "SELECT count(*) FROM film")  # it narrows
     assert sorted(row["film_id"] for row in items) == expected
     assert sorted(row["film_id"] for row in found) == expected
     assert total == found[0]["total"] == len(expected)
@@ -99,7 +111,8 @@ async def test_the_language_filter_reads_the_films_language(
     )
 
     assert await _found(database, FilmFilters(language="italian"), sort=None) == [3, 5, 8]
-    assert len(await _found(database, FilmFilters(language="English"), sort=None)) == ALL - 3
+    every = await scalar(db, "SELECT count(*) FROM film")
+    assert len(await _found(database, FilmFilters(language="English"), sort=None)) == every - 3
 
 
 async def test_a_topic_is_searched_by_the_words_some_film_holds_and_a_typed_search_by_all(
@@ -138,3 +151,42 @@ async def test_filters_combine_and_the_order_asked_comes_first(
 
     assert len(expected) > 1
     assert found == expected
+
+
+async def test_with_a_topic_and_an_order_the_order_comes_first_then_the_best_match(
+    database: Database, db: AsyncConnection
+) -> None:
+    expected = await column(
+        db,
+        "SELECT film_id FROM film, websearch_to_tsquery('english', 'shark') AS q"
+        " WHERE fulltext @@ q ORDER BY rental_rate, ts_rank(fulltext, q) DESC, lower(title)",
+    )
+
+    assert await _found(database, FilmFilters(topic="shark"), sort="price") == expected
+
+
+async def test_each_film_found_says_how_often_it_was_rented_and_its_cast_size(
+    database: Database, db: AsyncConnection
+) -> None:
+    counts = """
+        SELECT f.film_id, f.title,
+               (SELECT count(*) FROM rental JOIN inventory USING (inventory_id)
+                 WHERE inventory.film_id = f.film_id) AS times_rented,
+               (SELECT count(*) FROM film_actor WHERE film_id = f.film_id) AS cast_size
+          FROM film f
+    """
+    by_film = {
+        row.film_id: (row.times_rented, row.cast_size)
+        for row in (await db.execute(text(counts))).all()
+    }
+    most_rented = await column(
+        db, f"SELECT film_id FROM ({counts}) AS c ORDER BY times_rented DESC, lower(title) LIMIT 5"
+    )
+
+    popular = await find(database, FilmFilters(), sort="popular", limit=5)
+    horror = await find(database, FilmFilters(category="horror"), sort=None, limit=5)
+
+    assert [row["film_id"] for row in popular] == most_rented
+    for row in [*popular, *horror]:
+        assert (row["times_rented"], row["cast_size"]) == by_film[row["film_id"]]
+    assert len({row["times_rented"] for row in horror}) > 1  # counted per film, not one number
