@@ -17,6 +17,7 @@ from sqlalchemy import Integer, String, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import col
 
+from features.films import query as films
 from shared.database import Database, RowDict, Statement
 from shared.database.models import ASSISTANT_STEM, Film, Language, film_cast, film_category_name
 
@@ -216,15 +217,8 @@ ORDER BY count(DISTINCT said) >= n_words DESC, sum(distance), kind, name
 # One film with everything a customer asks about it, its category and cast included.
 FILM_DETAILS = Statement(
     select(
-        col(Film.film_id),
-        col(Film.title),
-        col(Film.description),
-        col(Film.release_year),
-        col(Film.rating),
-        col(Film.rental_rate),
+        *films.FILM_COLUMNS,
         col(Film.rental_duration),
-        col(Film.length),
-        col(Film.streaming_available),
         col(Film.replacement_cost),
         col(Film.special_features),
         func.trim(col(Language.name)).label("language"),

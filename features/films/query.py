@@ -43,7 +43,8 @@ from shared.database.models import (
     film_category_name,
 )
 
-_FILM_COLUMNS = (
+# A film as GET /films shows it; other reads of a film add their columns to these.
+FILM_COLUMNS = (
     col(Film.film_id),
     col(Film.title),
     col(Film.description),
@@ -234,7 +235,7 @@ def _paged(present: frozenset[str]) -> PagedSelect:
     total, p = count.subquery("t"), paged.lateral("p")
     outer_order = [p.c.rank.desc(), p.c.film_id] if searched else [p.c.film_id]
     statement = (
-        select(total.c.total, *_FILM_COLUMNS, film_category_name().label("category"))
+        select(total.c.total, *FILM_COLUMNS, film_category_name().label("category"))
         .select_from(total.outerjoin(p, true()).outerjoin(Film, col(Film.film_id) == p.c.film_id))
         .order_by(*outer_order)
     )
@@ -305,7 +306,7 @@ def _found(present: frozenset[str], sort: Sort | None) -> Statement:
         order.append(m.c.rank.desc())
     return Statement(
         select(
-            *_FILM_COLUMNS,
+            *FILM_COLUMNS,
             col(Film.replacement_cost),
             col(Film.rental_duration),
             _CAST_SIZE,
@@ -319,7 +320,7 @@ def _found(present: frozenset[str], sort: Sort | None) -> Statement:
     )
 
 
-_ONE_FILM = select(*_FILM_COLUMNS, film_category_name().label("category")).where(
+_ONE_FILM = select(*FILM_COLUMNS, film_category_name().label("category")).where(
     col(Film.film_id) == bindparam("film_id")
 )
 _ONE = Statement(_ONE_FILM)

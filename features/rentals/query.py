@@ -75,7 +75,6 @@ RETURN = Statement(
     ).bindparams(bindparam("rental_id", type_=Integer))
 )
 
-_FILM_COLUMNS = (col(Film.film_id), col(Film.title))
 
 _ONE = Statement(
     select(*_RENTAL_COLUMNS, *_FILM_COLUMNS)
