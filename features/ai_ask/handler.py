@@ -19,6 +19,7 @@ from semantic_kernel.contents import ChatHistory
 from features.ai_ask.dtos import AskDone
 from features.catalogue import query
 from features.catalogue.understanding import read_conversation
+from features.categories import query as categories
 from features.films import query as film_search
 from shared.ai.calls import ChatStream, LLMUnavailableError
 from shared.ai.conversation import Turn, as_messages, exchanges
@@ -62,7 +63,7 @@ async def grounding(db: Database, question: str, history: list[Turn]) -> str:
         earlier, _ = exchanges((t.role, t.content) for t in history)
         u = await read_conversation(db, earlier, question)
         if "categories" in (u.intent, u.nearest_store if u.intent == "general" else None):
-            rows = await query.categories(db)
+            rows = await categories.fetch_all(db)
             listed = ", ".join(f"{r['name']} ({r['films']} films)" for r in rows)
             return CATEGORIES_PROMPT.format(categories=listed)
         films: list[RowDict] = []

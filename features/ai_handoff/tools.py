@@ -49,6 +49,7 @@ from features.ai_handoff.results import (
     Totals,
 )
 from features.catalogue import query
+from features.categories import query as categories
 from features.customers import query as customers
 from features.films import query as films
 from features.stores import query as store_query
@@ -336,7 +337,7 @@ class StoreTools(_Tools):
     )
     async def list_categories(self) -> ToolResult:
         async def work() -> ToolResult:
-            rows = await query.categories(self._db)
+            rows = await categories.fetch_all(self._db)
             return Categories(categories=[CategoryCount.model_validate(r) for r in rows])
 
         return await self._run(LIST_CATEGORIES, {}, work)

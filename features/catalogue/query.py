@@ -230,14 +230,6 @@ FILM_DETAILS = Statement(
 )
 
 
-CATEGORIES = Statement(
-    text("""
-SELECT c.name, count(fc.film_id)::int AS films
-FROM category AS c LEFT JOIN film_category AS fc USING (category_id)
-GROUP BY c.category_id ORDER BY c.name
-""")
-)
-
 # The store's terms, as the catalogue states them: each rental rate with its number of films,
 # and the range of rental periods (days) and of replacement costs (a lost or damaged copy).
 RENTAL_TERMS = Statement(
@@ -267,10 +259,6 @@ ORDER BY films DESC, name
 
 async def film_details(db: Database, title: str) -> RowDict | None:
     return await db.row(FILM_DETAILS, {"title": title})
-
-
-async def categories(db: Database) -> list[RowDict]:
-    return await db.rows(CATEGORIES)
 
 
 # The languages the films are in (not every language on record), most films first.
