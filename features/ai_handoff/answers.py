@@ -126,7 +126,7 @@ def film_list(u: Understanding, films: FilmQuery, data: FoundFilms) -> str:
         return f"We have no {_inside(what)}."
     if u.superlative and films.sort:
         first = rows[0]
-        ties = [f for f in rows if _sort_key(f, films.sort) == _sort_key(first, films.sort)]
+        ties = [f for f in rows if f.sorted_on == first.sorted_on]
         label = SORT_WORDS[films.sort].removesuffix(" first")
         head = ", ".join(_film_line(f) for f in ties)
         # Every film shown ties, and there are more: others may tie too.
@@ -139,21 +139,6 @@ def film_list(u: Understanding, films: FilmQuery, data: FoundFilms) -> str:
     if u.count:
         return f"{lead}{_inside(what)}{order}. For example: {listed}{more}."
     return f"{lead}{listed}{more}."
-
-
-def _sort_key(film: FilmRow, sort: str) -> float | int | None:
-    """What a sort orders by, to find the films tied with the first."""
-    if sort.startswith("price"):
-        return film.rental_rate
-    if sort.startswith("replacement"):
-        return film.replacement_cost
-    if sort == "popular":
-        return film.times_rented
-    if sort.startswith("days"):
-        return film.rental_days
-    if sort == "cast_desc":
-        return film.cast_size
-    return film.length
 
 
 def film_details(u: Understanding, data: FilmFacts) -> str:

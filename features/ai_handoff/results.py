@@ -5,7 +5,7 @@ serialised once, as JSON, for a model (Semantic Kernel sends a tool's result as 
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.database.models import Money
 
@@ -79,6 +79,8 @@ class FilmRow(_Shape):
     replacement_cost: Money
     times_rented: int
     cast_size: int = 0  # actors in it
+    # What the films were sorted on (films.query's `find`), to tell ties: not for the model.
+    sorted_on: Decimal | int | None = Field(default=None, exclude=True)
 
 
 class FoundFilms(ToolResult):

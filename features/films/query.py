@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import (
     Boolean,
@@ -26,7 +26,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Mapped, aliased
 from sqlalchemy.sql.expression import ColumnClause
 from sqlmodel import col
 
@@ -270,18 +270,31 @@ _MOST_RENTED = func.coalesce(_RENTED.c.times, 0).label("times_rented")
 _CAST_SIZE = (
     select(func.count()).where(col(FilmActor.film_id) == col(Film.film_id)).scalar_subquery()
 ).label("cast_size")
-# Each order by what it sorts on; ties (and no order) by relevance, then title.
-_SORT_ORDERS: dict[Sort, ColumnElement[Any]] = {
-    "price": col(Film.rental_rate).asc(),
-    "price_desc": col(Film.rental_rate).desc(),
-    "length": col(Film.length).asc(),
-    "length_desc": col(Film.length).desc().nulls_last(),
-    "popular": _MOST_RENTED.desc(),
-    "replacement": col(Film.replacement_cost).asc(),
-    "replacement_desc": col(Film.replacement_cost).desc(),
-    "days": col(Film.rental_duration).asc(),
-    "days_desc": col(Film.rental_duration).desc(),
-    "cast_desc": _CAST_SIZE.desc(),
+# What each order sorts on, and whether the highest come first. `find` hands the value back as
+# `sorted_on`, so that an answer tells ties by the very value sorted on.
+_SORTS: dict[Sort, tuple[ColumnElement[Any] | Mapped[Any], bool]] = {
+    "price": (col(Film.rental_rate), False),
+    "price_desc": (col(Film.rental_rate), True),
+    "length": (col(Film.length), False),
+    "length_desc": (col(Film.length), True),
+    "popular": (_MOST_RENTED, True),
+    "replacement": (col(Film.replacement_cost), False),
+    "replacement_desc": (col(Film.replacement_cost), True),
+    "days": (col(Film.rental_duration), False),
+    "days_desc": (col(Film.rental_duration), True),
+    "cast_desc": (_CAST_SIZE, True),
+}
+
+
+def _sort_order(sort: Sort) -> ColumnElement[Any]:
+    key, highest_first = _SORTS[sort]
+    return key.desc().nulls_last() if highest_first else key.asc()
+
+
+# The name of the column each order sorts on, among those `find` returns (a model's column is
+# typed as its ORM attribute; both kinds have the column's key).
+_SORTED_ON: dict[Sort, str] = {
+    sort: str(cast(ColumnElement[Any], key).key) for sort, (key, _) in _SORTS.items()
 }
 
 
@@ -301,7 +314,8 @@ def _found(present: frozenset[str], sort: Sort | None) -> Statement:
             found.outerjoin(_RENTED, _RENTED.c.film_id == m.c.film_id),
             _MOST_RENTED,
         )
-    order = [_SORT_ORDERS[sort]] if sort else []
+    # Ties (and no order) by relevance, then title.
+    order = [_sort_order(sort)] if sort else []
     if present & _SEARCHES.keys():
         order.append(m.c.rank.desc())
     return Statement(
@@ -369,9 +383,15 @@ async def find(
     db: Database, filters: FilmFilters, *, sort: Sort | None, limit: int
 ) -> list[RowDict]:
     """The first `limit` films that `filters` admit, in the order `sort` names (none: best
-    match, then title), each with the total number of matches."""
+    match, then title), each with the total number of matches and, when sorted, the value it
+    was sorted on (`sorted_on`)."""
     params = filters.params()
-    return await db.rows(_found(frozenset(params), sort), {**params, "limit": limit})
+    rows = await db.rows(_found(frozenset(params), sort), {**params, "limit": limit})
+    if sort is not None:
+        sorted_on = _SORTED_ON[sort]
+        for row in rows:
+            row["sorted_on"] = row[sorted_on]
+    return rows
 
 
 async def fetch_page(

@@ -190,3 +190,33 @@ async def test_each_film_found_says_how_often_it_was_rented_and_its_cast_size(
     for row in [*popular, *horror]:
         assert (row["times_rented"], row["cast_size"]) == by_film[row["film_id"]]
     assert len({row["times_rented"] for row in horror}) > 1  # counted per film, not one number
+
+
+# Each order and the film column it sorts on, highest first or not (written here, apart from
+# the query's own table).
+SORTED_ON = {
+    "price": ("rental_rate", False),
+    "price_desc": ("rental_rate", True),
+    "length": ("length", False),
+    "length_desc": ("length", True),
+    "popular": ("times_rented", True),
+    "replacement": ("replacement_cost", False),
+    "replacement_desc": ("replacement_cost", True),
+    "days": ("rental_duration", False),
+    "days_desc": ("rental_duration", True),
+    "cast_desc": ("cast_size", True),
+}
+
+
+@pytest.mark.parametrize(("sort", "on"), SORTED_ON.items())
+async def test_each_film_found_in_an_order_says_the_value_it_was_sorted_on(
+    database: Database, sort: Any, on: tuple[str, bool]
+) -> None:
+    column_name, highest_first = on
+
+    rows = await find(database, FilmFilters(category="comedy"), sort=sort, limit=EVERY)
+
+    values = [row["sorted_on"] for row in rows]
+    assert values == [row[column_name] for row in rows]
+    assert values == sorted(values, reverse=highest_first)
+    assert len(set(values)) > 1  # an order that tells the films apart
