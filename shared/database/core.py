@@ -153,7 +153,8 @@ class Database:
                     await session.rollback()
                 raise
             finally:
-                await session.close()
+                with translated():
+                    await session.close()
         finally:
             self._write_slots.release()
 

@@ -503,13 +503,11 @@ def _operation(sql: str) -> str:
 
 
 def instrument_engine(engine: AsyncEngine) -> None:
-    """Statement spans for the write sessions: SQLAlchemy's cursor events, on the engine."""
+    """Statement spans for the write sessions: SQLAlchemy's cursor events, on the engine (once:
+    each `Database` opens an engine of its own)."""
     from sqlalchemy import event
 
     sync_engine = engine.sync_engine
-    if getattr(sync_engine, "_pagila_traced", False):
-        return
-    sync_engine._pagila_traced = True  # type: ignore[attr-defined]
 
     @event.listens_for(sync_engine, "before_cursor_execute")
     def _before(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
@@ -566,13 +564,6 @@ def add_span_exporter(exporter: SpanExporter, *, batch: bool = True) -> None:
     )
     _configured["traces"] = True
     _SAMPLER.record(_configured.get("ratio", 1.0))
-
-
-def set_trace_sample_ratio(ratio: float) -> None:
-    """Record this share of the traces from now on (tests: 1.0, then 0.0)."""
-    _configured["ratio"] = ratio
-    if _configured.get("traces"):
-        _SAMPLER.record(ratio)
 
 
 def _otlp_endpoint(signal: str) -> bool:

@@ -53,16 +53,21 @@ class TracedFakeChat(FakeChat):
 _EXPORTER = InMemorySpanExporter()
 
 
+def sample(settings: Settings, ratio: float) -> None:
+    """Record this share of the traces from now on, as an app's settings set it."""
+    telemetry.configure_telemetry(settings.model_copy(update={"trace_sample_ratio": ratio}))
+
+
 @pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
+def spans(settings: Settings) -> Iterator[InMemorySpanExporter]:
     """Every span from now on, as exported (after redaction): all requests sampled."""
     if not getattr(_EXPORTER, "_attached", False):
         telemetry.add_span_exporter(_EXPORTER, batch=False)
         _EXPORTER._attached = True  # type: ignore[attr-defined]
-    telemetry.set_trace_sample_ratio(1.0)
+    sample(settings, 1.0)
     _EXPORTER.clear()
     yield _EXPORTER
-    telemetry.set_trace_sample_ratio(0.0)
+    sample(settings, 0.0)
     _EXPORTER.clear()
 
 
@@ -73,8 +78,10 @@ async def traced(
     """An app created with traces exported (a span per request needs an exporter), served on
     loopback, with a fake model behind Semantic Kernel's tracing. Its writes commit: no summary
     cache, and its quota use and failed sign-ins are forgotten afterwards."""
-    app = create_app(settings.model_copy(update={"ai_summary_cache": False}), make_dev_settings())
-    telemetry.set_trace_sample_ratio(1.0)  # (create_app set the settings' ratio)
+    app = create_app(
+        settings.model_copy(update={"ai_summary_cache": False, "trace_sample_ratio": 1.0}),
+        make_dev_settings(),
+    )
     chat = TracedFakeChat(ai_model_id="fake")
     app.dependency_overrides[get_ai] = lambda: fake_runtime(chat, app.state.ai_slots)
     try:
@@ -146,9 +153,10 @@ async def test_unsampled_requests_still_have_a_trace_id_but_no_spans(
     traced: tuple[httpx.AsyncClient, TracedFakeChat],
     spans: InMemorySpanExporter,
     log_events: list[dict[str, Any]],
+    settings: Settings,
 ) -> None:
     http, _ = traced
-    telemetry.set_trace_sample_ratio(0.0)
+    sample(settings, 0.0)
 
     await http.get("/films", params={"limit": 1})
 
