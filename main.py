@@ -90,7 +90,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 development_shortcuts(app, settings, provider)
             )
         app.state.ai = build_ai_runtime(settings, provider, app.state.ai_slots, local=local)
-        app.state.local_model = local  # tests stop and kill it
+        app.state.local_model = local  # the model server this process runs (None: hosted)
         app.state.database = await stack.enter_async_context(open_database(url, settings))
         if production:
             # Migrations are a step of their own, before the replicas start.
