@@ -113,8 +113,9 @@ def build_chat_service(
     local_model_id: str | None = None,
     http_client: httpx2.AsyncClient | None = None,
 ) -> tuple[ChatCompletionClientBase, str]:
-    """The chat service for `provider` and the model it uses. `http_client` (the openai SDK's
-    httpx2 client) lets tests watch the exact requests a connector sends."""
+    """The chat service for `provider` and the model it uses. `http_client`: the httpx2 client
+    the openai SDK sends through (a proxy, mTLS; the tests record a connector's requests);
+    none: the SDK's own."""
     timeout = settings.llm_timeout_s
     if provider == "openai":
         if settings.openai_api_key is None:
