@@ -57,7 +57,7 @@ FILM_COLUMNS = (
 
 
 # The orders the assistant finds films in, each as an answer says it (the films page: best
-# match, then id). Each is stated by its column in _SORT_ORDERS.
+# match, then id). Each is stated by its column in _SORTS.
 Sort = Literal[
     "price",
     "price_desc",
