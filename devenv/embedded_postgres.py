@@ -115,6 +115,7 @@ class EmbeddedPostgres:
         supervisor would only start it again)."""
         with self._exclusive():
             if not self.is_running():
+                log.info("embedded_postgres.not_running", data_dir=str(self.data_dir))
                 return
             if others := self.users():
                 raise EmbeddedPostgresInUseError(others)

@@ -6,6 +6,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ from devenv.embedded_postgres import (
     EmbeddedPostgresInUseError,
 )
 from shared.settings import PROJECT_ROOT
+from tests.fixtures.logs import of
 
 
 @pytest.fixture
@@ -109,6 +111,17 @@ def test_nothing_outside_the_data_dir_changes(data_dir: Path) -> None:
     server.stop()
     after = (parent.stat().st_mode, parent.stat().st_uid, sorted(p.name for p in parent.iterdir()))
     assert after == (before[0], before[1], ["pg"])
+
+
+def test_stopping_a_server_that_is_not_running_says_so(
+    data_dir: Path, log_events: list[dict[str, Any]]
+) -> None:
+    """`just db-stop` with nothing to stop: a line that says so, not silence."""
+    EmbeddedPostgres(data_dir).stop()
+
+    [said] = of(log_events, "embedded_postgres.not_running")
+    assert said["data_dir"] == str(data_dir)
+    assert of(log_events, "embedded_postgres.stopped") == []
 
 
 async def _user_process(data_dir: Path) -> asyncio.subprocess.Process:
