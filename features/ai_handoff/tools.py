@@ -435,8 +435,10 @@ def _rental(row: RowDict) -> Rental:
     )
 
 
-def _person(first: str | None, last: str | None) -> str | None:
-    return " ".join(part for part in (first, last) if part) or None
+def _person(first: str | None, last: str | None) -> str:
+    """A person's name as the answers show it: first and last, capitalised (Pagila keeps
+    customers' and actors' in capitals, staff's as written)."""
+    return " ".join(part for part in (first, last) if part).title()
 
 
 def _dollars(name: str, value: float | None) -> Decimal | None:
@@ -481,7 +483,7 @@ class CustomerTools(_Tools):
             self._record.saw(out + recent)
             return CustomerRentals(
                 customer_id=customer_id,
-                name=f"{card['first_name']} {card['last_name']}".title(),
+                name=_person(card["first_name"], card["last_name"]),
                 email=card["email"],
                 address=f"{card['address']}, {card['district']}, {card['city']}",
                 phone=card["phone"],
@@ -516,7 +518,7 @@ class CustomerTools(_Tools):
                 customers=[
                     CustomerCount(
                         customer_id=row["customer_id"],
-                        name=f"{row['first_name']} {row['last_name']}".title(),
+                        name=_person(row["first_name"], row["last_name"]),
                         rented=row["rented"],
                         paid=row["paid"],
                     )
@@ -544,7 +546,7 @@ class CustomerTools(_Tools):
             renters = [
                 Renter(
                     customer_id=row["customer_id"],
-                    name=f"{row['first_name']} {row['last_name']}".title(),
+                    name=_person(row["first_name"], row["last_name"]),
                     email=row["email"],
                     store_id=row["store_id"],
                     **_rental(row).model_dump(exclude={"title"}),
