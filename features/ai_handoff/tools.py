@@ -436,9 +436,10 @@ def _rental(row: RowDict) -> Rental:
 
 
 def _person(first: str | None, last: str | None) -> str:
-    """A person's name as the answers show it: first and last, capitalised (Pagila keeps
-    customers' and actors' in capitals, staff's as written)."""
-    return " ".join(part for part in (first, last) if part).title()
+    """A person's name as the answers show it: first and last, as written, or capitalised when
+    written in capitals (Pagila's customers: MARY SMITH), so that a McDonald stays one."""
+    name = " ".join(part for part in (first, last) if part)
+    return name.title() if name.isupper() else name
 
 
 def _dollars(name: str, value: float | None) -> Decimal | None:
