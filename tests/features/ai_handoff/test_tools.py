@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from features.ai_handoff import answers
 from features.ai_handoff.results import RentalTerms, ToolResult
-from features.ai_handoff.tools import CustomerTools, StoreTools, ToolRecord
+from features.ai_handoff.tools import CustomerTools, StoreTools, ToolRecord, _person
 from shared.database import Database
 from tests.support import column, scalar
 
@@ -345,3 +345,9 @@ async def test_film_renters_are_those_with_it_out_then_the_latest(
         "title": "NO SUCH FILM",
         "found": False,
     }
+
+
+def test_a_name_in_capitals_is_capitalised_and_any_other_kept_as_written() -> None:
+    assert _person("MARY", "SMITH") == "Mary Smith"  # Pagila's customers and actors
+    assert _person("Ronald", "McDonald") == "Ronald McDonald"  # not "Mcdonald"
+    assert _person(None, "Hillyer") == "Hillyer"
