@@ -21,7 +21,7 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+(?:\.\d+)?")
 _SENTENCE_END = re.compile(r"[.!?:;]")
 
 # The vocabulary of describing any film at all: claims about no film in particular.
-_FILM_WORDS = frozenset(
+_ANY_FILM_VOCABULARY = frozenset(
     """
     film films movie movies story stories tale tales plot feature features featuring starring
     star stars cast actor actors actress role roles rated rating min mins minute minutes long
@@ -73,7 +73,9 @@ async def faithfulness(db: Database, summary: str, facts: FilmFacts) -> Faithful
     fact_words = _fact_words(facts)
     found = await stems(db, [*fact_words, *(normal for _, normal, _ in said)])
     known = {found[w].stem for w in fact_words}
-    words = [(w, n, name) for w, n, name in said if found[n].content and n not in _FILM_WORDS]
+    words = [
+        (w, n, name) for w, n, name in said if found[n].content and n not in _ANY_FILM_VOCABULARY
+    ]
     if not words:
         return Faithfulness(score=0.0, content_words=0, unsupported=(), unsupported_names=())
     missing = [(w, name) for w, n, name in words if found[n].stem not in known]
