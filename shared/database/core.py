@@ -10,7 +10,8 @@ database's errors into ours (errors.py):
 
 Why two pools: the driver's pool runs a statement compiled once (`Statement`) with none of the
 ORM's and the async adapter's per-call work, which costs several times a small query's CPU (the
-API's reads and rentals are those); a transaction is the session's job.
+API's reads and rentals are those: a film by id, 0.2 ms of CPU against 0.7 on SQLAlchemy's
+AsyncConnection and 0.8 on a session; docs/benchmarks.md); a transaction is the session's job.
 """
 
 import asyncio
